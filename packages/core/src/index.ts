@@ -1,1 +1,2 @@
 export {}
+export * as Files from "./Files.ts"

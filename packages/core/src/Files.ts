@@ -1,0 +1,205 @@
+/**
+ * The project's only door to the disk. Everything goes through `effect/FileSystem` (NodeFileSystem, which
+ * runs under Bun too) so that churn in the unstable platform modules stays in this file.
+ *
+ * CONTRACT (owned by the store helper): see notes/contracts.md. Add only.
+ */
+
+import { randomBytes } from "node:crypto"
+import { basename, dirname, join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node-shared"
+import { Context, Effect, FileSystem, Layer, Option, Schema } from "effect"
+import type { PlatformError } from "effect/PlatformError"
+
+export class FileError extends Schema.TaggedError<FileError>()("FileError", {
+  path: Schema.String,
+  operation: Schema.String,
+  message: Schema.String,
+  /** the errno code when the OS gave one (`ENOENT`, `EACCES`, ...), else the platform reason tag */
+  code: Schema.optional(Schema.String),
+}) {}
+
+export interface FileStat {
+  readonly size: number
+  readonly mtimeMs: number
+  /** inode number when known: an atomic replace always changes it, which mtime (ms) alone may not show */
+  readonly ino?: number
+}
+
+export interface FilesShape {
+  /** None when the file does not exist */
+  readonly readText: (path: string) => Effect.Effect<Option.Option<string>, FileError>
+  /** temp file in the same dir + fsync + rename (+ dir fsync); parent dir created 0700; file mode default 0600 */
+  readonly writeAtomic: (
+    path: string,
+    data: string | Uint8Array,
+    options?: { readonly mode?: number },
+  ) => Effect.Effect<void, FileError>
+  /** creates the file (and its parent dir, 0700) with `mode` (default 0600) when missing */
+  readonly append: (path: string, data: string, options?: { readonly mode?: number }) => Effect.Effect<void, FileError>
+  readonly stat: (path: string) => Effect.Effect<Option.Option<FileStat>, FileError>
+  readonly rename: (from: string, to: string) => Effect.Effect<void, FileError>
+  /** a missing file is fine */
+  readonly remove: (path: string) => Effect.Effect<void, FileError>
+  /** recursive; default mode 0700 */
+  readonly makeDir: (path: string, options?: { readonly mode?: number }) => Effect.Effect<void, FileError>
+  /**
+   * Creates `path` holding `data` only if nothing is there; false when it already exists. The content is
+   * complete the moment the file appears (written aside, then hard-linked into place), so readers never
+   * see a half-written file.
+   */
+  readonly createExclusive: (
+    path: string,
+    data: string,
+    options?: { readonly mode?: number },
+  ) => Effect.Effect<boolean, FileError>
+}
+
+const errnoCode = (error: PlatformError): string => {
+  const reason = error.reason
+  if (reason._tag === "BadArgument") return "BadArgument"
+  const cause = reason.cause as { readonly code?: unknown } | undefined
+  return typeof cause?.code === "string" ? cause.code : reason._tag
+}
+
+const isNotFound = (error: PlatformError) => error.reason._tag === "NotFound"
+const isAlreadyExists = (error: PlatformError) => error.reason._tag === "AlreadyExists"
+
+const toFileError =
+  (path: string, operation: string) =>
+  (error: PlatformError): FileError =>
+    new FileError({ path, operation, message: error.message, code: errnoCode(error) })
+
+const encoder = new TextEncoder()
+const toBytes = (data: string | Uint8Array) => (typeof data === "string" ? encoder.encode(data) : data)
+
+/** `<name>.<pid>.<random>.tmp` next to the target, so the rename never crosses a filesystem */
+export const tempPathFor = (path: string): string =>
+  join(dirname(path), `${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`)
+
+export const make = Effect.gen(function* () {
+  const fs = yield* FileSystem.FileSystem
+
+  const makeDir = Effect.fn("Files.makeDir")(function* (path: string, options?: { readonly mode?: number }) {
+    const mode = options?.mode ?? 0o700
+    const existed = yield* fs.exists(path).pipe(Effect.mapError(toFileError(path, "makeDir")))
+    if (existed) return
+    yield* fs.makeDirectory(path, { recursive: true, mode }).pipe(
+      Effect.catchIf(isAlreadyExists, () => Effect.void),
+      Effect.mapError(toFileError(path, "makeDir")),
+    )
+    // the umask may have narrowed the mode; it must never have been widened, and we want exactly `mode`
+    yield* fs.chmod(path, mode).pipe(Effect.mapError(toFileError(path, "makeDir")))
+  })
+
+  const readText = Effect.fn("Files.readText")(function* (path: string) {
+    return yield* fs.readFileString(path).pipe(
+      Effect.map(Option.some),
+      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<string>())),
+      Effect.mapError(toFileError(path, "read")),
+    )
+  })
+
+  const stat = Effect.fn("Files.stat")(function* (path: string) {
+    return yield* fs.stat(path).pipe(
+      Effect.map((info): Option.Option<FileStat> => {
+        const size = Number(info.size)
+        const mtimeMs = Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() })
+        return Option.some(Option.isSome(info.ino) ? { size, mtimeMs, ino: Number(info.ino.value) } : { size, mtimeMs })
+      }),
+      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<FileStat>())),
+      Effect.mapError(toFileError(path, "stat")),
+    )
+  })
+
+  const rename = Effect.fn("Files.rename")(function* (from: string, to: string) {
+    yield* fs.rename(from, to).pipe(Effect.mapError(toFileError(from, "rename")))
+  })
+
+  const remove = Effect.fn("Files.remove")(function* (path: string) {
+    yield* fs.remove(path).pipe(
+      Effect.catchIf(isNotFound, () => Effect.void),
+      Effect.mapError(toFileError(path, "remove")),
+    )
+  })
+
+  const removeQuietly = (path: string) => Effect.ignore(fs.remove(path))
+
+  /** writes a fresh file (must not exist), fsyncs it and sets its mode exactly */
+  const writeFresh = (path: string, bytes: Uint8Array, mode: number, operation: string) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const file = yield* fs.open(path, { flag: "wx", mode })
+        yield* file.writeAll(bytes)
+        yield* file.sync
+      }),
+    ).pipe(Effect.andThen(fs.chmod(path, mode)), Effect.mapError(toFileError(path, operation)))
+
+  // Not every platform lets a directory be opened and fsynced; the rename is already done, so best effort.
+  const syncDir = (dir: string) =>
+    Effect.ignore(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const handle = yield* fs.open(dir, { flag: "r" })
+          yield* handle.sync
+        }),
+      ),
+    )
+
+  const writeAtomic = Effect.fn("Files.writeAtomic")(function* (
+    path: string,
+    data: string | Uint8Array,
+    options?: { readonly mode?: number },
+  ) {
+    const dir = dirname(path)
+    yield* makeDir(dir)
+    const temp = tempPathFor(path)
+    yield* writeFresh(temp, toBytes(data), options?.mode ?? 0o600, "writeAtomic").pipe(
+      Effect.andThen(fs.rename(temp, path).pipe(Effect.mapError(toFileError(path, "writeAtomic")))),
+      // interruption included: a killed fiber must not leave its temp file behind
+      Effect.onExit((exit) => (exit._tag === "Failure" ? removeQuietly(temp) : Effect.void)),
+    )
+    yield* syncDir(dir)
+  })
+
+  const append = Effect.fn("Files.append")(function* (
+    path: string,
+    data: string,
+    options?: { readonly mode?: number },
+  ) {
+    const mode = options?.mode ?? 0o600
+    yield* makeDir(dirname(path))
+    const existed = yield* fs.exists(path).pipe(Effect.mapError(toFileError(path, "append")))
+    yield* fs.writeFileString(path, data, { flag: "a", mode }).pipe(Effect.mapError(toFileError(path, "append")))
+    if (!existed) yield* fs.chmod(path, mode).pipe(Effect.mapError(toFileError(path, "append")))
+  })
+
+  const createExclusive = Effect.fn("Files.createExclusive")(function* (
+    path: string,
+    data: string,
+    options?: { readonly mode?: number },
+  ) {
+    const mode = options?.mode ?? 0o600
+    yield* makeDir(dirname(path))
+    const temp = tempPathFor(path)
+    // link(2) fails with EEXIST atomically, and the content is already complete when the name appears
+    return yield* writeFresh(temp, encoder.encode(data), mode, "createExclusive").pipe(
+      Effect.andThen(
+        fs.link(temp, path).pipe(
+          Effect.as(true),
+          Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)),
+          Effect.mapError(toFileError(path, "createExclusive")),
+        ),
+      ),
+      Effect.ensuring(removeQuietly(temp)),
+    )
+  })
+
+  return Files.of({ readText, writeAtomic, append, stat, rename, remove, makeDir, createExclusive })
+})
+
+export class Files extends Context.Service<Files, FilesShape>()("@cortexkit/openai-auth-core/Files") {
+  /** Files over an already provided `FileSystem` (tests may swap in a faulty one) */
+  static readonly layerNoDeps: Layer.Layer<Files, never, FileSystem.FileSystem> = Layer.effect(Files, make)
+  static readonly layer: Layer.Layer<Files> = Files.layerNoDeps.pipe(Layer.provide(NodeFileSystem.layer))
+}
