@@ -1,0 +1,152 @@
+/**
+ * RFC 6455 frame encoding for the client side. A client MUST mask every frame with a fresh random key
+ * (RFC 6455 §5.3), so each frame gets its own 4 bytes from the CSPRNG. Masking runs over 32-bit words where
+ * the buffer is aligned: a text frame of a large request body is the one hot write path.
+ */
+
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const
+
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  ProtocolError: 1002,
+  UnsupportedData: 1003,
+  NoStatus: 1005,
+  Abnormal: 1006,
+  InvalidPayload: 1007,
+  PolicyViolation: 1008,
+  MessageTooBig: 1009,
+  InternalError: 1011,
+} as const
+
+/** Default cap on one reassembled message; a length above it is refused from the frame header alone. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+const encoder = new TextEncoder()
+
+/**
+ * XORs `length` bytes of `buf` starting at `offset` with `key`, where `keyPhase` says which key byte applies
+ * to `buf[offset]`. Bytes run one at a time until the address is 4-aligned, then as 32-bit words (the key
+ * word is built from memory-order bytes, so endianness cancels out).
+ */
+export const maskInPlace = (buf: Uint8Array, offset: number, length: number, key: Uint8Array, keyPhase = 0): void => {
+  const k0 = key[0] as number
+  const k1 = key[1] as number
+  const k2 = key[2] as number
+  const k3 = key[3] as number
+  const k = [k0, k1, k2, k3]
+  let i = 0
+  const end = length
+  // head: align the absolute address to 4
+  while (i < end && (buf.byteOffset + offset + i) % 4 !== 0) {
+    buf[offset + i] = (buf[offset + i] as number) ^ (k[(keyPhase + i) & 3] as number)
+    i++
+  }
+  const words = (end - i) >>> 2
+  if (words > 0) {
+    const p = (keyPhase + i) & 3
+    const rotated = new Uint8Array([
+      k[p] as number,
+      k[(p + 1) & 3] as number,
+      k[(p + 2) & 3] as number,
+      k[(p + 3) & 3] as number,
+    ])
+    const keyWord = new Uint32Array(rotated.buffer)[0] as number
+    const view = new Uint32Array(buf.buffer, buf.byteOffset + offset + i, words)
+    for (let w = 0; w < words; w++) view[w] = (view[w] as number) ^ keyWord
+    i += words * 4
+  }
+  while (i < end) {
+    buf[offset + i] = (buf[offset + i] as number) ^ (k[(keyPhase + i) & 3] as number)
+    i++
+  }
+}
+
+const headerSize = (length: number): number => (length < 126 ? 2 : length < 65536 ? 4 : 10) + 4
+
+/** Writes a FIN frame header (with the mask bit and key) at 0 and returns the payload offset. */
+const writeHeader = (frame: Uint8Array, opcode: number, length: number, key: Uint8Array): number => {
+  frame[0] = 0x80 | opcode
+  let pos: number
+  if (length < 126) {
+    frame[1] = 0x80 | length
+    pos = 2
+  } else if (length < 65536) {
+    frame[1] = 0x80 | 126
+    frame[2] = length >>> 8
+    frame[3] = length & 0xff
+    pos = 4
+  } else {
+    frame[1] = 0x80 | 127
+    const high = Math.floor(length / 0x100000000)
+    const low = length >>> 0
+    frame[2] = 0
+    frame[3] = 0
+    frame[4] = (high >>> 8) & 0xff
+    frame[5] = high & 0xff
+    frame[6] = low >>> 24
+    frame[7] = (low >>> 16) & 0xff
+    frame[8] = (low >>> 8) & 0xff
+    frame[9] = low & 0xff
+    pos = 10
+  }
+  frame.set(key, pos)
+  return pos + 4
+}
+
+const freshKey = (): Uint8Array => crypto.getRandomValues(new Uint8Array(4))
+
+/** One masked FIN frame carrying `payload` (copied; the caller's bytes are never modified). */
+export const encodeFrame = (opcode: number, payload: Uint8Array, key: Uint8Array = freshKey()): Uint8Array => {
+  const frame = new Uint8Array(headerSize(payload.length) + payload.length)
+  const offset = writeHeader(frame, opcode, payload.length, key)
+  frame.set(payload, offset)
+  maskInPlace(frame, offset, payload.length, key)
+  return frame
+}
+
+/** A text frame, UTF-8 encoded straight into the frame buffer (no intermediate payload copy). */
+export const encodeText = (text: string, key: Uint8Array = freshKey()): Uint8Array => {
+  // UTF-16 code units expand to at most 3 UTF-8 bytes; short strings encode exactly first.
+  if (text.length < 2048) return encodeFrame(Opcode.Text, encoder.encode(text), key)
+  const max = text.length * 3
+  const scratch = new Uint8Array(headerSize(max) + max)
+  const guessOffset = headerSize(max)
+  const { written } = encoder.encodeInto(text, scratch.subarray(guessOffset))
+  const offset = headerSize(written)
+  const frame = scratch.subarray(guessOffset - offset, guessOffset + written)
+  writeHeader(frame, Opcode.Text, written, key)
+  maskInPlace(frame, offset, written, key)
+  return frame
+}
+
+/** A close frame: no payload when `code` is absent, else 2-byte code + UTF-8 reason (cut to fit 125 bytes). */
+export const encodeClose = (code?: number, reason = "", key: Uint8Array = freshKey()): Uint8Array => {
+  if (code === undefined) return encodeFrame(Opcode.Close, new Uint8Array(0), key)
+  let reasonBytes = encoder.encode(reason)
+  if (reasonBytes.length > 123) {
+    // cut on a UTF-8 boundary so the peer does not fail the close with 1007
+    let cut = 123
+    while (cut > 0 && ((reasonBytes[cut] as number) & 0xc0) === 0x80) cut--
+    reasonBytes = reasonBytes.subarray(0, cut)
+  }
+  const payload = new Uint8Array(2 + reasonBytes.length)
+  payload[0] = code >>> 8
+  payload[1] = code & 0xff
+  payload.set(reasonBytes, 2)
+  return encodeFrame(Opcode.Close, payload, key)
+}
+
+export const encodePing = (payload: Uint8Array = new Uint8Array(0)): Uint8Array => encodeFrame(Opcode.Ping, payload)
+export const encodePong = (payload: Uint8Array): Uint8Array => encodeFrame(Opcode.Pong, payload)
+
+/** Close codes a peer may put on the wire (RFC 6455 §7.4.1; 1005/1006/1015 are never sent). */
+export const isValidWireCloseCode = (code: number): boolean =>
+  (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
