@@ -1,0 +1,246 @@
+/**
+ * The Codex request rewrite: turns what OpenCode (through the AI SDK) sends to
+ * `https://api.openai.com/v1/responses` into a request the ChatGPT Codex backend accepts, with bytes that
+ * stay stable from turn to turn so the backend's prompt cache keeps hitting.
+ *
+ * Hot path: one pass over the freshly parsed body, mutated in place (no deep clone), then one
+ * `JSON.stringify` of a shallow, key-ordered copy. Rewriting an already rewritten body yields the same
+ * bytes, so the routed client may prepare the same host request once per candidate account.
+ */
+import { createHash } from "node:crypto"
+import { Context, Effect, Layer, Redacted } from "effect"
+import type { HostRequest } from "./HostRequest.ts"
+import { catalogModel, clampEffort } from "./Models.ts"
+import { stabilizeTools } from "./Stabilizer.ts"
+import { orderTopLevel } from "./StableJson.ts"
+
+/** The two settings the rewrite reads; `Settings`' resolved value satisfies it. */
+export interface RewriteSettings {
+  readonly codexApiEndpoint: string
+  readonly webSearch: boolean
+}
+
+export interface CodexRequestContext {
+  readonly accessToken: Redacted.Redacted<string>
+  readonly accountId: string
+  readonly settings: RewriteSettings
+  /** used as the session key only when the host sent none (no prompt_cache_key, no session headers) */
+  readonly sessionId?: string | undefined
+  /** epoch ms; reserved for turn metadata, the rewrite itself is time-independent */
+  readonly now?: number | undefined
+}
+
+export interface PreparedRequest {
+  readonly url: string
+  /** lower-cased names */
+  readonly headers: Record<string, string>
+  readonly body: Uint8Array
+  /** the rewritten body, keys in wire order (shares nested values with the host's parsed body) */
+  readonly json: Record<string, unknown>
+  /** `prompt_cache_key` = `session-id` header */
+  readonly sessionKey: string
+  readonly model: string
+}
+
+export const DEFAULT_USER_AGENT = "opencode/1.18.33"
+
+/** Host headers that must not reach the backend: credentials for the wrong API, legacy or internal ones. */
+const DROPPED_HEADERS = new Set([
+  "authorization",
+  "x-api-key",
+  "openai-beta",
+  "openai-organization",
+  "openai-project",
+  "conversation_id",
+  "session_id",
+  "x-opencode-title",
+  "content-length",
+  "host",
+  "connection",
+  "transfer-encoding",
+  "x-openai-internal-codex-responses-lite",
+])
+
+/** Body fields the backend rejects (400 "Unsupported parameter") or that make no sense without storage. */
+const DROPPED_FIELDS = [
+  "max_output_tokens",
+  "max_completion_tokens",
+  "max_tokens",
+  "temperature",
+  "top_p",
+  "presence_penalty",
+  "frequency_penalty",
+  "seed",
+  "metadata",
+  "top_logprobs",
+  "truncation",
+  "user",
+  "previous_response_id",
+] as const
+
+const VALID_SERVICE_TIERS = new Set(["priority"])
+const ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+type Json = Record<string, unknown>
+
+const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
+
+const nonEmpty = (value: unknown): string | undefined =>
+  typeof value === "string" && value.length > 0 ? value : undefined
+
+/** The text of a system/developer message: a string, or the `text` of its content parts. */
+const messageText = (content: unknown): string => {
+  if (typeof content === "string") return content
+  if (!Array.isArray(content)) return ""
+  const parts: Array<string> = []
+  for (const part of content) if (isObject(part) && typeof part.text === "string") parts.push(part.text)
+  return parts.join("\n")
+}
+
+const isInstructionMessage = (item: unknown): item is Json =>
+  isObject(item) &&
+  (item.role === "system" || item.role === "developer") &&
+  (item.type === undefined || item.type === "message")
+
+/**
+ * A stable key when the host sent no session identity at all: derived from what never changes within a
+ * conversation (model, instructions, first input item), so it is the same on every turn.
+ */
+const derivedSessionKey = (model: string, instructions: string, input: ReadonlyArray<unknown>): string => {
+  const hash = createHash("sha256").update(model).update("\0").update(instructions).update("\0")
+  if (input.length > 0) hash.update(JSON.stringify(input[0]))
+  return `ses_derived_${hash.digest("hex").slice(0, 32)}`
+}
+
+/** Normalises `input` in place (drops ids and item references, replays reasoning without raw text). */
+const rewriteInput = (input: Array<unknown>): Array<unknown> => {
+  let out: Array<unknown> | undefined
+  for (let i = 0; i < input.length; i++) {
+    const item = input[i]
+    if (isObject(item)) {
+      if (item.type === "item_reference") {
+        out ??= input.slice(0, i)
+        continue
+      }
+      if ("id" in item) delete item.id
+      if (item.role === "system") item.role = "developer"
+      if (item.type === "reasoning" && Array.isArray(item.content)) {
+        if (item.content.some((c) => isObject(c) && c.type === "reasoning_text")) delete item.content
+      }
+    }
+    out?.push(item)
+  }
+  return out ?? input
+}
+
+const rewriteTools = (tools: Array<unknown>): void => {
+  for (const tool of tools) {
+    if (!isObject(tool) || tool.type !== "function") continue
+    tool.strict = false
+    if (isObject(tool.parameters) && "$schema" in tool.parameters) delete tool.parameters.$schema
+  }
+}
+
+const rewriteBody = (body: Json, model: string, webSearch: boolean, lite: boolean): void => {
+  let input: Array<unknown> =
+    typeof body.input === "string"
+      ? [{ role: "user", content: [{ type: "input_text", text: body.input }] }]
+      : Array.isArray(body.input)
+        ? body.input
+        : []
+
+  let instructions = typeof body.instructions === "string" ? body.instructions : ""
+  if (instructions.length === 0) {
+    // The host put its system prompt into `input` (no OAuth-aware core): move the leading run up.
+    let lead = 0
+    while (lead < input.length && isInstructionMessage(input[lead])) lead++
+    if (lead > 0) {
+      instructions = input
+        .slice(0, lead)
+        .map((m) => messageText((m as Json).content))
+        .join("\n")
+      input = input.slice(lead)
+    }
+  }
+  body.instructions = instructions
+  body.input = rewriteInput(input)
+
+  if (Array.isArray(body.tools)) {
+    rewriteTools(body.tools)
+    stabilizeTools(body, webSearch && !lite)
+  }
+  if (lite) body.parallel_tool_calls = false
+
+  const reasoning = body.reasoning
+  if (isObject(reasoning)) {
+    if (typeof reasoning.effort === "string") reasoning.effort = clampEffort(model, reasoning.effort)
+    if (lite) reasoning.context = "all_turns"
+  }
+
+  body.store = false
+  body.stream = true
+  const include = body.include
+  if (!Array.isArray(include)) body.include = [ENCRYPTED_REASONING]
+  else if (!include.includes(ENCRYPTED_REASONING)) include.push(ENCRYPTED_REASONING)
+
+  for (const field of DROPPED_FIELDS) if (field in body) delete body[field]
+  if ("service_tier" in body && !VALID_SERVICE_TIERS.has(body.service_tier as string)) delete body.service_tier
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Rewrites a decoded host request into the Codex request. Mutates `host.body` (the decoder's fresh copy);
+ * calling it again on the same host request gives the same bytes.
+ */
+export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext): PreparedRequest => {
+  const body = host.body as Json
+  const model = host.body.model
+  const lite = catalogModel(model)?.responsesLite === true
+  rewriteBody(body, model, ctx.settings.webSearch, lite)
+
+  const h = host.headers
+  const sessionKey =
+    nonEmpty(body.prompt_cache_key) ??
+    nonEmpty(h["session-id"]) ??
+    nonEmpty(h["x-session-affinity"]) ??
+    nonEmpty(h["x-session-id"]) ??
+    nonEmpty(h.session_id) ??
+    nonEmpty(ctx.sessionId) ??
+    derivedSessionKey(model, body.instructions as string, body.input as Array<unknown>)
+  body.prompt_cache_key = sessionKey
+
+  const headers: Record<string, string> = {}
+  for (const key in h) {
+    if (!DROPPED_HEADERS.has(key)) headers[key] = h[key] as string
+  }
+  headers.authorization = `Bearer ${Redacted.value(ctx.accessToken)}`
+  headers["chatgpt-account-id"] = ctx.accountId
+  headers.originator = "opencode"
+  headers["user-agent"] = nonEmpty(h["user-agent"]) ?? DEFAULT_USER_AGENT
+  headers["session-id"] = sessionKey
+  headers["x-client-request-id"] = sessionKey
+  headers.accept = "text/event-stream"
+  headers["content-type"] = "application/json"
+  if (lite) headers["x-openai-internal-codex-responses-lite"] = "true"
+
+  const json = orderTopLevel(body)
+  return {
+    url: ctx.settings.codexApiEndpoint,
+    headers,
+    body: encoder.encode(JSON.stringify(json)),
+    json,
+    sessionKey,
+    model,
+  }
+}
+
+/** The rewrite as a dependency, for code that wires services rather than calling functions. */
+export class CodexRequest extends Context.Service<
+  CodexRequest,
+  { readonly from: (host: HostRequest, ctx: CodexRequestContext) => Effect.Effect<PreparedRequest> }
+>()("@cortexkit/openai-auth-core/CodexRequest") {
+  static readonly layer: Layer.Layer<CodexRequest> = Layer.succeed(CodexRequest)(
+    CodexRequest.of({ from: (host, ctx) => Effect.sync(() => prepareCodexRequest(host, ctx)) }),
+  )
+}

@@ -1,0 +1,143 @@
+/**
+ * What the host hands to our `fetch`, decoded once at the boundary: URL, method, headers as a plain
+ * lower-cased record, and the JSON body. The body keeps every field the host sent — deciding what the Codex
+ * backend accepts is the rewrite's job (`CodexRequest`), not the decoder's.
+ */
+import { Effect, Exit, Result, Schema } from "effect"
+
+export class HostRequestError extends Schema.TaggedError<HostRequestError>()("HostRequestError", {
+  reason: Schema.Literals(["BodyMissing", "BodyNotJson", "BodyNotObject", "InvalidRequest"]),
+  message: Schema.String,
+}) {}
+
+/** The request body: an object with a `model`; every other field passes through untouched. */
+export const HostBody = Schema.StructWithRest(Schema.Struct({ model: Schema.String }), [
+  Schema.Record(Schema.String, Schema.Unknown),
+])
+export type HostBody = typeof HostBody.Type
+
+export const HostRequestSchema = Schema.Struct({
+  url: Schema.String,
+  method: Schema.String,
+  headers: Schema.Record(Schema.String, Schema.String),
+  body: HostBody,
+})
+
+/**
+ * A decoded host request. `body` is a freshly parsed object owned by whoever decoded it: the rewrite
+ * mutates it in place instead of deep-cloning a body that can be megabytes long.
+ */
+export interface HostRequest {
+  readonly url: string
+  readonly method: string
+  /** lower-cased names */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: HostBody
+}
+
+/** The raw pieces, as a `fetch(input, init)` call carries them. */
+/** Whatever `new Headers(...)` accepts. */
+export type HeadersLike = ConstructorParameters<typeof Headers>[0]
+
+export interface RawHostRequest {
+  readonly url: string | URL
+  readonly method?: string | undefined
+  readonly headers?: HeadersLike | undefined
+  readonly body: string | Uint8Array | ArrayBuffer | null | undefined
+}
+
+/** A plain record with lower-cased header names; later duplicates win, like `Headers.set`. */
+export const headersToRecord = (headers: HeadersLike | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  if (headers === undefined) return out
+  if (headers instanceof Headers) {
+    headers.forEach((value, key) => {
+      out[key] = value
+    })
+  } else if (Array.isArray(headers)) {
+    for (const pair of headers) {
+      const [key, value] = pair
+      if (key !== undefined && value !== undefined) out[key.toLowerCase()] = String(value)
+    }
+  } else {
+    for (const key of Object.keys(headers)) {
+      const value = (headers as Record<string, unknown>)[key]
+      if (value !== undefined && value !== null) out[key.toLowerCase()] = String(value)
+    }
+  }
+  return out
+}
+
+const decoder = new TextDecoder()
+const decodeShape = Schema.decodeUnknownExit(HostRequestSchema)
+
+/** Parses the body text and decodes the whole request; never throws. */
+export const decodeHostRequestResult = (raw: RawHostRequest): Result.Result<HostRequest, HostRequestError> => {
+  const text =
+    typeof raw.body === "string"
+      ? raw.body
+      : raw.body instanceof Uint8Array || raw.body instanceof ArrayBuffer
+        ? decoder.decode(raw.body)
+        : undefined
+  if (text === undefined || text.length === 0) {
+    return Result.fail(new HostRequestError({ reason: "BodyMissing", message: "the request has no body" }))
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error)
+    return Result.fail(new HostRequestError({ reason: "BodyNotJson", message: `the body is not JSON: ${detail}` }))
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    const kind = json === null ? "null" : Array.isArray(json) ? "an array" : typeof json
+    return Result.fail(
+      new HostRequestError({ reason: "BodyNotObject", message: `the body is ${kind}, not a JSON object` }),
+    )
+  }
+  const exit = decodeShape({
+    url: String(raw.url),
+    method: (raw.method ?? "POST").toUpperCase(),
+    headers: headersToRecord(raw.headers),
+    body: json,
+  })
+  if (Exit.isSuccess(exit)) {
+    // Schema rebuilds the top-level record; keep the parsed object itself so the rewrite owns one copy.
+    return Result.succeed({ ...exit.value, body: json as HostBody })
+  }
+  return Result.fail(
+    new HostRequestError({ reason: "InvalidRequest", message: `invalid request: ${String(exit.cause)}` }),
+  )
+}
+
+/** Decodes what the host handed to `fetch` (already split into its pieces). */
+export const decode = (raw: RawHostRequest): Effect.Effect<HostRequest, HostRequestError> =>
+  Effect.fromResult(decodeHostRequestResult(raw))
+
+/** Decodes a `fetch(input, init)` call, reading the body from a `Request` when `init` carries none. */
+export const fromFetch = Effect.fn("HostRequest.fromFetch")(function* (
+  input: string | URL | Request,
+  init?: RequestInit,
+) {
+  const request = input instanceof Request ? input : undefined
+  const url = request?.url ?? String(input)
+  const method = init?.method ?? request?.method
+  const headers = init?.headers ?? request?.headers
+  let body: RawHostRequest["body"]
+  if (init?.body !== undefined && init.body !== null) {
+    const b = init.body
+    body =
+      typeof b === "string" || b instanceof Uint8Array || b instanceof ArrayBuffer
+        ? b
+        : yield* Effect.tryPromise({
+            try: () => new Response(b).text(),
+            catch: (cause) => new HostRequestError({ reason: "BodyMissing", message: `unreadable body: ${cause}` }),
+          })
+  } else if (request !== undefined && request.body !== null) {
+    body = yield* Effect.tryPromise({
+      try: () => request.clone().text(),
+      catch: (cause) => new HostRequestError({ reason: "BodyMissing", message: `unreadable body: ${cause}` }),
+    })
+  }
+  return yield* decode({ url, method, headers, body })
+})
