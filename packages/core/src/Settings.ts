@@ -1,0 +1,85 @@
+/**
+ * Plugin settings: environment over `openai-auth.json` over defaults (table in shared/spec/interface.md).
+ * Resolution itself is the pure `resolveSettings`; the service only gathers its inputs once at layer build.
+ */
+import { homedir, tmpdir } from "node:os"
+import { Context, Effect, Layer, Option, Result } from "effect"
+import { Files } from "./Files.ts"
+import {
+  configPath,
+  type Env,
+  type ResolvedSettings,
+  resolveSettings,
+  SettingsError,
+} from "./internal/settings-resolve.ts"
+
+export {
+  configPath,
+  DEFAULT_CODEX_ENDPOINT,
+  DEFAULT_ISSUER,
+  DEFAULT_USAGE_ENDPOINT,
+  type Env,
+  EnvVars,
+  isLogLevel,
+  LogLevel,
+  LogLevels,
+  parseBoolean,
+  type ResolvedSettings,
+  resolveSettings,
+  type SettingsDefaults,
+  SettingsError,
+  wsUrlFor,
+} from "./internal/settings-resolve.ts"
+
+const parseJson = (path: string, text: string) =>
+  Effect.try({
+    try: (): unknown => JSON.parse(text),
+    catch: (error) =>
+      new SettingsError({
+        message: `config file ${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+        key: "<file>",
+        path,
+      }),
+  })
+
+/**
+ * Reads the config file named by `env` through Files and resolves against it. A missing or blank file is
+ * simply "no file settings"; unreadable or malformed content is a SettingsError carrying the path.
+ */
+export const loadSettings = Effect.fn("Settings.load")(function* (
+  env: Env,
+  defaults: { readonly tmpDir: string; readonly homeDir: string },
+) {
+  const files = yield* Files
+  const path = configPath(env, defaults.homeDir)
+  const text = yield* files
+    .readText(path)
+    .pipe(
+      Effect.mapError(
+        (error) =>
+          new SettingsError({ message: `cannot read config file ${path}: ${error.message}`, key: "<file>", path }),
+      ),
+    )
+  const content = Option.getOrUndefined(text)
+  const file = content === undefined || content.trim() === "" ? undefined : yield* parseJson(path, content)
+  const resolved = resolveSettings(env, file, defaults)
+  if (Result.isFailure(resolved)) {
+    const { message, key, value } = resolved.failure
+    return yield* new SettingsError({ message, key, value, path })
+  }
+  return resolved.success
+})
+
+export class Settings extends Context.Service<Settings, ResolvedSettings>()("@cortexkit/openai-auth-core/Settings") {
+  /** process environment + the config file, read once when the layer is built */
+  static readonly layerFromEnvironment: Layer.Layer<Settings, SettingsError, Files> = Layer.effect(
+    Settings,
+    Effect.suspend(() => loadSettings({ ...process.env }, { tmpDir: tmpdir(), homeDir: homedir() })).pipe(
+      Effect.map((resolved) => Settings.of(resolved)),
+    ),
+  )
+
+  /** fixed settings, for tests and for hosts that resolved them already */
+  static readonly layer = (resolved: ResolvedSettings): Layer.Layer<Settings> =>
+    Layer.succeed(Settings, Settings.of(resolved))
+}
