@@ -257,8 +257,8 @@ const openConnection = (
       socket.write(encodeClose(code, reason))
       closeTimer = setTimeout(() => {
         closeTimer = undefined
-        socket.destroy()
         finish(CloseCode.Abnormal, `close handshake timed out after ${closeMs} ms`)
+        socket.destroy()
       }, closeMs)
     },
     onMessage: (listener) => {
