@@ -43,13 +43,10 @@ const dribble = async (peer: Peer, bytes: Uint8Array): Promise<void> => {
 
 const withServer = async <A>(script: (peer: Peer) => void | Promise<void>, body: (url: string) => Promise<A>) => {
   const server = await startServer(script)
-  try {
-    return await body(server.url)
-  } finally {
-    await server.close()
-    // an assertion inside a server script fails the test that owns the server
-    if (server.errors.length > 0) throw server.errors[0]
-  }
+  const result = await body(server.url).finally(() => server.close())
+  // an assertion inside a server script fails the test that owns the server
+  if (server.errors.length > 0) throw server.errors[0]
+  return result
 }
 
 describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket over %s sockets", (implementation) => {
