@@ -1,1 +1,2 @@
+export * from "./Simulator.ts"
 export * from "./Test.ts"
