@@ -36,7 +36,8 @@ const RULES: ReadonlyArray<Rule> = [
   },
   // HTTP header lines: the whole value up to the end of the line
   {
-    pattern: /(^|[\s{,;'"])((?:proxy-)?authorization|(?:set-)?cookie|x-api-key)(\s*:[ \t]*)(?!\[REDACTED\])[^\r\n]+/gim,
+    pattern:
+      /(^|[\s{,;'"])((?:proxy-)?authorization|(?:set-)?cookie|x-api-key)(\s*:[ \t]*)(?![ \t]|\[REDACTED\])[^\r\n]+/gim,
     replace: `$1$2$3${REDACTED}`,
   },
   // Authorization schemes wherever they appear
@@ -50,9 +51,9 @@ const RULES: ReadonlyArray<Rule> = [
   // JWTs: three base64url segments, the header starting `eyJ` (`{"`); the signature may be empty (alg none)
   { pattern: /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replace: REDACTED },
   // OpenAI API keys (sk-..., sk-proj-...)
-  { pattern: /sk-[A-Za-z0-9_-]{8,}/g, replace: REDACTED },
+  { pattern: /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,}/g, replace: REDACTED },
   // OpenAI refresh tokens
-  { pattern: /rt_[A-Za-z0-9._-]{8,}/g, replace: REDACTED },
+  { pattern: /(?<![A-Za-z0-9])rt_[A-Za-z0-9._-]{8,}/g, replace: REDACTED },
 ]
 
 /** `text` with bearer values, JWTs, API keys, refresh tokens and secret-named values replaced by [REDACTED]. */
