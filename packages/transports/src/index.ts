@@ -1,4 +1,11 @@
 export {}
+export * as CommitPoint from "./CommitPoint.ts"
+export * as HttpTransport from "./HttpTransport.ts"
+export * as SseReencode from "./SseReencode.ts"
+export * as WebSocketTransport from "./WebSocketTransport.ts"
+export * as WsChain from "./WsChain.ts"
+export * as WsConnection from "./WsConnection.ts"
+export * as WsPool from "./WsPool.ts"
 export * as Frame from "./Frame.ts"
 export * as FrameDecoder from "./FrameDecoder.ts"
 export * as Handshake from "./Handshake.ts"

@@ -1,0 +1,291 @@
+/**
+ * The commit point shared by every transport (see `Transport.ts`): read SSE bytes from a source while the
+ * observer reports what they mean, hold everything back until the first output (or a clean end), then hand
+ * out a body that replays the held chunks and passes the rest through untouched. A failure before output
+ * becomes a `PreOutputFailure` and nothing reaches the caller.
+ *
+ * Every attempt reports exactly one `Terminal` event, except an abort and an error the transport raises
+ * itself with a `_tag` (its retry/fallback signals), which are rethrown before commit without one.
+ */
+import { type CodexFailure, Transient } from "@cortexkit/openai-auth-core/CodexError"
+import type { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
+import type { StreamEvent, StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
+import {
+  PreOutputFailure,
+  TransportAborted,
+  type TransportKind,
+  type TransportResponse,
+  TransportTimeout,
+} from "./Transport.ts"
+
+export interface CommitOptions {
+  readonly transport: TransportKind
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly signal?: AbortSignal
+  /** budget for the first chunk, counted from `startedAt` (performance.now() ms) */
+  readonly firstByteTimeoutMs: number
+  readonly startedAt?: number
+  /** longest silence while a read is pending, before and after the commit */
+  readonly idleTimeoutMs: number
+}
+
+const isTagged = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && typeof (error as { _tag?: unknown })._tag === "string"
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+export class CommitPoint {
+  private output = false
+  private cleanEnd = false
+  private failure: CodexFailure | undefined
+  private terminalSeen = false
+  private quota: QuotaSnapshot | undefined
+
+  constructor(
+    private readonly onEvent: StreamEventListener,
+    quota?: QuotaSnapshot,
+  ) {
+    this.quota = quota
+  }
+
+  /** Wire this into the observer (`observeSse` / `observeEvent`); it forwards every event to the caller. */
+  readonly listener: StreamEventListener = (event: StreamEvent) => {
+    switch (event._tag) {
+      case "FirstOutput":
+        this.output = true
+        break
+      case "Quota":
+        this.quota = event.snapshot
+        break
+      case "Terminal":
+        this.terminalSeen = true
+        if (event.failure !== undefined) this.failure ??= event.failure
+        else this.cleanEnd = true
+        break
+    }
+    this.onEvent(event)
+  }
+
+  /** whether the first output event was seen (it may still be held back) */
+  get sawOutput(): boolean {
+    return this.output
+  }
+
+  /** Reports `Terminal: dropped` unless the stream already reported its end. */
+  dropped(message: string): CodexFailure {
+    const failure = new Transient({ message })
+    if (!this.terminalSeen) this.listener({ _tag: "Terminal", outcome: "dropped", failure })
+    return failure
+  }
+
+  private preOutput(failure: CodexFailure, options: CommitOptions): PreOutputFailure {
+    return new PreOutputFailure({
+      failure,
+      status: options.status,
+      headers: { ...options.headers },
+      ...(this.quota === undefined ? {} : { quota: this.quota }),
+    })
+  }
+
+  run(source: ReadableStream<Uint8Array>, options: CommitOptions): Promise<TransportResponse> {
+    const reader = source.getReader()
+    const held: Array<Uint8Array> = []
+    const startedAt = options.startedAt ?? performance.now()
+    let gotFirst = false
+    let committed = false
+    let finished = false
+    let timedOut: TransportTimeout | undefined
+    let aborted = false
+    /** performance.now() when the pending read started; undefined while the consumer is not reading */
+    let pendingSince: number | undefined = startedAt
+    let timer: ReturnType<typeof setTimeout> | undefined
+
+    const finish = () => {
+      finished = true
+      if (timer !== undefined) clearTimeout(timer)
+      options.signal?.removeEventListener("abort", onAbort)
+    }
+    const stop = () => {
+      finish()
+      reader.cancel().catch(() => {})
+    }
+    const arm = (ms: number) => {
+      timer = setTimeout(check, Math.max(1, ms))
+    }
+    // one timer re-armed on expiry instead of a setTimeout per chunk
+    const check = () => {
+      timer = undefined
+      if (finished) return
+      const limit = gotFirst ? options.idleTimeoutMs : options.firstByteTimeoutMs
+      if (pendingSince === undefined) return arm(options.idleTimeoutMs)
+      const elapsed = performance.now() - pendingSince
+      if (elapsed < limit) return arm(limit - elapsed)
+      timedOut = new TransportTimeout({ phase: gotFirst ? "idle" : "first-byte", afterMs: limit })
+      stop()
+    }
+    const onAbort = () => {
+      aborted = true
+      stop()
+    }
+    if (options.signal?.aborted) {
+      stop()
+      return Promise.reject(new TransportAborted())
+    }
+    options.signal?.addEventListener("abort", onAbort, { once: true })
+    arm(options.firstByteTimeoutMs - (performance.now() - startedAt))
+
+    const body = (): ReadableStream<Uint8Array> => {
+      committed = true
+      let index = 0
+      return new ReadableStream<Uint8Array>(
+        {
+          pull: async (controller) => {
+            if (index < held.length) {
+              controller.enqueue(held[index++] as Uint8Array)
+              if (index === held.length) held.length = 0
+              return
+            }
+            if (finished && timedOut === undefined && !aborted) return controller.close()
+            pendingSince = performance.now()
+            let result: Awaited<ReturnType<typeof reader.read>>
+            try {
+              result = await reader.read()
+            } catch (error) {
+              finish()
+              this.dropped(messageOf(error))
+              return controller.error(error)
+            }
+            pendingSince = undefined
+            if (timedOut !== undefined) {
+              this.dropped(`stream stalled for ${timedOut.afterMs} ms`)
+              return controller.error(timedOut)
+            }
+            if (aborted) return controller.error(new TransportAborted())
+            if (result.done) {
+              finish()
+              return controller.close()
+            }
+            controller.enqueue(result.value)
+          },
+          cancel: (reason) => {
+            finish()
+            return reader.cancel(reason)
+          },
+        },
+        { highWaterMark: 0 },
+      )
+    }
+
+    const response = (): TransportResponse => ({
+      transport: options.transport,
+      status: options.status,
+      headers: options.headers,
+      body: body(),
+    })
+
+    return (async (): Promise<TransportResponse> => {
+      for (;;) {
+        let result: Awaited<ReturnType<typeof reader.read>>
+        try {
+          result = await reader.read()
+        } catch (error) {
+          finish()
+          if (aborted) throw new TransportAborted()
+          if (timedOut !== undefined) throw timedOut
+          if (isTagged(error)) throw error
+          throw this.preOutput(this.failure ?? this.dropped(messageOf(error)), options)
+        }
+        if (aborted) throw new TransportAborted()
+        if (timedOut !== undefined) {
+          this.dropped(`no answer within ${timedOut.afterMs} ms`)
+          throw timedOut
+        }
+        if (this.failure !== undefined && !this.output) {
+          stop()
+          throw this.preOutput(this.failure, options)
+        }
+        if (result.done) {
+          finish()
+          if (!this.terminalSeen) throw this.preOutput(this.dropped("stream ended before any event"), options)
+          return response()
+        }
+        gotFirst = true
+        pendingSince = performance.now()
+        held.push(result.value)
+        if (this.output || this.cleanEnd) {
+          pendingSince = undefined
+          return response()
+        }
+      }
+    })().finally(() => {
+      if (!committed) finish()
+    })
+  }
+}
+
+/**
+ * A byte source fed by pushes (WebSocket frames). Unlike `controller.error`, `fail` lets the reader take
+ * every chunk pushed before the failure first.
+ */
+export class PushSource {
+  private queue: Array<Uint8Array> = []
+  private head = 0
+  private ended = false
+  private failure: { readonly error: unknown } | undefined
+  private wake: (() => void) | undefined
+  readonly stream: ReadableStream<Uint8Array>
+
+  constructor(onCancel: () => void) {
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          for (;;) {
+            if (this.head < this.queue.length) {
+              // everything available at once: the stream's own queue is empty whenever pull runs
+              for (let i = this.head; i < this.queue.length; i++) controller.enqueue(this.queue[i] as Uint8Array)
+              this.queue = []
+              this.head = 0
+              return
+            }
+            if (this.failure !== undefined) return controller.error(this.failure.error)
+            if (this.ended) return controller.close()
+            await new Promise<void>((resolve) => {
+              this.wake = resolve
+            })
+          }
+        },
+        cancel: () => {
+          this.ended = true
+          onCancel()
+        },
+      },
+      { highWaterMark: 0 },
+    )
+  }
+
+  private notify() {
+    const wake = this.wake
+    if (wake !== undefined) {
+      this.wake = undefined
+      wake()
+    }
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.ended || this.failure !== undefined) return
+    this.queue.push(chunk)
+    this.notify()
+  }
+
+  close(): void {
+    this.ended = true
+    this.notify()
+  }
+
+  fail(error: unknown): void {
+    if (this.ended || this.failure !== undefined) return
+    this.failure = { error }
+    this.notify()
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `previous_response_id` chaining on one WebSocket: the server keeps the last response in a cache local to
+ * the connection, so a follow-up may send only the new input items. That is only safe when the follow-up is
+ * exactly "the previous request + what the previous response produced + new items" with every other field
+ * unchanged; anything else gets a full request (a wrong chain is a 400 or, worse, a silently different
+ * conversation).
+ *
+ * Output items are compared without `id`/`status`: the server's items carry them, the items the host sends
+ * back must not (store:false rejects item ids). Only items the response finalized
+ * (`response.output_item.done`) are recorded, so a function call that never finished is never trimmed.
+ */
+
+export interface ChainState {
+  /** every field but `input` / `previous_response_id`, serialized in body order */
+  readonly fieldsKey: string
+  /** the full logical input of the previous request */
+  readonly input: ReadonlyArray<unknown>
+  /** what the previous response produced, in order */
+  readonly output: ReadonlyArray<unknown>
+  readonly responseId: string
+}
+
+export type ChainPlan =
+  | { readonly chained: false; readonly json: Readonly<Record<string, unknown>> }
+  | {
+      readonly chained: true
+      readonly json: Readonly<Record<string, unknown>>
+      readonly previousResponseId: string
+      readonly newItems: number
+    }
+
+const IGNORED = new Set(["input", "previous_response_id"])
+
+export const fieldsKey = (json: Readonly<Record<string, unknown>>): string => {
+  const rest: Record<string, unknown> = {}
+  for (const key of Object.keys(json)) if (!IGNORED.has(key)) rest[key] = json[key]
+  return JSON.stringify(rest)
+}
+
+const itemKey = (item: unknown): string => JSON.stringify(item)
+
+const outputKey = (item: unknown): string => {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return JSON.stringify(item)
+  const { id: _id, status: _status, ...rest } = item as Record<string, unknown>
+  return JSON.stringify(rest)
+}
+
+export const inputOf = (json: Readonly<Record<string, unknown>>): ReadonlyArray<unknown> | undefined =>
+  Array.isArray(json.input) ? (json.input as ReadonlyArray<unknown>) : undefined
+
+/** Decides between a chained and a full request for `json` given the socket's chain. */
+export const planRequest = (json: Readonly<Record<string, unknown>>, chain: ChainState | undefined): ChainPlan => {
+  const full: ChainPlan = { chained: false, json }
+  const input = inputOf(json)
+  if (chain === undefined || input === undefined || json.previous_response_id !== undefined) return full
+  const prefix = chain.input.length + chain.output.length
+  if (input.length <= prefix) return full
+  if (fieldsKey(json) !== chain.fieldsKey) return full
+  for (let i = 0; i < chain.input.length; i++) if (itemKey(input[i]) !== itemKey(chain.input[i])) return full
+  for (let i = 0; i < chain.output.length; i++) {
+    if (outputKey(input[chain.input.length + i]) !== outputKey(chain.output[i])) return full
+  }
+  return {
+    chained: true,
+    json: { ...json, input: input.slice(prefix), previous_response_id: chain.responseId },
+    previousResponseId: chain.responseId,
+    newItems: input.length - prefix,
+  }
+}
+
+/** The chain a completed response leaves behind (the full request, not the chained one that was sent). */
+export const chainAfter = (
+  json: Readonly<Record<string, unknown>>,
+  responseId: string,
+  output: ReadonlyArray<unknown>,
+): ChainState | undefined => {
+  const input = inputOf(json)
+  if (input === undefined) return undefined
+  return { fieldsKey: fieldsKey(json), input, output, responseId }
+}
+
+/** The `response.create` frame: the HTTP body with a `type`, minus `background` (not a WebSocket field). */
+export const createFrame = (json: Readonly<Record<string, unknown>>): string => {
+  const { background: _background, ...rest } = json
+  return JSON.stringify({ type: "response.create", ...rest })
+}
