@@ -110,7 +110,9 @@ describe("FrameDecoder", () => {
               wire.push(frame(9, m.text))
               expected.push(["ping", m.text])
             } else {
-              m.parts.forEach((part, i) => wire.push(frame(i === 0 ? 1 : 0, part, { fin: i === m.parts.length - 1 })))
+              m.parts.forEach((part, i) => {
+                wire.push(frame(i === 0 ? 1 : 0, part, { fin: i === m.parts.length - 1 }))
+              })
               expected.push(["text", m.parts.join("")])
             }
           }
