@@ -1,2 +1,3 @@
 export * from "./Simulator.ts"
 export * from "./Test.ts"
+export * from "./SimClient.ts"
