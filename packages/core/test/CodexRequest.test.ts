@@ -1,0 +1,330 @@
+import { describe, expect, test } from "bun:test"
+import { type CodexRequestContext, prepareCodexRequest } from "@cortexkit/openai-auth-core/CodexRequest"
+import {
+  decodeHostRequestResult,
+  fromFetch,
+  type HostRequest,
+  type HostRequestError,
+} from "@cortexkit/openai-auth-core/HostRequest"
+import { Effect, Exit, Redacted, Result } from "effect"
+import {
+  conversation,
+  HOST_URL,
+  hostHeaders,
+  mainTurn,
+  pluginsDisabledTurn,
+  SESSION,
+  stepItems,
+  titleTurn,
+  userMessage,
+} from "./fixtures/opencode.ts"
+
+const ENDPOINT = "http://127.0.0.1:9/backend-api/codex/responses"
+const ctx: CodexRequestContext = {
+  accessToken: Redacted.make("access-token-123"),
+  accountId: "acct_main",
+  settings: { codexApiEndpoint: ENDPOINT, webSearch: true },
+}
+
+const host = (body: unknown, headers: Record<string, string> = hostHeaders()): HostRequest => {
+  const result = decodeHostRequestResult({ url: HOST_URL, method: "POST", headers, body: JSON.stringify(body) })
+  if (Result.isFailure(result)) throw new Error(result.failure.message)
+  return result.success
+}
+
+const prepare = (body: unknown, headers?: Record<string, string>, c: CodexRequestContext = ctx) =>
+  prepareCodexRequest(host(body, headers), c)
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+type Json = Record<string, unknown>
+const items = (json: Json) => json.input as Array<Json>
+const tools = (json: Json) => json.tools as Array<Json>
+
+describe("HostRequest decoding", () => {
+  const fail = (body: string | undefined): HostRequestError => {
+    const result = decodeHostRequestResult({ url: HOST_URL, body })
+    if (Result.isSuccess(result)) throw new Error("expected a failure")
+    return result.failure
+  }
+  test.each([
+    ["not JSON", "{model:", "BodyNotJson"],
+    ["a JSON array", "[1,2]", "BodyNotObject"],
+    ["a JSON string", '"hi"', "BodyNotObject"],
+    ["null", "null", "BodyNotObject"],
+    ["empty", "", "BodyMissing"],
+    ["missing", undefined, "BodyMissing"],
+    ["an object without a model", '{"input":[]}', "InvalidRequest"],
+  ])("a body that is %s is a HostRequestError", (_, body, reason) => {
+    const error = fail(body)
+    expect(error._tag).toBe("HostRequestError")
+    expect(error.reason).toBe(reason as HostRequestError["reason"])
+    expect(error.message.length).toBeGreaterThan(0)
+  })
+
+  test("headers become a lower-cased record and unknown body fields pass through", () => {
+    const result = decodeHostRequestResult({
+      url: new URL(HOST_URL),
+      method: "post",
+      headers: new Headers({ "Session-ID": SESSION, "X-Custom": "1" }),
+      body: new TextEncoder().encode(JSON.stringify({ model: "gpt-5.5", some_future_field: { a: 1 } })),
+    })
+    if (Result.isFailure(result)) throw new Error("decode failed")
+    expect(result.success.method).toBe("POST")
+    expect(result.success.headers).toEqual({ "session-id": SESSION, "x-custom": "1" })
+    expect(result.success.body.some_future_field).toEqual({ a: 1 })
+  })
+
+  test("fromFetch reads the body from a Request", async () => {
+    const request = new Request(HOST_URL, { method: "POST", headers: hostHeaders(), body: JSON.stringify(mainTurn()) })
+    const decoded = await Effect.runPromise(fromFetch(request))
+    expect(decoded.body.model).toBe("gpt-5.5")
+    expect(decoded.headers["session-id"]).toBe(SESSION)
+    const exit = await Effect.runPromiseExit(fromFetch(HOST_URL, { method: "POST", body: "nope" }))
+    expect(Exit.isFailure(exit)).toBe(true)
+  })
+})
+
+describe("prepareCodexRequest: main turn", () => {
+  const prepared = prepare(mainTurn())
+  const json = prepared.json
+
+  test("url, model and headers", () => {
+    expect(prepared.url).toBe(ENDPOINT)
+    expect(prepared.model).toBe("gpt-5.5")
+    expect(prepared.headers.authorization).toBe("Bearer access-token-123")
+    expect(prepared.headers["chatgpt-account-id"]).toBe("acct_main")
+    expect(prepared.headers.originator).toBe("opencode")
+    expect(prepared.headers["user-agent"]).toStartWith("opencode/1.18.33 (linux")
+    expect(prepared.headers["session-id"]).toBe(SESSION)
+    expect(prepared.headers["x-client-request-id"]).toBe(SESSION)
+    expect(prepared.headers.accept).toBe("text/event-stream")
+    expect(prepared.headers["content-type"]).toBe("application/json")
+    expect(prepared.headers["x-openai-internal-codex-responses-lite"]).toBeUndefined()
+  })
+
+  test("the host's credentials and internal headers are dropped", () => {
+    const p = prepare(
+      mainTurn(),
+      hostHeaders({
+        "x-api-key": "sk-x",
+        "openai-beta": "responses=experimental",
+        conversation_id: "c",
+        "x-opencode-title": "1",
+        "content-length": "123",
+      }),
+    )
+    for (const name of ["x-api-key", "openai-beta", "conversation_id", "x-opencode-title", "content-length"]) {
+      expect(p.headers[name]).toBeUndefined()
+    }
+    expect(p.headers.authorization).toBe("Bearer access-token-123")
+    expect(p.headers["x-session-affinity"]).toBe(SESSION)
+  })
+
+  test("the body satisfies the backend and keeps OpenCode's choices", () => {
+    expect(json.store).toBe(false)
+    expect(json.stream).toBe(true)
+    expect(typeof json.instructions).toBe("string")
+    expect((json.instructions as string).length).toBeGreaterThan(1000)
+    expect(json.include).toEqual(["reasoning.encrypted_content"])
+    expect(json.prompt_cache_key).toBe(SESSION)
+    expect(json.reasoning).toEqual({ effort: "medium", summary: "auto" })
+    expect(json.text).toEqual({ verbosity: "low" })
+    expect(json.tool_choice).toBe("auto")
+    expect(JSON.parse(text(prepared.body))).toEqual(json)
+  })
+
+  test("9 function tools keep strict:false, lose $schema, and gain one web_search", () => {
+    const list = tools(json)
+    expect(list).toHaveLength(10)
+    for (const tool of list.slice(0, 9)) {
+      expect(tool.type).toBe("function")
+      expect(tool.strict).toBe(false)
+      expect((tool.parameters as Json).$schema).toBeUndefined()
+      expect((tool.parameters as Json).type).toBe("object")
+    }
+    expect(list[9]).toEqual({ type: "web_search", external_web_access: false, search_content_types: ["text", "image"] })
+  })
+
+  test("top-level keys are in the Codex order", () => {
+    expect(Object.keys(JSON.parse(text(prepared.body)))).toEqual([
+      "model",
+      "instructions",
+      "input",
+      "tools",
+      "tool_choice",
+      "reasoning",
+      "store",
+      "stream",
+      "include",
+      "prompt_cache_key",
+      "text",
+    ])
+  })
+
+  test("webSearch off: no stabilizer tool", () => {
+    const p = prepare(mainTurn(), undefined, { ...ctx, settings: { ...ctx.settings, webSearch: false } })
+    expect(tools(p.json)).toHaveLength(9)
+  })
+})
+
+describe("prepareCodexRequest: title turn and plugins disabled", () => {
+  test("title turn: no tools are added, effort none becomes the lowest gpt-5.5 level", () => {
+    const p = prepare(titleTurn())
+    expect(p.json.tools).toBeUndefined()
+    expect(p.json.reasoning).toEqual({ effort: "low", summary: "auto" })
+    expect(p.json.instructions).toBe("You are a title generator. You output ONLY a thread title.")
+    expect(p.sessionKey).toBe(SESSION) // from the session-id header: the title body has no prompt_cache_key
+    expect(p.json.prompt_cache_key).toBe(SESSION)
+  })
+
+  test("title turn on a model that supports none keeps it", () => {
+    expect((prepare(titleTurn("gpt-5.4")).json.reasoning as Json).effort).toBe("none")
+  })
+
+  test("system/developer messages move into instructions; rejected fields go", () => {
+    const p = prepare(pluginsDisabledTurn(), { "user-agent": "opencode/1.18.33" })
+    expect(p.json.instructions as string).toEndWith("\nBe brief.")
+    expect(p.json.instructions as string).toStartWith("You are opencode")
+    expect(items(p.json)[0]).toEqual(userMessage("Refactor the request pipeline and add tests."))
+    expect(p.json.max_output_tokens).toBeUndefined()
+    expect(p.json.temperature).toBeUndefined()
+    expect(p.headers.originator).toBe("opencode")
+  })
+
+  test("missing instructions become an empty string; a string input becomes a list", () => {
+    const p = prepare({ model: "gpt-5.5", input: "hello" }, {})
+    expect(p.json.instructions).toBe("")
+    expect(p.json.input).toEqual([{ role: "user", content: [{ type: "input_text", text: "hello" }] }])
+    expect(p.headers["user-agent"]).toStartWith("opencode/")
+  })
+
+  test("a system message after the conversation started becomes a developer message in place", () => {
+    const input = [...conversation(1), { role: "system", content: "Plan mode is off." }, userMessage("go")]
+    const p = prepare(mainTurn(input))
+    expect(items(p.json)[5]).toEqual({ role: "developer", content: "Plan mode is off." })
+  })
+})
+
+describe("prepareCodexRequest: rules", () => {
+  test("every unsupported field is removed, previous_response_id too", () => {
+    const body = {
+      ...mainTurn(),
+      max_output_tokens: 1,
+      max_completion_tokens: 1,
+      max_tokens: 1,
+      temperature: 1,
+      top_p: 1,
+      presence_penalty: 0,
+      frequency_penalty: 0,
+      seed: 7,
+      metadata: { a: "b" },
+      top_logprobs: 2,
+      truncation: "auto",
+      user: "u",
+      service_tier: "auto",
+      previous_response_id: "resp_1",
+    }
+    const p = prepare(body)
+    for (const key of Object.keys(body)) {
+      if (!(key in mainTurn())) expect(p.json[key]).toBeUndefined()
+    }
+  })
+
+  test("service_tier priority is kept", () => {
+    expect(prepare({ ...mainTurn(), service_tier: "priority" }).json.service_tier).toBe("priority")
+  })
+
+  test("item ids and item references are dropped; calls, outputs and reasoning stay", () => {
+    const input = [
+      ...conversation(2),
+      { type: "item_reference", id: "rs_gone" },
+      { type: "reasoning", id: "rs_x", summary: [], content: [{ type: "reasoning_text", text: "raw" }] },
+    ]
+    const list = items(prepare(mainTurn(input)).json)
+    expect(list).toHaveLength(input.length - 1)
+    for (const item of list) expect("id" in item).toBe(false)
+    expect(list.filter((i) => i.type === "function_call").map((i) => i.call_id)).toEqual(["call_0", "call_1"])
+    expect(list.filter((i) => i.type === "function_call_output")).toHaveLength(2)
+    expect(list[1]).toEqual({
+      type: "reasoning",
+      encrypted_content: (stepItems(0)[0] as Json).encrypted_content,
+      summary: [{ type: "summary_text", text: "Looking at file 0" }],
+    })
+    expect(list.at(-1)).toEqual({ type: "reasoning", summary: [] })
+  })
+
+  test.each([
+    ["gpt-5.6-sol", "ultra", "max"],
+    ["gpt-5.5", "ultra", "xhigh"],
+    ["gpt-5.5", "minimal", "low"],
+    ["gpt-5.4", "minimal", "low"],
+    ["gpt-6-astra", "none", "low"],
+    ["gpt-5.5", "xhigh", "xhigh"],
+    ["gpt-5.5", "max", "xhigh"],
+    ["gpt-5.6-luna", "high", "high"],
+  ])("%s effort %s goes out as %s", (model, effort, wire) => {
+    const p = prepare({ ...mainTurn(conversation(0), model), reasoning: { effort, summary: "auto" } })
+    expect((p.json.reasoning as Json).effort).toBe(wire)
+  })
+
+  test("Responses Lite models: header, no parallel calls, all-turns reasoning, no stabilizer", () => {
+    const p = prepare(mainTurn(conversation(1), "gpt-5.6-terra"))
+    expect(p.headers["x-openai-internal-codex-responses-lite"]).toBe("true")
+    expect(p.json.parallel_tool_calls).toBe(false)
+    expect((p.json.reasoning as Json).context).toBe("all_turns")
+    expect(tools(p.json).every((t) => t.type === "function")).toBe(true)
+  })
+
+  test.each([
+    ["the host's prompt_cache_key", { prompt_cache_key: "pck_1" }, hostHeaders(), "pck_1"],
+    ["the session-id header", { prompt_cache_key: undefined }, hostHeaders(), SESSION],
+    ["x-session-affinity", { prompt_cache_key: undefined }, { "x-session-affinity": "aff_1" }, "aff_1"],
+  ])("the session key comes from %s", (_, patch, headers, key) => {
+    const p = prepare({ ...mainTurn(), ...patch }, headers)
+    expect(p.sessionKey).toBe(key)
+    expect(p.json.prompt_cache_key).toBe(key)
+    expect(p.headers["session-id"]).toBe(key)
+  })
+
+  test("without any session identity the key is derived, stable across turns, never random", () => {
+    const turn = (steps: number) => ({ ...mainTurn(conversation(steps)), prompt_cache_key: undefined })
+    const a = prepare(turn(1), {})
+    const b = prepare(turn(1), {})
+    const c = prepare(turn(3), {})
+    expect(a.sessionKey).toStartWith("ses_derived_")
+    expect(b.sessionKey).toBe(a.sessionKey)
+    expect(c.sessionKey).toBe(a.sessionKey)
+    expect(prepare(turn(1), {}, { ...ctx, sessionId: "ses_given" }).sessionKey).toBe("ses_given")
+  })
+
+  test("preparing the same host request twice (one per candidate account) gives the same bytes", () => {
+    const h = host(pluginsDisabledTurn())
+    const first = prepareCodexRequest(h, ctx)
+    const second = prepareCodexRequest(h, { ...ctx, accountId: "acct_b" })
+    expect(text(second.body)).toBe(text(first.body))
+    expect(second.headers["chatgpt-account-id"]).toBe("acct_b")
+    const again = prepare(JSON.parse(text(first.body)))
+    expect(text(again.body)).toBe(text(first.body))
+  })
+})
+
+describe("byte stability across turns", () => {
+  const turns = [0, 1, 2, 5].map((steps) => text(prepare(mainTurn(conversation(steps))).body))
+  const inputEnd = (s: string) => s.indexOf('],"tools":')
+
+  test("each turn starts with the previous turn's bytes up to the end of its input items", () => {
+    for (let n = 1; n < turns.length; n++) {
+      const previous = turns[n - 1] as string
+      const current = turns[n] as string
+      const prefix = previous.slice(0, inputEnd(previous))
+      expect(current.startsWith(prefix)).toBe(true)
+      expect(current.length).toBeGreaterThan(previous.length)
+    }
+  })
+
+  test("instructions and tools serialize identically on every turn", () => {
+    const tail = (s: string) => s.slice(inputEnd(s))
+    const first = tail(turns[0] as string)
+    for (const t of turns) expect(tail(t)).toBe(first)
+  })
+})
