@@ -88,7 +88,7 @@ const parseHead = (text: string): Head | string => {
 }
 
 const hasToken = (value: string | undefined, token: string): boolean =>
-  value?.split(",").some((part) => part.trim().toLowerCase() === token)
+  (value ?? "").split(",").some((part) => part.trim().toLowerCase() === token)
 
 /** Decodes a complete chunked body, or returns undefined while the terminating chunk is missing. */
 const dechunk = (bytes: Uint8Array): Uint8Array | undefined => {
