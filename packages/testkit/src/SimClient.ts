@@ -4,7 +4,10 @@
  */
 import type { SimAccount } from "./SimTypes.ts"
 
-export const codexHeaders = (account: Pick<SimAccount, "accountId" | "tokens">): Record<string, string> => ({
+export const codexHeaders = (account: {
+  readonly accountId: string
+  readonly tokens: Pick<SimAccount["tokens"], "access">
+}): Record<string, string> => ({
   authorization: `Bearer ${account.tokens.access}`,
   "chatgpt-account-id": account.accountId,
   "content-type": "application/json",

@@ -78,11 +78,11 @@ describe("browser PKCE flow", () => {
     expect(claims["https://api.openai.com/auth"].chatgpt_plan_type).toBe("plus")
     expect(claims.email).toBe("a@example.test")
     expect(claims["https://api.openai.com/profile"].email).toBe("a@example.test")
-    expect(claims.exp - claims.iat).toBe(body.expires_in)
+    expect(claims.exp - claims.iat).toBe(Number(body.expires_in))
     // the minted access token is accepted by the backend
     const res2 = await fetch(sim.codexEndpoint, {
       method: "POST",
-      headers: codexHeaders({ accountId: "acct_a", tokens: { access: String(body.access_token) } as never }),
+      headers: codexHeaders({ accountId: "acct_a", tokens: { access: String(body.access_token) } }),
       body: JSON.stringify(codexBody()),
     })
     expect(res2.status).toBe(200)
