@@ -161,7 +161,8 @@ const fixUp = <M extends HostModel>(model: M, entry: CatalogModel | undefined): 
   out.cost = model.cost === undefined ? ZERO_COST : zeroCost(model.cost)
   if (entry !== undefined) {
     out.limit = { ...model.limit, ...entry.limit }
-    out.variants = { ...(model.variants ?? {}), ...reasoningVariants(entry) }
+    // OpenCode derives its variants from API-side metadata; the wire truth for OAuth is the catalog's.
+    out.variants = reasoningVariants(entry)
   }
   return out as unknown as M
 }

@@ -6,12 +6,15 @@ import {
   type HostRequest,
   type HostRequestError,
 } from "@cortexkit/openai-auth-core/HostRequest"
+import { catalogModel, type Effort } from "@cortexkit/openai-auth-core/Models"
 import { Effect, Exit, Redacted, Result } from "effect"
+import fc from "fast-check"
 import {
   conversation,
   HOST_URL,
   hostHeaders,
   mainTurn,
+  openCodeTools,
   pluginsDisabledTurn,
   SESSION,
   stepItems,
@@ -326,5 +329,128 @@ describe("byte stability across turns", () => {
     const tail = (s: string) => s.slice(inputEnd(s))
     const first = tail(turns[0] as string)
     for (const t of turns) expect(tail(t)).toBe(first)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Property: whatever OpenCode-like body comes in, what goes out passes the backend's validation.
+
+const MODELS = ["gpt-5.5", "gpt-5.4", "gpt-5.4-mini", "gpt-5.2", "gpt-5.6-sol", "gpt-5.6-luna", "gpt-6-astra", "gpt-7"]
+const EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra", "bogus"]
+const BANNED = [
+  "max_output_tokens",
+  "max_completion_tokens",
+  "max_tokens",
+  "temperature",
+  "top_p",
+  "presence_penalty",
+  "frequency_penalty",
+  "seed",
+  "metadata",
+  "top_logprobs",
+  "truncation",
+  "user",
+  "previous_response_id",
+]
+
+const arbItem = fc.oneof(
+  fc.string().map((t) => userMessage(t)),
+  fc.record({ role: fc.constantFrom("system", "developer"), content: fc.string() }),
+  fc.nat(50).map((n) => stepItems(n)[0]),
+  fc.nat(50).map((n) => stepItems(n)[1]),
+  fc.nat(50).map((n) => stepItems(n)[3]),
+  fc.string().map((id) => ({ type: "item_reference", id })),
+)
+
+const arbBody = fc.record(
+  {
+    model: fc.constantFrom(...MODELS),
+    instructions: fc.option(fc.string(), { nil: undefined }),
+    input: fc.oneof(fc.array(arbItem, { maxLength: 12 }), fc.string()),
+    tools: fc.option(
+      fc.shuffledSubarray([...openCodeTools(), { type: "web_search" }, { type: "image_generation" }], {
+        maxLength: 5,
+      }),
+      { nil: undefined },
+    ),
+    reasoning: fc.option(fc.record({ effort: fc.constantFrom(...EFFORTS), summary: fc.constant("auto") }), {
+      nil: undefined,
+    }),
+    store: fc.boolean(),
+    stream: fc.boolean(),
+    include: fc.option(fc.constant(["file_search_call.results"]), { nil: undefined }),
+    prompt_cache_key: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+    service_tier: fc.option(fc.constantFrom("auto", "priority", "flex"), { nil: undefined }),
+    extra: fc.subarray(BANNED),
+  },
+  { requiredKeys: ["model", "input", "extra"] },
+)
+
+const arbHeaders = fc.option(
+  fc.record(
+    { "session-id": fc.string({ minLength: 1 }), "x-session-affinity": fc.string({ minLength: 1 }) },
+    {
+      requiredKeys: [],
+    },
+  ),
+  { nil: {} },
+)
+
+const backendAccepts = (p: ReturnType<typeof prepare>) => {
+  const body = JSON.parse(text(p.body)) as Json
+  expect(typeof body.instructions).toBe("string")
+  expect(Array.isArray(body.input)).toBe(true)
+  expect(body.store).toBe(false)
+  expect(body.stream).toBe(true)
+  expect(body.include as Array<string>).toContain("reasoning.encrypted_content")
+  for (const key of BANNED) expect(body[key]).toBeUndefined()
+  expect(body.service_tier === undefined || body.service_tier === "priority").toBe(true)
+  for (const item of body.input as Array<Json>) {
+    expect("id" in item).toBe(false)
+    expect(item.type).not.toBe("item_reference")
+    expect(item.role).not.toBe("system")
+  }
+  const effort = (body.reasoning as Json | undefined)?.effort
+  if (effort !== undefined) {
+    const entry = catalogModel(body.model as string)
+    const allowed = entry === undefined ? ["low", "medium", "high", "xhigh", "max"] : entry.efforts
+    expect(allowed).toContain(effort as Effort)
+    expect(effort).not.toBe("ultra")
+  }
+  const list = (body.tools as Array<Json> | undefined) ?? []
+  expect(list.filter((t) => t.type === "web_search").length).toBeLessThanOrEqual(1)
+  for (const tool of list.filter((t) => t.type === "function")) {
+    expect(tool.strict).toBe(false)
+    expect((tool.parameters as Json).$schema).toBeUndefined()
+  }
+  expect(typeof body.prompt_cache_key).toBe("string")
+  expect((body.prompt_cache_key as string).length).toBeGreaterThan(0)
+  expect(p.headers["session-id"]).toBe(body.prompt_cache_key as string)
+  expect(p.headers.authorization).toBe("Bearer access-token-123")
+  expect(Object.keys(body).slice(0, 2)).toEqual(["model", "instructions"])
+}
+
+describe("properties", () => {
+  test("every prepared request satisfies the backend's validation rules", () => {
+    fc.assert(
+      fc.property(arbBody, arbHeaders, ({ extra, ...body }, headers) => {
+        const withExtra: Json = { ...body }
+        for (const key of extra) withExtra[key] = 1
+        backendAccepts(prepare(withExtra, headers))
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test("rewriting is idempotent: a prepared body prepared again gives the same bytes", () => {
+    fc.assert(
+      fc.property(arbBody, arbHeaders, ({ extra: _, ...body }, headers) => {
+        const once = prepare(body, headers)
+        const twice = prepare(JSON.parse(text(once.body)), headers)
+        expect(text(twice.body)).toBe(text(once.body))
+        expect(twice.sessionKey).toBe(once.sessionKey)
+      }),
+      { numRuns: 200 },
+    )
   })
 })
