@@ -55,7 +55,13 @@ export type TurnPlan =
       readonly body: unknown
       readonly headers: Record<string, string>
     }
-  | { readonly kind: "reply"; readonly reply: BuiltReply; readonly delayMs: number; readonly dropAfter?: number }
+  | {
+      readonly kind: "reply"
+      readonly reply: BuiltReply
+      readonly delayMs: number
+      readonly dropAfter?: number
+      readonly cleanDrop?: boolean
+    }
   | { readonly kind: "failed"; readonly created: object; readonly failed: object }
   | { readonly kind: "malformed"; readonly created: object }
   | { readonly kind: "close"; readonly code: number; readonly reason: string }
@@ -137,8 +143,8 @@ export const planTurn = (
       record.usage = reply.usage
       record.responseId = reply.responseId
       const delayMs = fault?.kind === "slow_first_byte" ? fault.ms : 0
-      const dropAfter = fault?.kind === "drop_mid_stream" ? fault.afterDeltas : undefined
-      return dropAfter === undefined ? { kind: "reply", reply, delayMs } : { kind: "reply", reply, delayMs, dropAfter }
+      if (fault?.kind !== "drop_mid_stream") return { kind: "reply", reply, delayMs }
+      return { kind: "reply", reply, delayMs, dropAfter: fault.afterDeltas, cleanDrop: fault.clean === true }
     }
   }
 }
@@ -177,6 +183,7 @@ const encoder = new TextEncoder()
 const sse = (type: string, data: string) => `event: ${type}\ndata: ${data}\n\n`
 /** batch repeated frames so a 10k-delta stream is a handful of writes */
 const BATCH = 512
+const DROP_FLUSH_MS = 20
 
 const sseBody = (plan: TurnPlan): ReadableStream<Uint8Array> => {
   const chunks = (function* (): Generator<Uint8Array | "drop"> {
@@ -203,11 +210,17 @@ const sseBody = (plan: TurnPlan): ReadableStream<Uint8Array> => {
     }
   })()
   return new ReadableStream<Uint8Array>({
-    pull(controller) {
+    async pull(controller) {
       const next = chunks.next()
       if (next.done) controller.close()
-      else if (next.value === "drop") controller.error(new Error("simulated connection drop"))
-      else controller.enqueue(next.value)
+      else if (next.value !== "drop") controller.enqueue(next.value)
+      else if (plan.kind === "reply" && plan.cleanDrop) controller.close()
+      else {
+        // Let the bytes before the cut reach the client first; erroring at once resets the connection before
+        // Bun has flushed them. An undefined reason keeps Bun from logging the abort.
+        await Bun.sleep(DROP_FLUSH_MS)
+        controller.error(undefined)
+      }
     },
   })
 }

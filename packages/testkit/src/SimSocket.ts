@@ -149,7 +149,8 @@ const turn = async (state: SimState, ws: Ws, text: string): Promise<void> => {
   if (plan.delayMs > 0) await Bun.sleep(plan.delayMs)
   for (const out of replyFrames(plan.reply, plan.dropAfter)) {
     if (out === "drop") {
-      ws.terminate()
+      if (plan.cleanDrop === true) ws.close(1011, "simulated drop")
+      else ws.terminate()
       return
     }
     for (let i = 0; i < out.count; i++) ws.send(out.json)

@@ -68,7 +68,8 @@ export type FaultSpec =
   | { readonly kind: "usage_limit"; readonly resetsInSeconds?: number }
   | { readonly kind: "burst_429"; readonly retryAfterSeconds?: number }
   | { readonly kind: "failed_before_output"; readonly code?: string; readonly message?: string }
-  | { readonly kind: "drop_mid_stream"; readonly afterDeltas: number }
+  /** cut the connection after N `*.delta` events; `clean` ends the body/socket orderly instead of a reset */
+  | { readonly kind: "drop_mid_stream"; readonly afterDeltas: number; readonly clean?: boolean }
   | { readonly kind: "slow_first_byte"; readonly ms: number }
   | { readonly kind: "malformed_sse" }
   | { readonly kind: "ws_close"; readonly code?: number; readonly reason?: string }
