@@ -210,7 +210,12 @@ export class CommitPoint {
           if (!this.terminalSeen) throw this.preOutput(this.dropped("stream ended before any event"), options)
           return response()
         }
-        gotFirst = true
+        if (!gotFirst) {
+          gotFirst = true
+          // the first-byte deadline is over: from now on the idle limit applies
+          if (timer !== undefined) clearTimeout(timer)
+          arm(options.idleTimeoutMs)
+        }
         pendingSince = performance.now()
         held.push(result.value)
         if (this.output || this.cleanEnd) {

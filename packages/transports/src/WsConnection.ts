@@ -42,17 +42,39 @@ export class UpgradeRejected extends Schema.TaggedError<UpgradeRejected>()("Upgr
   body: Schema.String,
 }) {}
 
-/** Bun's constructor takes `{ headers }`; the DOM typings do not know that. */
-type WebSocketWithHeaders = new (url: string, options: { headers: Record<string, string> }) => WebSocket
+/** Bun's constructor takes `{ headers, tls }`; the DOM typings do not know that. */
+type WebSocketWithHeaders = new (
+  url: string,
+  options: { headers: Record<string, string>; tls?: NativeTlsOptions },
+) => WebSocket
+
+export interface NativeTlsOptions {
+  /** PEM certificate(s) to trust besides the system store */
+  readonly ca?: string
+  readonly rejectUnauthorized?: boolean
+}
 
 /**
  * The runtime's global `WebSocket`. It cannot show the upgrade response, so a refused upgrade is a plain
  * error and `headers` is always `{}`.
  */
-export const nativeConnector: WsConnector = (url, headers, options) =>
+export const makeNativeConnector =
+  (tls?: NativeTlsOptions): WsConnector =>
+  (url, headers, options) =>
+    openNative(url, headers, options, tls)
+
+const openNative = (
+  url: string,
+  headers: Record<string, string>,
+  options: WsConnectOptions,
+  tls: NativeTlsOptions | undefined,
+) =>
   new Promise<WsConnection>((resolve, reject) => {
     if (options.signal?.aborted) return reject(new TransportAborted())
-    const ws = new (WebSocket as unknown as WebSocketWithHeaders)(url, { headers })
+    const ws = new (WebSocket as unknown as WebSocketWithHeaders)(
+      url,
+      tls === undefined ? { headers } : { headers, tls },
+    )
     ws.binaryType = "arraybuffer"
     const messageListeners: Array<(text: string) => void> = []
     const closeListeners: Array<(code: number, reason: string) => void> = []
@@ -118,3 +140,5 @@ export const nativeConnector: WsConnector = (url, headers, options) =>
       },
     }
   })
+
+export const nativeConnector: WsConnector = makeNativeConnector()
