@@ -176,7 +176,6 @@ const toTransient = (error: HttpError) =>
 
 export const make = Effect.gen(function* () {
   const http = yield* Http
-  const defaultIssuer = yield* Issuer
 
   const post = Effect.fnUntraced(function* (
     issuer: string,
@@ -194,7 +193,7 @@ export const make = Effect.gen(function* () {
   })
 
   const exchangeCode = Effect.fn("TokenClient.exchangeCode")(function* (options: ExchangeCodeOptions) {
-    return yield* post(options.issuer ?? defaultIssuer, {
+    return yield* post(options.issuer ?? (yield* Issuer), {
       grant_type: "authorization_code",
       code: options.code,
       redirect_uri: options.redirectUri,
@@ -208,7 +207,7 @@ export const make = Effect.gen(function* () {
     options?: { readonly issuer?: string },
   ) {
     return yield* post(
-      options?.issuer ?? defaultIssuer,
+      options?.issuer ?? (yield* Issuer),
       { grant_type: "refresh_token", refresh_token: Redacted.value(refreshToken), client_id: CLIENT_ID },
       refreshToken,
     )
@@ -220,7 +219,10 @@ export const make = Effect.gen(function* () {
 export class TokenClient extends Context.Service<TokenClient, TokenClientShape>()(
   "@cortexkit/openai-auth-core/TokenClient",
 ) {
-  /** Needs `Http`; the issuer comes from the `Issuer` reference (default: the real one). */
+  /**
+   * Needs `Http`. Calls that name no issuer read the `Issuer` reference at call time (default: the real
+   * issuer), so it can be provided by the runtime's layer or per call with `Effect.provideService`.
+   */
   static readonly layerNoDeps: Layer.Layer<TokenClient, never, Http> = Layer.effect(TokenClient, make)
   static readonly layer: Layer.Layer<TokenClient> = TokenClient.layerNoDeps.pipe(Layer.provide(Http.layer))
 }
