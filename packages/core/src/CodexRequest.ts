@@ -152,13 +152,16 @@ const rewriteBody = (body: Json, model: string, webSearch: boolean, lite: boolea
   let instructions = typeof body.instructions === "string" ? body.instructions : ""
   if (instructions.length === 0) {
     // The host put its system prompt into `input` (no OAuth-aware core): move the leading run up.
+    // Item references are dropped below anyway; skipping them here keeps the rewrite idempotent.
+    const lifted: Array<string> = []
     let lead = 0
-    while (lead < input.length && isInstructionMessage(input[lead])) lead++
-    if (lead > 0) {
-      instructions = input
-        .slice(0, lead)
-        .map((m) => messageText((m as Json).content))
-        .join("\n")
+    for (; lead < input.length; lead++) {
+      const item = input[lead]
+      if (isInstructionMessage(item)) lifted.push(messageText(item.content))
+      else if (!isObject(item) || item.type !== "item_reference") break
+    }
+    if (lifted.length > 0) {
+      instructions = lifted.join("\n")
       input = input.slice(lead)
     }
   }

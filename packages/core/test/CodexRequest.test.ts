@@ -7,6 +7,7 @@ import {
   type HostRequestError,
 } from "@cortexkit/openai-auth-core/HostRequest"
 import { catalogModel, type Effort } from "@cortexkit/openai-auth-core/Models"
+import { startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect, Exit, Redacted, Result } from "effect"
 import fc from "fast-check"
 import {
@@ -450,7 +451,48 @@ describe("properties", () => {
         expect(text(twice.body)).toBe(text(once.body))
         expect(twice.sessionKey).toBe(once.sessionKey)
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     )
+  })
+})
+
+describe("against the Codex simulator", () => {
+  test("prepared requests are accepted (200, SSE) and a later turn hits the prompt cache", async () => {
+    const sim = await startSimulator()
+    try {
+      const account = sim.addAccount({ accountId: "acct_sim" })
+      const simCtx: CodexRequestContext = {
+        accessToken: Redacted.make(account.tokens.access),
+        accountId: "acct_sim",
+        settings: { codexApiEndpoint: sim.codexEndpoint, webSearch: true },
+      }
+      const send = async (body: Json) => {
+        const p = prepare(body, hostHeaders(), simCtx)
+        const response = await fetch(p.url, { method: "POST", headers: p.headers, body: p.body })
+        return { status: response.status, type: response.headers.get("content-type"), text: await response.text() }
+      }
+      const first = await send(pluginsDisabledTurn())
+      expect(first.status).toBe(200)
+      expect(first.type).toStartWith("text/event-stream")
+      expect(first.text).toContain("response.completed")
+
+      // the raw host bodies would be refused: ids and max_output_tokens
+      const raw = await fetch(sim.codexEndpoint, {
+        method: "POST",
+        headers: { authorization: `Bearer ${account.tokens.access}`, "chatgpt-account-id": "acct_sim" },
+        body: JSON.stringify(pluginsDisabledTurn()),
+      })
+      expect(raw.status).toBe(400)
+
+      const second = await send(mainTurn(conversation(2)))
+      expect(second.status).toBe(200)
+      const third = await send(mainTurn(conversation(4)))
+      expect(third.status).toBe(200)
+      const recorded = sim.requests.filter((r) => r.path.endsWith("/codex/responses") && r.usage !== undefined)
+      expect(recorded.at(-1)?.headers["session-id"]).toBe(SESSION)
+      expect(recorded.at(-1)?.usage?.input_tokens_details.cached_tokens ?? 0).toBeGreaterThan(0)
+    } finally {
+      await sim.stop()
+    }
   })
 })
