@@ -34,6 +34,21 @@ const headerLength = (b1: number): number => {
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+const looseUtf8 = new TextDecoder("utf-8", { ignoreBOM: true })
+
+/**
+ * Pure ASCII is valid UTF-8, and the non-fatal decoder is markedly cheaper per call: worth a scan for the
+ * small JSON frames a Codex stream is made of; large payloads go straight to the validating decoder.
+ */
+const decodeText = (payload: Uint8Array): string => {
+  const n = payload.length
+  if (n <= 1024) {
+    let i = 0
+    while (i < n && (payload[i] as number) < 0x80) i++
+    if (i === n) return looseUtf8.decode(payload)
+  }
+  return strictUtf8.decode(payload)
+}
 
 export class FrameDecoder {
   private readonly max: number
@@ -201,7 +216,7 @@ export class FrameDecoder {
       }
       let text: string
       try {
-        text = strictUtf8.decode(payload)
+        text = decodeText(payload)
       } catch {
         this.fail(CloseCode.InvalidPayload, "invalid UTF-8 in a text message")
         return

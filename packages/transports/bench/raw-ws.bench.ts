@@ -1,0 +1,192 @@
+/**
+ * The raw RFC 6455 client: frame decoding speed against a plain byte copy of the same chunks, and a 10,000-event
+ * Codex stream from the simulator, raw vs the runtime's WebSocket, interleaved so load drift hits both.
+ */
+import { atMost, type Bench, figure, median } from "@cortexkit/openai-auth-testkit/Bench"
+import { startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { FrameDecoder } from "../src/FrameDecoder.ts"
+import { makeRawConnector } from "../src/RawWebSocket.ts"
+import { nativeConnector, type WsConnector } from "../src/WsConnection.ts"
+
+const serverFrame = (payload: Uint8Array): Uint8Array => {
+  const n = payload.length
+  const head =
+    n < 126
+      ? [0x81, n]
+      : n < 65536
+        ? [0x81, 126, n >> 8, n & 0xff]
+        : [0x81, 127, 0, 0, 0, 0, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
+  const out = new Uint8Array(head.length + n)
+  out.set(head)
+  out.set(payload, head.length)
+  return out
+}
+
+/** `total` bytes of frames carrying `payloadSize`-byte JSON-ish text, cut into socket-sized chunks. */
+const makeStream = (payloadSize: number, total: number, chunkSize: number): Array<Uint8Array> => {
+  const text = `{"type":"response.output_text.delta","delta":"${"x".repeat(Math.max(0, payloadSize - 50))}"}`
+  const one = serverFrame(new TextEncoder().encode(text))
+  const count = Math.max(1, Math.floor(total / one.length))
+  const all = new Uint8Array(one.length * count)
+  for (let i = 0; i < count; i++) all.set(one, i * one.length)
+  const chunks: Array<Uint8Array> = []
+  for (let pos = 0; pos < all.length; pos += chunkSize) chunks.push(all.slice(pos, pos + chunkSize))
+  return chunks
+}
+
+const bytesOf = (chunks: ReadonlyArray<Uint8Array>) => chunks.reduce((sum, c) => sum + c.length, 0)
+
+const decodeAll = (chunks: ReadonlyArray<Uint8Array>): number => {
+  let count = 0
+  const decoder = new FrameDecoder({
+    onText: () => {
+      count++
+    },
+    onBinary: () => {},
+    onPing: () => {},
+    onPong: () => {},
+    onClose: () => {},
+    onError: (code, message) => {
+      throw new Error(`${code} ${message}`)
+    },
+  })
+  for (const chunk of chunks) decoder.push(chunk)
+  return count
+}
+
+const copyAll = (chunks: ReadonlyArray<Uint8Array>, into: Uint8Array): number => {
+  let pos = 0
+  for (const chunk of chunks) {
+    into.set(chunk, pos)
+    pos += chunk.length
+  }
+  return pos
+}
+
+/** MB/s of decoding vs copying, medians over interleaved rounds. */
+const throughput = (chunks: ReadonlyArray<Uint8Array>, rounds: number) => {
+  const bytes = bytesOf(chunks)
+  const target = new Uint8Array(bytes)
+  const decode: Array<number> = []
+  const copy: Array<number> = []
+  for (let i = 0; i < rounds + 8; i++) {
+    let t = performance.now()
+    decodeAll(chunks)
+    const d = performance.now() - t
+    t = performance.now()
+    copyAll(chunks, target)
+    const c = performance.now() - t
+    if (i >= 8) {
+      decode.push(d)
+      copy.push(c)
+    }
+  }
+  const mb = bytes / 1e6
+  return { decode: mb / (median(decode) / 1000), copy: mb / (median(copy) / 1000) }
+}
+
+const createFrame = (n: number) =>
+  JSON.stringify({
+    type: "response.create",
+    model: "gpt-5.5",
+    instructions: "",
+    input: [{ type: "message", role: "user", content: [{ type: "input_text", text: `bench ${n}` }] }],
+    store: false,
+    stream: true,
+    prompt_cache_key: "bench",
+  })
+
+/** Connect, send one turn, and time the first event and the whole 10,000-delta stream (ms from connect start). */
+const streamOnce = async (connector: WsConnector, url: string, headers: Record<string, string>, n: number) => {
+  const start = performance.now()
+  const conn = await connector(url, headers, { connectTimeoutMs: 5000 })
+  let first = 0
+  let events = 0
+  await new Promise<void>((resolve, reject) => {
+    conn.onMessage((text) => {
+      if (events++ === 0) first = performance.now() - start
+      if (text.startsWith('{"type":"response.completed"')) resolve()
+    })
+    conn.onClose((code, reason) => reject(new Error(`closed ${code} ${reason} after ${events} events`)))
+    conn.send(createFrame(n))
+  })
+  const total = performance.now() - start
+  conn.close()
+  return { first, total, events }
+}
+
+const bench: Bench = async () => {
+  const large = throughput(makeStream(256 * 1024, 32 * 1024 * 1024, 64 * 1024), 10)
+  const small = throughput(makeStream(120, 8 * 1024 * 1024, 64 * 1024), 10)
+
+  const sim = await startSimulator()
+  const account = sim.addAccount({ accountId: "acct_bench" })
+  const headers = {
+    authorization: `Bearer ${account.tokens.access}`,
+    "chatgpt-account-id": "acct_bench",
+    "openai-beta": "responses_websockets=2026-02-06",
+  }
+  const raw = makeRawConnector()
+  const firsts = { raw: [] as Array<number>, native: [] as Array<number> }
+  const totals = { raw: [] as Array<number>, native: [] as Array<number> }
+  let events = 0
+  const gc = (globalThis as { Bun?: { gc: (sync: boolean) => void } }).Bun?.gc
+  try {
+    // time to first event: connect + one short default reply, many samples (it is a sub-millisecond figure)
+    // throughput: the 10,000-delta stream; in both, alternate which client goes first and collect garbage
+    // between samples so that one stream's garbage does not land on the other's clock
+    for (const phase of ["first", "stream"] as const) {
+      const rounds = phase === "first" ? 60 : 14
+      for (let i = 0; i < rounds; i++) {
+        const order: Array<["raw" | "native", WsConnector]> =
+          i % 2 === 0
+            ? [
+                ["raw", raw],
+                ["native", nativeConnector],
+              ]
+            : [
+                ["native", nativeConnector],
+                ["raw", raw],
+              ]
+        for (const [name, connector] of order) {
+          if (phase === "stream") sim.script("acct_bench", { reply: { text: "t", deltas: 10_000 } })
+          gc?.(true)
+          const run = await streamOnce(connector, sim.wsEndpoint, headers, i)
+          if (i < 4) continue
+          if (phase === "first") firsts[name].push(run.first)
+          else {
+            totals[name].push(run.total)
+            events = run.events
+          }
+        }
+      }
+    }
+  } finally {
+    await sim.stop()
+  }
+  const rawFirst = median(firsts.raw)
+  const nativeFirst = median(firsts.native)
+  const rawTotal = median(totals.raw)
+  const nativeTotal = median(totals.native)
+  return {
+    name: "raw WebSocket client",
+    figures: [
+      figure("decode_large_mbps", "decode 256 KiB frames (64 KiB chunks)", large.decode, "MB/s"),
+      figure("copy_large_mbps", "  baseline: byte copy of the same chunks", large.copy, "MB/s"),
+      figure("decode_small_mbps", "decode ~120 B frames (64 KiB chunks)", small.decode, "MB/s"),
+      figure("copy_small_mbps", "  baseline: byte copy of the same chunks", small.copy, "MB/s"),
+      figure("first_event_raw_ms", "connect to first event, raw", rawFirst, "ms"),
+      figure("first_event_native_ms", "connect to first event, native", nativeFirst, "ms"),
+      figure("first_event_ratio", "first event raw / native", rawFirst / nativeFirst, "x", atMost(1.1)),
+      figure("stream_raw_eps", "10k stream throughput, raw", (events / rawTotal) * 1000, "events/s"),
+      figure("stream_native_eps", "10k stream throughput, native", (events / nativeTotal) * 1000, "events/s"),
+      figure("stream_time_ratio", "10k stream total time raw / native", rawTotal / nativeTotal, "x", atMost(1.1)),
+    ],
+    notes: [
+      `decode is ${(large.decode / large.copy).toFixed(2)}x copy speed on large frames and ${(small.decode / small.copy).toFixed(2)}x on small ones (decoding includes UTF-8 validation into strings)`,
+      `first event: ${firsts.raw.length} interleaved samples of connect + a short default reply; stream: ${events} events, ${totals.raw.length} samples each; server: the simulator (Bun.serve on 127.0.0.1)`,
+    ],
+  }
+}
+
+export default bench
