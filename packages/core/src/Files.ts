@@ -53,6 +53,8 @@ export interface FilesShape {
     data: string,
     options?: { readonly mode?: number },
   ) => Effect.Effect<boolean, FileError>
+  /** sets the access and modification times to `atMs` (epoch ms), e.g. a lock heartbeat */
+  readonly touch: (path: string, atMs: number) => Effect.Effect<void, FileError>
 }
 
 const errnoCode = (error: PlatformError): string => {
@@ -195,7 +197,11 @@ export const make = Effect.gen(function* () {
     )
   })
 
-  return Files.of({ readText, writeAtomic, append, stat, rename, remove, makeDir, createExclusive })
+  const touch = Effect.fn("Files.touch")(function* (path: string, atMs: number) {
+    yield* fs.utimes(path, new Date(atMs), new Date(atMs)).pipe(Effect.mapError(toFileError(path, "touch")))
+  })
+
+  return Files.of({ readText, writeAtomic, append, stat, rename, remove, makeDir, createExclusive, touch })
 })
 
 export class Files extends Context.Service<Files, FilesShape>()("@cortexkit/openai-auth-core/Files") {

@@ -1,0 +1,259 @@
+/**
+ * A cross-process lock: the file `<store>.lock`, created exclusively and holding its owner
+ * `{ pid, hostname, createdAt, token }`. While held, a heartbeat keeps its mtime fresh; a lock whose owner
+ * died on this host, or that went `staleMs` without a heartbeat, is broken by renaming it aside (never by
+ * deleting a name someone may have just taken). Release removes the lock only if it still holds our token.
+ */
+
+import { randomBytes } from "node:crypto"
+import { hostname } from "node:os"
+import { FileError, Files } from "@cortexkit/openai-auth-core/Files"
+import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Schema, type Scope, Semaphore } from "effect"
+
+export class LockTimeout extends Schema.TaggedError<LockTimeout>()("LockTimeout", {
+  path: Schema.String,
+  /** who held it when we gave up, as far as the lock file says */
+  owner: Schema.optional(Schema.String),
+  waitedMs: Schema.Number,
+  message: Schema.String,
+}) {}
+
+export const LockOwner = Schema.Struct({
+  pid: Schema.Number,
+  hostname: Schema.String,
+  createdAt: Schema.Number,
+  token: Schema.String,
+})
+export type LockOwner = typeof LockOwner.Type
+const decodeOwner = Schema.decodeUnknownOption(Schema.fromJsonString(LockOwner))
+
+export interface LockOptions {
+  /** give up after this long (default 5 s) */
+  readonly timeoutMs?: number
+  /** a lock without a heartbeat for this long is abandoned (default 30 s) */
+  readonly staleMs?: number
+}
+
+export interface LockHandle {
+  readonly path: string
+  readonly token: string
+  /** how long acquiring took */
+  readonly waitedMs: number
+  /** removes the lock if it is still ours; never fails */
+  readonly release: Effect.Effect<void>
+}
+
+const DEFAULT_TIMEOUT_MS = 5_000
+const DEFAULT_STALE_MS = 30_000
+const host = hostname()
+
+/** whether a process with this pid exists on this host (EPERM: it exists, it just is not ours) */
+export const pidAlive = (pid: number): boolean => {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM"
+  }
+}
+
+const describeOwner = (owner: Option.Option<LockOwner>) =>
+  Option.match(owner, {
+    onNone: () => undefined,
+    onSome: (o) => `pid ${o.pid} on ${o.hostname} since ${new Date(o.createdAt).toISOString()}`,
+  })
+
+const uniqueAside = (path: string, what: string) => `${path}.${what}.${process.pid}.${randomBytes(6).toString("hex")}`
+
+export const make = Effect.gen(function* () {
+  const files = yield* Files
+  // fibers of one process queue here (FIFO) so that only one of them polls the file at a time
+  const local = new Map<string, Semaphore.Semaphore>()
+  const localFor = (path: string) => {
+    let semaphore = local.get(path)
+    if (semaphore === undefined) {
+      semaphore = Semaphore.makeUnsafe(1)
+      local.set(path, semaphore)
+    }
+    return semaphore
+  }
+
+  const readOwner = (path: string) =>
+    Effect.map(files.readText(path), (text) => Option.flatMap(text, (t) => decodeOwner(t)))
+
+  /**
+   * Breaks the lock we judged stale. The rename is atomic, so only one breaker gets it; if what we moved is
+   * not the lock we judged (it was replaced in between), it is put back where it was.
+   */
+  const breakStale = Effect.fnUntraced(function* (path: string, judged: Option.Option<LockOwner>) {
+    const aside = uniqueAside(path, "stale")
+    const moved = yield* files.rename(path, aside).pipe(
+      Effect.as(true),
+      Effect.catchIf(
+        (e) => e.code === "ENOENT",
+        () => Effect.succeed(false),
+      ),
+    )
+    if (!moved) return
+    const took = yield* readOwner(aside)
+    const same = Option.isNone(judged)
+      ? Option.isNone(took)
+      : Option.isSome(took) && took.value.token === judged.value.token
+    if (!same) {
+      yield* files.readText(aside).pipe(
+        Effect.flatMap((text) =>
+          Option.isSome(text) ? files.createExclusive(path, text.value) : Effect.succeed(false),
+        ),
+        Effect.ignore,
+      )
+    }
+    yield* Effect.ignore(files.remove(aside))
+  })
+
+  const isStale = Effect.fnUntraced(function* (path: string, owner: Option.Option<LockOwner>, staleMs: number) {
+    if (Option.isSome(owner) && owner.value.hostname === host && !pidAlive(owner.value.pid)) return true
+    const stat = yield* files.stat(path)
+    if (Option.isNone(stat)) return false
+    const now = yield* Clock.currentTimeMillis
+    return now - stat.value.mtimeMs > staleMs
+  })
+
+  const release = (path: string, token: string): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const current = yield* readOwner(path)
+      if (Option.isNone(current) || current.value.token !== token) return
+      // moved aside first so that a lock someone took in between is never the one deleted
+      const aside = uniqueAside(path, "release")
+      const moved = yield* files.rename(path, aside).pipe(
+        Effect.as(true),
+        Effect.catch(() => Effect.succeed(false)),
+      )
+      if (!moved) return
+      const took = yield* readOwner(aside)
+      if (Option.isSome(took) && took.value.token !== token) {
+        const text = yield* files.readText(aside)
+        if (Option.isSome(text)) yield* files.createExclusive(path, text.value)
+      }
+      yield* files.remove(aside)
+    }).pipe(Effect.ignore)
+
+  const heartbeat = (path: string, token: string, staleMs: number) =>
+    Effect.gen(function* () {
+      while (true) {
+        yield* Effect.sleep(Duration.millis(Math.max(10, Math.floor(staleMs / 3))))
+        const current = yield* readOwner(path)
+        if (Option.isNone(current) || current.value.token !== token) return
+        yield* files.touch(path, yield* Clock.currentTimeMillis)
+      }
+    }).pipe(Effect.ignore)
+
+  const tryAcquire = Effect.fn("FileLock.acquire")(function* (path: string, options?: LockOptions) {
+    const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    const staleMs = options?.staleMs ?? DEFAULT_STALE_MS
+    const start = yield* Clock.currentTimeMillis
+    let delay = 2
+    let owner = Option.none<LockOwner>()
+    while (true) {
+      const now = yield* Clock.currentTimeMillis
+      const token = randomBytes(12).toString("hex")
+      const mine: LockOwner = { pid: process.pid, hostname: host, createdAt: now, token }
+      if (yield* files.createExclusive(path, JSON.stringify(mine))) {
+        return { token, waitedMs: now - start }
+      }
+      owner = yield* readOwner(path)
+      if (yield* isStale(path, owner, staleMs)) {
+        yield* breakStale(path, owner)
+        continue
+      }
+      const left = start + timeoutMs - now
+      if (left <= 0) {
+        const described = describeOwner(owner)
+        return yield* new LockTimeout({
+          path,
+          ...(described === undefined ? {} : { owner: described }),
+          waitedMs: now - start,
+          message: `timed out after ${now - start} ms waiting for the lock ${path}${
+            described === undefined ? "" : ` held by ${described}`
+          }`,
+        })
+      }
+      // full jitter keeps N waiters from retrying in lockstep
+      const jittered = Math.max(1, Math.round(delay * (0.5 + Math.random() / 2)))
+      yield* Effect.sleep(Duration.millis(Math.min(jittered, left)))
+      delay = Math.min(delay * 2, 50)
+    }
+  })
+
+  const acquire = (
+    path: string,
+    options?: LockOptions,
+  ): Effect.Effect<LockHandle, LockTimeout | FileError, Scope.Scope> =>
+    Effect.gen(function* () {
+      const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS
+      const start = yield* Clock.currentTimeMillis
+      // released when the scope closes, after the file lock (finalizers run in reverse order)
+      yield* localFor(path)
+        .takeScoped(1)
+        .pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(timeoutMs),
+            orElse: () =>
+              Effect.fail(
+                new LockTimeout({
+                  path,
+                  owner: `another fiber of this process (pid ${process.pid})`,
+                  waitedMs: timeoutMs,
+                  message: `timed out after ${timeoutMs} ms waiting for the lock ${path} held by another fiber of this process`,
+                }),
+              ),
+          }),
+        )
+      const queued = (yield* Clock.currentTimeMillis) - start
+      // the wait stays interruptible; only the step from "created" to "release registered" is not
+      return yield* Effect.acquireRelease(
+        Effect.gen(function* () {
+          const acquired = yield* Effect.interruptible(
+            tryAcquire(path, { ...options, timeoutMs: Math.max(0, timeoutMs - queued) }),
+          )
+          const beat = yield* Effect.forkDetach(heartbeat(path, acquired.token, options?.staleMs ?? DEFAULT_STALE_MS))
+          const handle: LockHandle = {
+            path,
+            token: acquired.token,
+            waitedMs: acquired.waitedMs + queued,
+            release: Fiber.interrupt(beat).pipe(Effect.andThen(release(path, acquired.token))),
+          }
+          return handle
+        }),
+        (handle) => handle.release,
+      )
+    })
+
+  const withLock = <A, E, R>(
+    path: string,
+    body: (handle: LockHandle) => Effect.Effect<A, E, R>,
+    options?: LockOptions,
+  ): Effect.Effect<A, E | LockTimeout | FileError, R> => Effect.scoped(Effect.flatMap(acquire(path, options), body))
+
+  return FileLock.of({ acquire, withLock })
+})
+
+export class FileLock extends Context.Service<
+  FileLock,
+  {
+    /** holds the lock for the enclosing scope */
+    readonly acquire: (
+      path: string,
+      options?: LockOptions,
+    ) => Effect.Effect<LockHandle, LockTimeout | FileError, Scope.Scope>
+    readonly withLock: <A, E, R>(
+      path: string,
+      body: (handle: LockHandle) => Effect.Effect<A, E, R>,
+      options?: LockOptions,
+    ) => Effect.Effect<A, E | LockTimeout | FileError, R>
+  }
+>()("@cortexkit/openai-auth-accounts/FileLock") {
+  static readonly layer: Layer.Layer<FileLock, never, Files> = Layer.effect(FileLock, make)
+}
+
+export { FileError }
