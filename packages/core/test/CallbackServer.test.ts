@@ -40,13 +40,13 @@ describe("browser login against the simulator", () => {
       const sim = yield* Simulator
       sim.addAccount({ accountId: "acct_browser", email: "b@example.com", plan: "pro" })
       const port = freePort()
-      let opened = ""
+      const opened: Array<string> = []
       const login = yield* authorizeBrowser({
         issuer: sim.url,
         ports: [port],
-        openUrl: (url) => Effect.sync(() => void (opened = url)),
+        openUrl: (url) => Effect.sync(() => opened.push(url)),
       })
-      expect(opened).toBe(login.url)
+      expect(opened).toEqual([login.url])
       const authorize = new URL(login.url)
       expect(authorize.origin).toBe(sim.url)
       expect(authorize.searchParams.get("redirect_uri")).toBe(`http://localhost:${port}/auth/callback`)
