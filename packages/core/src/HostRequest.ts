@@ -3,7 +3,7 @@
  * lower-cased record, and the JSON body. The body keeps every field the host sent — deciding what the Codex
  * backend accepts is the rewrite's job (`CodexRequest`), not the decoder's.
  */
-import { Effect, Exit, Result, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 
 export class HostRequestError extends Schema.TaggedError<HostRequestError>()("HostRequestError", {
   reason: Schema.Literals(["BodyMissing", "BodyNotJson", "BodyNotObject", "InvalidRequest"]),
@@ -80,7 +80,7 @@ const HostRequestShape = Schema.Struct({
 })
 
 const decoder = new TextDecoder()
-const decodeShape = Schema.decodeUnknownExit(HostRequestShape)
+const decodeShape = Schema.decodeUnknownResult(HostRequestShape)
 
 /** Parses the body text and decodes the whole request; never throws. */
 export const decodeHostRequestResult = (raw: RawHostRequest): Result.Result<HostRequest, HostRequestError> => {
@@ -106,19 +106,18 @@ export const decodeHostRequestResult = (raw: RawHostRequest): Result.Result<Host
       new HostRequestError({ reason: "BodyNotObject", message: `the body is ${kind}, not a JSON object` }),
     )
   }
-  const exit = decodeShape({
+  const decoded = decodeShape({
     url: String(raw.url),
     method: (raw.method ?? "POST").toUpperCase(),
     headers: headersToRecord(raw.headers),
     body: json,
   })
-  if (Exit.isSuccess(exit)) {
-    // Keep the parsed object itself (Schema returns a projection) so the rewrite owns the only copy.
-    return Result.succeed({ ...exit.value, body: json as HostBody })
+  if (Result.isFailure(decoded)) {
+    const detail = decoded.failure.message.replace(/\s+/g, " ")
+    return Result.fail(new HostRequestError({ reason: "InvalidRequest", message: `invalid request: ${detail}` }))
   }
-  return Result.fail(
-    new HostRequestError({ reason: "InvalidRequest", message: `invalid request: ${String(exit.cause)}` }),
-  )
+  // Keep the parsed object itself (Schema returns a projection) so the rewrite owns the only copy.
+  return Result.succeed({ ...decoded.success, body: json as HostBody })
 }
 
 /** Decodes what the host handed to `fetch` (already split into its pieces). */

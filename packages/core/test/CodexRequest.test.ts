@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { type CodexRequestContext, prepareCodexRequest } from "@cortexkit/openai-auth-core/CodexRequest"
+import { CodexRequest, type CodexRequestContext, prepareCodexRequest } from "@cortexkit/openai-auth-core/CodexRequest"
 import {
   decodeHostRequestResult,
   fromFetch,
@@ -8,6 +8,7 @@ import {
 } from "@cortexkit/openai-auth-core/HostRequest"
 import { catalogModel, type Effort } from "@cortexkit/openai-auth-core/Models"
 import { startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
 import { Effect, Exit, Redacted, Result } from "effect"
 import fc from "fast-check"
 import {
@@ -63,6 +64,7 @@ describe("HostRequest decoding", () => {
     expect(error._tag).toBe("HostRequestError")
     expect(error.reason).toBe(reason as HostRequestError["reason"])
     expect(error.message.length).toBeGreaterThan(0)
+    if (reason === "InvalidRequest") expect(error.message).toContain('["model"]')
   })
 
   test("headers become a lower-cased record and unknown body fields pass through", () => {
@@ -310,6 +312,18 @@ describe("prepareCodexRequest: rules", () => {
     const again = prepare(JSON.parse(text(first.body)))
     expect(text(again.body)).toBe(text(first.body))
   })
+})
+
+describe("CodexRequest service", () => {
+  const withService = testEffect(CodexRequest.layer)
+  withService.effect("from() gives the same request as the pure function", () =>
+    Effect.gen(function* () {
+      const service = yield* CodexRequest
+      const viaService = yield* service.from(host(mainTurn()), ctx)
+      expect(text(viaService.body)).toBe(text(prepare(mainTurn()).body))
+      expect(viaService.sessionKey).toBe(SESSION)
+    }),
+  )
 })
 
 describe("byte stability across turns", () => {
