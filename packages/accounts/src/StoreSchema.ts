@@ -57,6 +57,14 @@ const CacheKeep = Schema.Struct({
   subagents: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
 })
 
+/** The main account's tokens live in OpenCode's auth store; only its routing state is kept here. */
+const MainStatus = Schema.Struct({
+  state: AccountState.pipe(Schema.withDecodingDefaultKey(Effect.succeed("active"))),
+  needsReloginReason: Schema.optionalKey(Schema.String),
+  /** epoch ms until which the main account answered `usage_limit_reached` */
+  exhaustedUntil: Schema.optionalKey(Schema.Finite),
+})
+
 export const DocumentFields = Schema.Struct({
   version: Schema.Literal(CURRENT_VERSION),
   webSearch: BoolLike,
@@ -71,12 +79,21 @@ export const DocumentFields = Schema.Struct({
   /** fallback accounts; their order is the fallback order */
   accounts: Schema.Array(AccountFields).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))),
   routing: RoutingMode.pipe(Schema.withDecodingDefaultKey(Effect.succeed("main-first"))),
+  /** what the store knows of the main account (its tokens live in the host): set when it needs a re-login */
+  main: Schema.optional(
+    Schema.Struct({
+      state: AccountState,
+      needsReloginReason: Schema.optionalKey(Schema.String),
+      exhaustedUntil: Schema.optionalKey(Schema.Finite),
+    }),
+  ),
   /** the switch target: an account id or `main` */
   activeAccount: Schema.optionalKey(Schema.String),
   killswitch: Killswitch.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
   /** last quota reading per account id or `main` (a cache: an unreadable entry is dropped, not fatal) */
   quota: Schema.Record(Schema.String, Schema.Unknown).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
   cacheKeep: CacheKeep.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  main: Schema.optionalKey(MainStatus),
 })
 
 type Fields = typeof DocumentFields.Type
