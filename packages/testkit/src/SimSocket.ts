@@ -17,6 +17,8 @@ export interface SocketData {
   readonly openedAt: number
   /** response id -> the full input it answered followed by its output items */
   readonly responses: Map<string, ReadonlyArray<unknown>>
+  /** resolved by the drain handler when Bun's send buffer empties again */
+  drained: (() => void) | undefined
 }
 
 type Ws = ServerWebSocket<SocketData>
@@ -42,7 +44,14 @@ export const upgrade = (
     })
     return json(auth.body, auth.status)
   }
-  const data: SocketData = { accountId: auth.accountId, headers, path, openedAt: state.now(), responses: new Map() }
+  const data: SocketData = {
+    accountId: auth.accountId,
+    headers,
+    path,
+    openedAt: state.now(),
+    responses: new Map(),
+    drained: undefined,
+  }
   const upgraded = server.upgrade(request, {
     data,
     headers: { "x-codex-turn-state": `ts_${data.openedAt}`, "x-reasoning-included": "true" },
@@ -153,13 +162,24 @@ const turn = async (state: SimState, ws: Ws, text: string): Promise<void> => {
       else ws.terminate()
       return
     }
-    for (let i = 0; i < out.count; i++) ws.send(out.json)
+    for (let i = 0; i < out.count; i++) {
+      // -1 = buffered over the backpressure limit: wait so long streams are never silently dropped
+      if (ws.send(out.json) === -1) await new Promise<void>((resolve) => (data.drained = resolve))
+    }
   }
   data.responses.set(plan.reply.responseId, [...input, ...plan.reply.output])
 }
 
+const release = (ws: Ws) => {
+  const resolve = ws.data.drained
+  ws.data.drained = undefined
+  resolve?.()
+}
+
 export const socketHandler = (state: SimState): WebSocketHandler<SocketData> => ({
   perMessageDeflate: false,
+  drain: release,
+  close: release,
   message(ws, message) {
     if (typeof message !== "string") {
       sendError(ws, 400, { type: "invalid_request_error", message: "Binary frames are not supported" })

@@ -190,4 +190,25 @@ describe("WebSocket transport", () => {
     })
     expect(res.status).toBe(401)
   })
+
+  test("long stream: 50000 deltas arrive in full (backpressure is waited out)", async () => {
+    const client = await connect()
+    sim.script("acct_ws", { reply: { deltas: 50_000 } })
+    const frames = await client.turn(codexBody())
+    expect(frames.filter((f) => f.type === "response.output_text.delta")).toHaveLength(50_000)
+    expect(frames.at(-1)?.type).toBe("response.completed")
+    client.ws.close()
+  })
+
+  test("waitForRequest resolves on a future matching frame", async () => {
+    const waiting = sim.waitForRequest(
+      (r) => r.transport === "ws" && (r.body as { model?: string } | undefined)?.model === "gpt-wait",
+    )
+    const client = await connect()
+    await client.turn(codexBody({ model: "gpt-wait" }))
+    const rec = await waiting
+    expect(rec.usage?.input_tokens).toBeGreaterThan(0)
+    expect(rec.status).toBe(200)
+    client.ws.close()
+  })
 })
