@@ -3,7 +3,8 @@
  * errors a login can end with. Every URL is derived from the configured issuer so the simulator (or a proxy)
  * can stand in for auth.openai.com.
  */
-import { Context, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
+import { Settings } from "./Settings.ts"
 
 export const DEFAULT_ISSUER = "https://auth.openai.com"
 /** The Codex CLI's public client (no secret); the same id every ChatGPT-OAuth client uses. */
@@ -21,6 +22,14 @@ export const CALLBACK_PATH = "/auth/callback"
 export const Issuer = Context.Reference<string>("@cortexkit/openai-auth-core/OAuth/Issuer", {
   defaultValue: () => DEFAULT_ISSUER,
 })
+
+/** Wires `Issuer` from the resolved settings (`issuer` / CORTEXKIT_OPENAI_AUTH_ISSUER). */
+export const IssuerFromSettings: Layer.Layer<never, never, Settings> = Layer.effect(
+  Issuer,
+  Effect.gen(function* () {
+    return (yield* Settings).issuer
+  }),
+)
 
 export const normalizeIssuer = (issuer: string): string => issuer.replace(/\/+$/, "")
 

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test"
 import { Simulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { it as plain, testEffect } from "@cortexkit/openai-auth-testkit/Test"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, Result } from "effect"
 import { TestClock } from "effect/testing"
-import { Issuer } from "../src/OAuth.ts"
+import { Issuer, IssuerFromSettings } from "../src/OAuth.ts"
+import { resolveSettings, Settings } from "../src/Settings.ts"
 import { classifyTokenFailure, parseTokenError, TokenClient } from "../src/TokenClient.ts"
 
 const it = testEffect(Layer.mergeAll(Simulator.layer, TokenClient.layer))
@@ -103,6 +104,21 @@ describe("TokenClient against the simulator", () => {
         .pipe(Effect.provideService(Issuer, sim.url))
       expect(tokens.accountId).toBe("acct_ref")
       expect(sim.refreshes).toHaveLength(1)
+    }),
+  )
+
+  it.effect("IssuerFromSettings wires the configured issuer (CORTEXKIT_OPENAI_AUTH_ISSUER)", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator
+      const client = yield* TokenClient
+      const acct = sim.addAccount({ accountId: "acct_settings" })
+      const resolved = Result.getOrThrow(
+        resolveSettings({ CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url }, undefined, { tmpDir: "/tmp", homeDir: "/tmp" }),
+      )
+      const tokens = yield* client
+        .refresh(Redacted.make(acct.tokens.refresh))
+        .pipe(Effect.provide(IssuerFromSettings.pipe(Layer.provide(Settings.layer(resolved)))))
+      expect(tokens.accountId).toBe("acct_settings")
     }),
   )
 
