@@ -57,14 +57,6 @@ const CacheKeep = Schema.Struct({
   subagents: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
 })
 
-/** The main account's tokens live in OpenCode's auth store; only its routing state is kept here. */
-const MainStatus = Schema.Struct({
-  state: AccountState.pipe(Schema.withDecodingDefaultKey(Effect.succeed("active"))),
-  needsReloginReason: Schema.optionalKey(Schema.String),
-  /** epoch ms until which the main account answered `usage_limit_reached` */
-  exhaustedUntil: Schema.optionalKey(Schema.Finite),
-})
-
 export const DocumentFields = Schema.Struct({
   version: Schema.Literal(CURRENT_VERSION),
   webSearch: BoolLike,
@@ -93,7 +85,6 @@ export const DocumentFields = Schema.Struct({
   /** last quota reading per account id or `main` (a cache: an unreadable entry is dropped, not fatal) */
   quota: Schema.Record(Schema.String, Schema.Unknown).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
   cacheKeep: CacheKeep.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
-  main: Schema.optionalKey(MainStatus),
 })
 
 type Fields = typeof DocumentFields.Type
