@@ -5,7 +5,16 @@
  *
  * CONTRACT (owned by the error-classification helper): the classes and their fields are shared. Add only.
  */
-import { Schema } from "effect"
+import { Option, Schema } from "effect"
+import {
+  earliestReset,
+  epochMs,
+  exhaustedUntil,
+  headerRecord,
+  LooseNumber,
+  lenient,
+  quotaFromHeaders,
+} from "./Quota.ts"
 
 /** `usage_limit_reached` (429) or a mid-stream quota exhaustion: the account is spent until `resetsAt`. */
 export class UsageLimit extends Schema.TaggedError<UsageLimit>()("UsageLimit", {
@@ -66,3 +75,206 @@ export type CodexFailure =
   | ContextTooLong
   | Transient
   | BadRequest
+
+// ---------------------------------------------------------------------------------------------------------
+// Classification
+// ---------------------------------------------------------------------------------------------------------
+
+const ErrorDetail = Schema.Struct({
+  type: lenient(Schema.String),
+  code: lenient(Schema.String),
+  message: lenient(Schema.String),
+  plan_type: lenient(Schema.String),
+  resets_at: lenient(LooseNumber),
+  resets_in_seconds: lenient(LooseNumber),
+  rate_limit_reached_type: lenient(Schema.Unknown),
+})
+type ErrorDetail = typeof ErrorDetail.Type
+
+const ErrorBody = Schema.Struct({
+  ...ErrorDetail.fields,
+  error: lenient(Schema.Union([ErrorDetail, Schema.String])),
+  detail: lenient(Schema.Union([Schema.String, ErrorDetail])),
+  status: lenient(LooseNumber),
+  status_code: lenient(LooseNumber),
+  headers: lenient(Schema.Record(Schema.String, Schema.Unknown)),
+  response: lenient(
+    Schema.Struct({
+      error: lenient(ErrorDetail),
+      rate_limit_reached_type: lenient(Schema.Unknown),
+      failed: lenient(Schema.Unknown),
+    }),
+  ),
+})
+type ErrorBody = typeof ErrorBody.Type
+
+const decodeBody = Schema.decodeUnknownOption(ErrorBody)
+
+const USAGE_LIMIT = new Set(["usage_limit_reached", "usage_limit_exceeded", "insufficient_quota"])
+const OVERLOADED = new Set(["server_is_overloaded", "slow_down", "overloaded", "server_overloaded"])
+const MAX_MESSAGE = 500
+
+export interface ClassifyOptions {
+  /** epoch ms, for relative reset/retry hints; default `Date.now()` */
+  readonly now?: number
+}
+
+const truncate = (text: string) => (text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text)
+
+const RETRY_HINT =
+  /(?:try again|retry)\s+in\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)\b/i
+
+/** "try again in 1.5s" / "in 250ms" -> milliseconds */
+export const retryHintMs = (message: string): number | undefined => {
+  const m = RETRY_HINT.exec(message)
+  if (m === null) return undefined
+  const value = Number(m[1])
+  const unit = (m[2] ?? "s").toLowerCase()
+  const ms =
+    unit.startsWith("ms") || unit.startsWith("milli") ? value : unit.startsWith("m") ? value * 60_000 : value * 1000
+  return Number.isFinite(ms) ? Math.ceil(ms) : undefined
+}
+
+/** `retry-after` (seconds or an HTTP date) or `retry-after-ms` -> milliseconds */
+export const retryAfterMs = (headers: Record<string, string>, now: number): number | undefined => {
+  const ms = Number(headers["retry-after-ms"])
+  if (headers["retry-after-ms"] !== undefined && Number.isFinite(ms) && ms >= 0) return Math.ceil(ms)
+  const raw = headers["retry-after"]?.trim()
+  if (raw === undefined || raw === "") return undefined
+  const seconds = Number(raw)
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.ceil(seconds * 1000) : undefined
+  const date = Date.parse(raw)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+interface Facts {
+  readonly status: number | undefined
+  readonly kinds: ReadonlyArray<string>
+  readonly code: string | undefined
+  readonly message: string
+  readonly detail: ErrorDetail
+  readonly headers: Record<string, string>
+  readonly rateLimitReached: boolean
+}
+
+/** the event's own `type` (`error`, `response.failed`) says nothing about the cause */
+const causeType = (type: string | undefined) =>
+  type === undefined || type === "error" || type.startsWith("response.") ? undefined : type
+
+const facts = (
+  status: number | undefined,
+  body: ErrorBody | undefined,
+  text: string,
+  headers: Record<string, string>,
+): Facts => {
+  const nested = body?.response?.error ?? (typeof body?.error === "object" ? body.error : undefined)
+  const detailObj = typeof body?.detail === "object" ? body.detail : undefined
+  const detail: ErrorDetail = { ...body, ...detailObj, ...nested }
+  const topType = causeType(body?.type)
+  const kinds = [nested?.type, nested?.code, detailObj?.type, detailObj?.code, body?.code, topType].filter(
+    (k): k is string => k !== undefined,
+  )
+  const message =
+    nested?.message ??
+    (typeof body?.error === "string" ? body.error : undefined) ??
+    (typeof body?.detail === "string" ? body.detail : detailObj?.message) ??
+    body?.message ??
+    (text.trim() === ""
+      ? status === undefined
+        ? "error event without a message"
+        : `HTTP ${status}`
+      : truncate(text.trim()))
+  const rateLimitReached =
+    nested?.rate_limit_reached_type !== undefined ||
+    body?.rate_limit_reached_type !== undefined ||
+    body?.response?.rate_limit_reached_type !== undefined ||
+    (typeof body?.response?.failed === "object" &&
+      body.response.failed !== null &&
+      "rate_limit_reached_type" in body.response.failed)
+  return {
+    status,
+    kinds,
+    code: nested?.code ?? detailObj?.code ?? body?.code ?? nested?.type ?? topType,
+    message,
+    detail,
+    headers,
+    rateLimitReached,
+  }
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+
+const usageLimit = (f: Facts, now: number): UsageLimit => {
+  const d = f.detail
+  const fromHeaders = quotaFromHeaders(f.headers, now)
+  const resetsAt =
+    (d.resets_at !== undefined && d.resets_at > 0 ? epochMs(d.resets_at) : undefined) ??
+    (d.resets_in_seconds !== undefined && d.resets_in_seconds >= 0 ? now + d.resets_in_seconds * 1000 : undefined) ??
+    (fromHeaders === undefined ? undefined : (exhaustedUntil(fromHeaders) ?? earliestReset(fromHeaders)))
+  return new UsageLimit({
+    message: f.message,
+    ...optional("resetsAt", resetsAt),
+    ...optional("planType", d.plan_type ?? fromHeaders?.planType),
+  })
+}
+
+const classify = (f: Facts, now: number): CodexFailure => {
+  const has = (set: ReadonlySet<string> | string) =>
+    f.kinds.some((k) => (typeof set === "string" ? k === set : set.has(k)))
+  if (has(USAGE_LIMIT) || f.rateLimitReached) return usageLimit(f, now)
+  if (has("usage_not_included"))
+    return new PlanWithoutCodex({ message: f.message, ...optional("planType", f.detail.plan_type) })
+  if (has("context_length_exceeded")) return new ContextTooLong({ message: f.message })
+  const status = f.status
+  if (status === 401) return new AuthFailure({ message: f.message, status })
+  if (status === 403) return new Forbidden({ message: f.message })
+  const retry = retryAfterMs(f.headers, now) ?? retryHintMs(f.message)
+  if (has(OVERLOADED))
+    return new Transient({ message: f.message, status: status ?? 503, ...optional("retryAfterMs", retry) })
+  if (status === 429 || has("rate_limit_exceeded"))
+    return new BurstRateLimit({ message: f.message, ...optional("retryAfterMs", retry) })
+  if (status === undefined) {
+    // An event without a status: only a request-shaped error is the caller's fault, the rest may pass.
+    if (has("invalid_request_error") || has("invalid_prompt"))
+      return new BadRequest({ message: f.message, status: 400, ...optional("code", f.code) })
+    return new Transient({ message: f.message, ...optional("retryAfterMs", retry) })
+  }
+  if (status >= 500 || status === 408 || status < 400)
+    return new Transient({ message: f.message, status, ...optional("retryAfterMs", retry) })
+  return new BadRequest({ message: f.message, status, ...optional("code", f.code) })
+}
+
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** An HTTP refusal (status + body text + response headers). Non-JSON bodies are classified by status. */
+export const classifyHttp = (
+  status: number,
+  bodyText: string,
+  headers?: Headers | Readonly<Record<string, string>>,
+  options?: ClassifyOptions,
+): CodexFailure => {
+  const now = options?.now ?? Date.now()
+  const body = Option.getOrUndefined(decodeBody(parseJson(bodyText)))
+  return classify(facts(status, body, bodyText, headers === undefined ? {} : headerRecord(headers)), now)
+}
+
+/**
+ * A failure event: SSE `response.failed`, a top-level SSE `error` event, or a WebSocket `error` frame
+ * (`status`/`status_code` + `error{...}` + `headers{...}`, handled like the HTTP answer it wraps).
+ */
+export const classifyEvent = (json: unknown, options?: ClassifyOptions): CodexFailure => {
+  const now = options?.now ?? Date.now()
+  const body = Option.getOrUndefined(decodeBody(json))
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(body?.headers ?? {}))
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") headers[k.toLowerCase()] = String(v)
+  const status = body?.status_code ?? body?.status
+  return classify(facts(status, body, "", headers), now)
+}

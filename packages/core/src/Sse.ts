@@ -1,0 +1,258 @@
+/**
+ * Server-sent events: an incremental, byte-level parser and an encoder.
+ *
+ * The parser splits on line-terminator BYTES (CR, LF, CRLF) before decoding, so a chunk boundary inside a
+ * multi-byte UTF-8 character can never corrupt text: a line is only decoded once it is complete. Memory is
+ * bounded: an event whose buffered size passes `maxEventBytes` is dropped (reported through `onError`) and
+ * the parser skips to the next blank line instead of growing without limit.
+ */
+import { Schema } from "effect"
+
+export interface SseMessage {
+  readonly event?: string
+  readonly data: string
+  readonly id?: string
+}
+
+/** One event grew past the parser's limit; its bytes were discarded. */
+export class SseEventTooLarge extends Schema.TaggedError<SseEventTooLarge>()("SseEventTooLarge", {
+  limit: Schema.Number,
+  message: Schema.String,
+}) {}
+
+export interface SseParserOptions {
+  /** default 64 MiB */
+  readonly maxEventBytes?: number
+  readonly onError?: (error: SseEventTooLarge) => void
+  /**
+   * Called with the `event:` name (when the event has one before its data) to decide whether its `data:`
+   * lines are worth decoding. Skipped events still come out, with `data: ""`. Lets an observer that only
+   * cares about a few event types avoid decoding every delta.
+   */
+  readonly decodeData?: (event: string) => boolean
+}
+
+export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
+
+const LF = 0x0a
+const CR = 0x0d
+const COLON = 0x3a
+const SPACE = 0x20
+
+/** Shared encoder: `TextEncoder` is stateless, so one instance serves every caller. */
+export const textEncoder = new TextEncoder()
+// ignoreBOM keeps a U+FEFF that is part of a value; only the stream-start BOM is stripped (by hand).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+
+const EMPTY = new Uint8Array(0)
+
+export class SseParser {
+  private readonly limit: number
+  private readonly onError: ((error: SseEventTooLarge) => void) | undefined
+  private readonly decodeData: ((event: string) => boolean) | undefined
+  /** pieces of the current, not yet terminated line */
+  private pending: Array<Uint8Array> = []
+  private pendingBytes = 0
+  private afterCR = false
+  private firstLine = true
+  // current event
+  private event: string | undefined = undefined
+  private id: string | undefined = undefined
+  private data: Array<string> = []
+  private hasData = false
+  private skipData = false
+  private eventBytes = 0
+  private overflow = false
+  /** in overflow mode: the current line had bytes that were not kept */
+  private lineDirty = false
+  /** number of events dropped for size */
+  overflowCount = 0
+
+  constructor(options: SseParserOptions = {}) {
+    this.limit = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
+    this.onError = options.onError
+    this.decodeData = options.decodeData
+  }
+
+  push(chunk: Uint8Array): Array<SseMessage> {
+    const out: Array<SseMessage> = []
+    const n = chunk.length
+    let pos = 0
+    if (n === 0) return out
+    if (this.afterCR) {
+      this.afterCR = false
+      if (chunk[0] === LF) pos = 1
+    }
+    // Both positions are cached and only searched again once passed, so CR-only or LF-only input stays linear.
+    let nextCR = chunk.indexOf(CR, pos)
+    let nextLF = chunk.indexOf(LF, pos)
+    while (pos < n) {
+      if (nextCR !== -1 && nextCR < pos) nextCR = chunk.indexOf(CR, pos)
+      if (nextLF !== -1 && nextLF < pos) nextLF = chunk.indexOf(LF, pos)
+      if (nextLF === -1 && nextCR === -1) {
+        this.keep(chunk.subarray(pos))
+        return out
+      }
+      const isCR = nextCR !== -1 && (nextLF === -1 || nextCR < nextLF)
+      const end = isCR ? nextCR : nextLF
+      this.line(this.pendingBytes === 0 ? chunk.subarray(pos, end) : this.join(chunk.subarray(pos, end)), out)
+      pos = end + 1
+      if (isCR) {
+        if (pos === n) this.afterCR = true
+        else if (chunk[pos] === LF) pos++
+      }
+    }
+    return out
+  }
+
+  /** End of stream: the last line and event count even without their terminators. */
+  end(): Array<SseMessage> {
+    const out: Array<SseMessage> = []
+    if (this.pendingBytes > 0 || this.lineDirty) this.line(this.join(EMPTY), out)
+    this.dispatch(out)
+    this.afterCR = false
+    return out
+  }
+
+  private keep(bytes: Uint8Array): void {
+    if (bytes.length === 0) return
+    if (this.overflow) {
+      this.lineDirty = true
+      return
+    }
+    if (this.eventBytes + this.pendingBytes + bytes.length > this.limit) {
+      this.startOverflow()
+      this.lineDirty = true
+      return
+    }
+    // copy: the caller may reuse its buffer
+    this.pending.push(bytes.slice())
+    this.pendingBytes += bytes.length
+  }
+
+  private join(tail: Uint8Array): Uint8Array {
+    const pieces = this.pending
+    if (pieces.length === 0) return tail
+    const total = this.pendingBytes + tail.length
+    const all = new Uint8Array(total)
+    let offset = 0
+    for (const piece of pieces) {
+      all.set(piece, offset)
+      offset += piece.length
+    }
+    all.set(tail, offset)
+    this.pending = []
+    this.pendingBytes = 0
+    return all
+  }
+
+  private startOverflow(): void {
+    this.overflow = true
+    this.lineDirty = this.pendingBytes > 0
+    this.pending = []
+    this.pendingBytes = 0
+    this.data = []
+    this.hasData = false
+  }
+
+  private line(bytes: Uint8Array, out: Array<SseMessage>): void {
+    let start = 0
+    if (this.firstLine) {
+      this.firstLine = false
+      if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3
+    }
+    const len = bytes.length - start
+    if (this.overflow) {
+      // skip to the blank line that ends the oversized event
+      if (len === 0 && !this.lineDirty) this.dispatch(out)
+      this.lineDirty = false
+      return
+    }
+    if (len === 0) {
+      this.dispatch(out)
+      return
+    }
+    if (bytes[start] === COLON) return
+    this.eventBytes += len
+    if (this.eventBytes > this.limit) {
+      this.startOverflow()
+      return
+    }
+    let colon = bytes.indexOf(COLON, start)
+    let valueStart: number
+    if (colon === -1) {
+      colon = bytes.length
+      valueStart = bytes.length
+    } else {
+      valueStart = colon + 1
+      if (bytes[valueStart] === SPACE) valueStart++
+    }
+    const nameLen = colon - start
+    const b0 = bytes[start]
+    if (
+      nameLen === 4 &&
+      b0 === 0x64 &&
+      bytes[start + 1] === 0x61 &&
+      bytes[start + 2] === 0x74 &&
+      bytes[start + 3] === 0x61
+    ) {
+      // data
+      this.hasData = true
+      if (this.skipData) return
+      this.data.push(valueStart >= bytes.length ? "" : decoder.decode(bytes.subarray(valueStart)))
+    } else if (nameLen === 5 && b0 === 0x65 && isEvent(bytes, start)) {
+      const name = decoder.decode(bytes.subarray(valueStart))
+      this.event = name
+      if (this.decodeData !== undefined && !this.hasData) this.skipData = !this.decodeData(name)
+    } else if (nameLen === 2 && b0 === 0x69 && bytes[start + 1] === 0x64) {
+      const id = decoder.decode(bytes.subarray(valueStart))
+      if (!id.includes("\0")) this.id = id
+    }
+    // `retry:` and unknown fields are ignored
+  }
+
+  private dispatch(out: Array<SseMessage>): void {
+    if (this.overflow) {
+      this.overflow = false
+      this.overflowCount++
+      if (this.onError !== undefined) {
+        const error = new SseEventTooLarge({
+          limit: this.limit,
+          message: `SSE event larger than ${this.limit} bytes was dropped`,
+        })
+        try {
+          this.onError(error)
+        } catch {
+          // a faulty callback must not break parsing
+        }
+      }
+    } else if (this.hasData) {
+      const data = this.data.length === 1 ? (this.data[0] as string) : this.data.join("\n")
+      const message: { event?: string; data: string; id?: string } = { data }
+      if (this.event !== undefined) message.event = this.event
+      if (this.id !== undefined) message.id = this.id
+      out.push(message)
+    }
+    this.event = undefined
+    this.id = undefined
+    this.data = []
+    this.hasData = false
+    this.skipData = false
+    this.eventBytes = 0
+  }
+}
+
+const isEvent = (b: Uint8Array, s: number): boolean =>
+  b[s + 1] === 0x76 && b[s + 2] === 0x65 && b[s + 3] === 0x6e && b[s + 4] === 0x74
+
+const LINE_BREAK = /\r\n|\r|\n/
+
+/**
+ * `event: <e>\ndata: <d>\n\n`. Line breaks inside `data` become separate `data:` lines (they parse back as
+ * "\n"); line breaks in the event name are removed, so neither can inject fields.
+ */
+export const encodeSse = (event: string, data: string): Uint8Array => {
+  const name = event.includes("\n") || event.includes("\r") ? event.replace(/[\r\n]/g, "") : event
+  if (!data.includes("\n") && !data.includes("\r")) return textEncoder.encode(`event: ${name}\ndata: ${data}\n\n`)
+  return textEncoder.encode(`event: ${name}\ndata: ${data.split(LINE_BREAK).join("\ndata: ")}\n\n`)
+}
