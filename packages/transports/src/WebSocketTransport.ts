@@ -157,7 +157,8 @@ const respond = (
   }
   return commit.run(source.stream, {
     transport: ctx.kind,
-    status: socket.conn.status,
+    // what the caller builds a `Response` from: 101 is not a valid status there
+    status: 200,
     headers: socket.conn.headers,
     signal,
     firstByteTimeoutMs: ctx.http.firstByteTimeoutMs,
@@ -228,7 +229,7 @@ export const sendWebSocket = async (
           if (ctx.fallbackToHttp && !controller.signal.aborted) return await viaHttp()
           throw new PreOutputFailure({
             failure: new Transient({ message: `socket closed before output (${error.code})` }),
-            status: socket.conn.status,
+            status: 200,
             headers: { ...socket.conn.headers },
           })
         }

@@ -65,6 +65,7 @@ describe("WebSocketTransport", () => {
     const { events, listener } = recorder()
     const response = await send(transport, simRequest(sim, acct, { prompt_cache_key: "ws-parse" }), listener)
     expect(response.transport).toBe("websocket")
+    expect(response.status).toBe(200)
     const messages = new SseParser().push(await readAll(response.body))
     const sent = tap.frames.filter((f) => JSON.parse(f).type !== "codex.rate_limits")
     expect(messages.map((m) => m.data)).toEqual(sent)
