@@ -19,6 +19,8 @@ export interface SocketData {
   readonly responses: Map<string, ReadonlyArray<unknown>>
   /** resolved by the drain handler when Bun's send buffer empties again */
   drained: (() => void) | undefined
+  /** turns run one after another, like the real backend's one in-flight response per socket */
+  queue: Promise<void>
 }
 
 type Ws = ServerWebSocket<SocketData>
@@ -51,6 +53,7 @@ export const upgrade = (
     openedAt: state.now(),
     responses: new Map(),
     drained: undefined,
+    queue: Promise.resolve(),
   }
   const upgraded = server.upgrade(request, {
     data,
@@ -185,6 +188,8 @@ export const socketHandler = (state: SimState): WebSocketHandler<SocketData> => 
       sendError(ws, 400, { type: "invalid_request_error", message: "Binary frames are not supported" })
       return
     }
-    void turn(state, ws, message)
+    ws.data.queue = ws.data.queue
+      .then(() => turn(state, ws, message))
+      .catch((error: unknown) => ws.close(1011, `simulator error: ${String(error)}`.slice(0, 120)))
   },
 })

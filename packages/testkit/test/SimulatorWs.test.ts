@@ -211,4 +211,27 @@ describe("WebSocket transport", () => {
     expect(rec.status).toBe(200)
     client.ws.close()
   })
+
+  test("turns on one socket are answered one after another", async () => {
+    const client = await connect()
+    sim.script("acct_ws", { fault: { kind: "slow_first_byte", ms: 50 } }, { reply: { text: "second" } })
+    const seen: Array<Frame> = []
+    const done = new Promise<void>((resolve) => {
+      client.ws.addEventListener("message", (e) => {
+        const frame = JSON.parse(String(e.data)) as Frame
+        seen.push(frame)
+        if (seen.filter((f) => f.type === "response.completed").length === 2) resolve()
+      })
+    })
+    client.ws.send(JSON.stringify({ type: "response.create", ...codexBody() }))
+    client.ws.send(JSON.stringify({ type: "response.create", ...codexBody() }))
+    await done
+    const order = seen
+      .filter((f) => f.type === "response.created" || f.type === "response.completed")
+      .map((f) => f.type)
+    expect(order).toEqual(["response.created", "response.completed", "response.created", "response.completed"])
+    const texts = seen.filter((f) => f.type === "response.output_text.done").map((f) => f.text)
+    expect(texts).toEqual(["Hello from the Codex simulator.", "second"])
+    client.ws.close()
+  })
 })
