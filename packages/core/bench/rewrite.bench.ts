@@ -25,7 +25,7 @@ const repeat = (times: number, fn: () => unknown) => () => {
 const bench: Bench = async () => {
   const headers = hostHeaders()
   const cases = [
-    { key: "10kb", label: "10 KB", text: bodyOfSize(10_000), repeat: 200, samples: 150 },
+    { key: "10kb", label: "10 KB", text: bodyOfSize(10_000), repeat: 100, samples: 400 },
     { key: "1mb", label: "1 MB", text: bodyOfSize(1_000_000), repeat: 1, samples: 80 },
   ]
   const figures = []
