@@ -1,0 +1,220 @@
+/**
+ * Request dumps for prompt-cache debugging: the exact wire body of every Codex request, its redacted
+ * metadata, and the host's original request, one set of files per request under a per-session folder.
+ * Opt-in only (the files hold full prompts), read by `analyze:cache`. Nothing here may fail or slow the
+ * caller's request: every failure ends in the log.
+ */
+import { createHash } from "node:crypto"
+import { join } from "node:path"
+import { Files } from "@cortexkit/openai-auth-core/Files"
+import { Logger } from "@cortexkit/openai-auth-core/Logger"
+import { redactValue } from "@cortexkit/openai-auth-core/Redact"
+import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import { Context, Effect, Layer } from "effect"
+
+export interface DumpUsage {
+  readonly inputTokens: number
+  readonly cachedTokens: number
+  readonly outputTokens: number
+}
+
+export interface DumpEntry {
+  readonly sessionKey: string
+  /** per session, increasing */
+  readonly sequence: number
+  /** epoch ms */
+  readonly at: number
+  readonly account: string
+  readonly transport: string
+  readonly model: string
+  readonly url: string
+  /** the wire headers (redacted before they reach the disk) */
+  readonly headers: Readonly<Record<string, string>>
+  /** the exact wire bytes */
+  readonly body: Uint8Array
+  /** what the host handed to fetch */
+  readonly hostRequest: {
+    readonly url: string
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: string
+  }
+  readonly status?: number
+  readonly usage?: DumpUsage
+}
+
+/** What `.meta.json` holds. */
+export interface DumpMeta {
+  readonly sessionKey: string
+  readonly sequence: number
+  readonly at: number
+  readonly account: string
+  readonly transport: string
+  readonly model: string
+  readonly url: string
+  readonly headers: unknown
+  readonly status?: number
+  readonly usage?: DumpUsage
+  readonly bytes: number
+  readonly sha256: string
+}
+
+export const README_NAME = "README.txt"
+
+export const README_TEXT = `These are OpenCode OpenAI auth request dumps (dump setting / CORTEXKIT_OPENAI_AUTH_DUMP).
+
+The *.body.json and *.request.json files hold FULL PROMPTS: your conversation, file contents, tool output.
+Headers in *.meta.json are redacted, bodies are not.
+
+Delete this directory as soon as you are done debugging, and turn dumps off again:
+  /openai-dump off      (or unset CORTEXKIT_OPENAI_AUTH_DUMP)
+
+Analyze one session with:
+  bun run analyze:cache -- --session <session id> [--no-timeline] [--wire-context N]
+`
+
+/** a session key as one safe path segment */
+export const sanitizeSessionKey = (sessionKey: string): string => {
+  const cleaned = sessionKey.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_")
+  return cleaned === "" ? "_" : cleaned.slice(0, 200)
+}
+
+const pad = (sequence: number) => String(sequence).padStart(6, "0")
+
+/** `2026-01-02T03-04-05-678Z`: sortable and free of characters some file systems refuse */
+const stamp = (at: number) => new Date(at).toISOString().replace(/[:.]/g, "-")
+
+/** `<dumpDir>/<session>/<seq>-<time>`; the three files add `.body.json`, `.meta.json`, `.request.json` */
+export const dumpBase = (dumpDir: string, sessionKey: string, sequence: number, at: number): string =>
+  join(dumpDir, sanitizeSessionKey(sessionKey), `${pad(sequence)}-${stamp(at)}`)
+
+/** parses `<seq>-<time>.<kind>.json`; undefined for other names */
+export const parseDumpName = (
+  name: string,
+): { readonly sequence: number; readonly base: string; readonly kind: "body" | "meta" | "request" } | undefined => {
+  const match = /^(\d+)-([^.]+)\.(body|meta|request)\.json$/.exec(name)
+  if (match === null) return undefined
+  return {
+    sequence: Number(match[1]),
+    base: `${match[1]}-${match[2]}`,
+    kind: match[3] as "body" | "meta" | "request",
+  }
+}
+
+const decoder = new TextDecoder()
+
+const parseOrText = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+export interface DumpsOptions {
+  readonly dumpDir: string
+  /** the live dump flag, read on every write */
+  readonly enabled: Effect.Effect<boolean>
+  /** how many recent requests `complete` can still find (default 1000) */
+  readonly remember?: number
+}
+
+export interface DumpsShape {
+  /** writes the three files when dumps are on; never fails */
+  readonly write: (entry: DumpEntry) => Effect.Effect<void>
+  /** usage arrived after the request was written: rewrite its meta; never fails */
+  readonly complete: (sessionKey: string, sequence: number, usage: DumpUsage) => Effect.Effect<void>
+}
+
+export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/opencode-openai-auth/Dumps") {
+  static readonly make = Effect.fnUntraced(function* (options: DumpsOptions) {
+    const files = yield* Files
+    const log = yield* Logger
+    const remember = options.remember ?? 1000
+    // key `<session>\u0000<seq>` -> meta path + meta; insertion order doubles as the eviction order
+    const written = new Map<string, { readonly path: string; readonly meta: DumpMeta }>()
+    const sessionsSeen = new Set<string>()
+
+    const ensureReadme = Effect.gen(function* () {
+      yield* files.makeDir(options.dumpDir, { mode: 0o700 })
+      yield* files.createExclusive(join(options.dumpDir, README_NAME), README_TEXT, { mode: 0o600 })
+    })
+
+    const writeFiles = (entry: DumpEntry) =>
+      Effect.gen(function* () {
+        if (!sessionsSeen.has(entry.sessionKey)) {
+          yield* ensureReadme
+          sessionsSeen.add(entry.sessionKey)
+          if (sessionsSeen.size > remember) sessionsSeen.clear()
+        }
+        const base = dumpBase(options.dumpDir, entry.sessionKey, entry.sequence, entry.at)
+        const meta: DumpMeta = {
+          sessionKey: entry.sessionKey,
+          sequence: entry.sequence,
+          at: entry.at,
+          account: entry.account,
+          transport: entry.transport,
+          model: entry.model,
+          url: entry.url,
+          headers: redactValue(entry.headers),
+          ...(entry.status === undefined ? {} : { status: entry.status }),
+          ...(entry.usage === undefined ? {} : { usage: entry.usage }),
+          bytes: entry.body.byteLength,
+          sha256: createHash("sha256").update(entry.body).digest("hex"),
+        }
+        const request = {
+          url: entry.hostRequest.url,
+          headers: redactValue(entry.hostRequest.headers),
+          body: parseOrText(entry.hostRequest.body),
+        }
+        yield* files.makeDir(join(options.dumpDir, sanitizeSessionKey(entry.sessionKey)), { mode: 0o700 })
+        yield* files.writeAtomic(`${base}.body.json`, entry.body, { mode: 0o600 })
+        yield* files.writeAtomic(`${base}.request.json`, `${JSON.stringify(request, null, 2)}\n`, { mode: 0o600 })
+        yield* files.writeAtomic(`${base}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
+        const key = `${entry.sessionKey}\u0000${entry.sequence}`
+        written.delete(key)
+        written.set(key, { path: `${base}.meta.json`, meta })
+        if (written.size > remember) {
+          const oldest = written.keys().next().value
+          if (oldest !== undefined) written.delete(oldest)
+        }
+      })
+
+    const write = Effect.fn("Dumps.write")(function* (entry: DumpEntry) {
+      if (!(yield* options.enabled)) return
+      yield* writeFiles(entry).pipe(
+        Effect.catchCause((cause) =>
+          log.warn("request dump failed", { sessionKey: entry.sessionKey, sequence: entry.sequence, cause }),
+        ),
+      )
+    })
+
+    const complete = Effect.fn("Dumps.complete")(function* (sessionKey: string, sequence: number, usage: DumpUsage) {
+      const found = written.get(`${sessionKey}\u0000${sequence}`)
+      if (found === undefined) return
+      const meta: DumpMeta = { ...found.meta, usage }
+      written.set(`${sessionKey}\u0000${sequence}`, { path: found.path, meta })
+      yield* files
+        .writeAtomic(found.path, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
+        .pipe(
+          Effect.catchCause((cause) => log.warn("request dump usage update failed", { sessionKey, sequence, cause })),
+        )
+    })
+
+    return Dumps.of({ write, complete })
+  })
+
+  static readonly layerWith = (options: DumpsOptions): Layer.Layer<Dumps, never, Files | Logger> =>
+    Layer.effect(Dumps, Dumps.make(options))
+
+  /** dump flag and directory from the resolved settings (fixed for the process) */
+  static readonly layer: Layer.Layer<Dumps, never, Files | Logger | Settings> = Layer.effect(
+    Dumps,
+    Effect.gen(function* () {
+      const settings = yield* Settings
+      return yield* Dumps.make({ dumpDir: settings.dumpDir, enabled: Effect.succeed(settings.dump) })
+    }),
+  )
+}
+
+/** decoded `.body.json` bytes as text (the analyzer's view) */
+export const bodyText = (bytes: Uint8Array): string => decoder.decode(bytes)
