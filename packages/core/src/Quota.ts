@@ -59,9 +59,9 @@ export class QuotaSnapshot extends Schema.Class<QuotaSnapshot>("QuotaSnapshot")(
 export const lenient = <S extends Schema.Top>(schema: S) =>
   Schema.optional(Schema.UndefinedOr(schema).pipe(Schema.catchDecoding(() => Effect.succeed(Option.some(undefined)))))
 
-/** An array whose junk elements become `undefined` (filter them out). */
-const lenientArray = <S extends Schema.Top>(schema: S) =>
-  Schema.Array(Schema.UndefinedOr(schema).pipe(Schema.catchDecoding(() => Effect.succeed(Option.some(undefined)))))
+/** A value that decodes to `undefined` instead of failing (array elements, record values). */
+const lenientValue = <S extends Schema.Top>(schema: S) =>
+  Schema.UndefinedOr(schema).pipe(Schema.catchDecoding(() => Effect.succeed(Option.some(undefined))))
 
 /** Numbers arrive as JSON numbers or numeric strings; an empty string means absent. */
 export const LooseNumber = Schema.Union([Schema.Finite, Schema.FiniteFromString])
@@ -268,7 +268,10 @@ const JsonNamed = Schema.Struct({
 })
 type JsonNamed = typeof JsonNamed.Type
 
-const JsonAdditional = Schema.Union([lenientArray(JsonNamed), Schema.Record(Schema.String, lenient(JsonNamed))])
+const JsonAdditional = Schema.Union([
+  Schema.Array(lenientValue(JsonNamed)),
+  Schema.Record(Schema.String, lenientValue(JsonNamed)),
+])
 
 const JsonQuota = Schema.Struct({
   plan_type: lenient(Schema.String),

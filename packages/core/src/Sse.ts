@@ -172,12 +172,13 @@ export class SseParser {
       this.dispatch(out)
       return
     }
-    if (bytes[start] === COLON) return
-    this.eventBytes += len
+    // counted on the raw line (comments too) so the limit trips the same however the input was chunked
+    this.eventBytes += bytes.length
     if (this.eventBytes > this.limit) {
       this.startOverflow()
       return
     }
+    if (bytes[start] === COLON) return
     let colon = bytes.indexOf(COLON, start)
     let valueStart: number
     if (colon === -1) {
