@@ -181,7 +181,7 @@ export const make = Effect.gen(function* () {
       // full jitter keeps N waiters from retrying in lockstep
       const jittered = Math.max(1, Math.round(delay * (0.5 + Math.random() / 2)))
       yield* Effect.sleep(Duration.millis(Math.min(jittered, left)))
-      delay = Math.min(delay * 2, 50)
+      delay = Math.min(delay * 2, 16)
     }
   })
 

@@ -128,12 +128,12 @@ export const make = Effect.gen(function* () {
   const removeQuietly = (path: string) => Effect.ignore(fs.remove(path))
 
   /** writes a fresh file (must not exist), fsyncs it and sets its mode exactly */
-  const writeFresh = (path: string, bytes: Uint8Array, mode: number, operation: string) =>
+  const writeFresh = (path: string, bytes: Uint8Array, mode: number, operation: string, durable: boolean) =>
     Effect.scoped(
       Effect.gen(function* () {
         const file = yield* fs.open(path, { flag: "wx", mode })
         yield* file.writeAll(bytes)
-        yield* file.sync
+        if (durable) yield* file.sync
       }),
     ).pipe(Effect.andThen(fs.chmod(path, mode)), Effect.mapError(toFileError(path, operation)))
 
@@ -156,7 +156,7 @@ export const make = Effect.gen(function* () {
     const dir = dirname(path)
     yield* makeDir(dir)
     const temp = tempPathFor(path)
-    yield* writeFresh(temp, toBytes(data), options?.mode ?? 0o600, "writeAtomic").pipe(
+    yield* writeFresh(temp, toBytes(data), options?.mode ?? 0o600, "writeAtomic", true).pipe(
       Effect.andThen(fs.rename(temp, path).pipe(Effect.mapError(toFileError(path, "writeAtomic")))),
       // interruption included: a killed fiber must not leave its temp file behind
       Effect.onExit((exit) => (exit._tag === "Failure" ? removeQuietly(temp) : Effect.void)),
@@ -184,8 +184,9 @@ export const make = Effect.gen(function* () {
     const mode = options?.mode ?? 0o600
     yield* makeDir(dirname(path))
     const temp = tempPathFor(path)
-    // link(2) fails with EEXIST atomically, and the content is already complete when the name appears
-    return yield* writeFresh(temp, encoder.encode(data), mode, "createExclusive").pipe(
+    // link(2) fails with EEXIST atomically, and the content is already complete when the name appears; no
+    // fsync: an exclusive file (a lock) means nothing after a crash, and it sits on every store update's path
+    return yield* writeFresh(temp, encoder.encode(data), mode, "createExclusive", false).pipe(
       Effect.andThen(
         fs.link(temp, path).pipe(
           Effect.as(true),
