@@ -16,6 +16,7 @@ export type Cause =
   | { readonly kind: "item-rewritten"; readonly index: number; readonly beforeType: string; readonly afterType: string }
   | { readonly kind: "items-reordered"; readonly from: number }
   | { readonly kind: "items-removed"; readonly before: number; readonly after: number }
+  | { readonly kind: "items-inserted"; readonly index: number; readonly count: number }
   | { readonly kind: "field-changed"; readonly field: string; readonly before: string; readonly after: string }
   | { readonly kind: "not-json" }
 
@@ -81,16 +82,20 @@ const diffInput = (before: ReadonlyArray<unknown>, after: ReadonlyArray<unknown>
   while (i < n && beforeText[i] === afterText[i]) i++
   if (i === beforeText.length) return undefined // pure growth
   if (i === afterText.length) return { kind: "items-removed", before: before.length, after: after.length }
-  // the rest of the earlier items still present, only in another order or with some dropped?
-  const later = new Set(afterText.slice(i))
-  const survivors = beforeText.slice(i).filter((text) => later.has(text))
-  if (survivors.length === beforeText.length - i) return { kind: "items-reordered", from: i }
-  if (survivors.length > 0 && !later.has(beforeText[i] ?? "")) {
-    const rest = beforeText.slice(i + 1)
-    if (rest.every((text) => later.has(text))) {
-      return { kind: "items-removed", before: before.length, after: after.length }
-    }
+  const afterSet = new Set(afterText)
+  const beforeSet = new Set(beforeText)
+  // the new item at i is one that used to come later, and everything skipped over is gone: a removal
+  const resumes = beforeText.indexOf(afterText[i] ?? "", i + 1)
+  if (resumes > i && beforeText.slice(i, resumes).every((text) => !afterSet.has(text))) {
+    return { kind: "items-removed", before: before.length, after: after.length }
   }
+  // the old item at i now comes later, and everything before it there is new: an insertion
+  const moved = afterText.indexOf(beforeText[i] ?? "", i + 1)
+  if (moved > i && afterText.slice(i, moved).every((text) => !beforeSet.has(text))) {
+    return { kind: "items-inserted", index: i, count: moved - i }
+  }
+  const later = new Set(afterText.slice(i))
+  if (beforeText.slice(i).every((text) => later.has(text))) return { kind: "items-reordered", from: i }
   return { kind: "item-rewritten", index: i, beforeType: itemType(before[i]), afterType: itemType(after[i]) }
 }
 
@@ -149,6 +154,8 @@ export const describeCause = (cause: Cause): string => {
         : `input item ${cause.index} rewritten (${cause.beforeType} -> ${cause.afterType})`
     case "items-reordered":
       return `input items reordered from index ${cause.from}`
+    case "items-inserted":
+      return `${cause.count} input item(s) inserted at index ${cause.index}`
     case "items-removed":
       return `input items removed (${cause.before} -> ${cause.after} items)`
     case "field-changed":

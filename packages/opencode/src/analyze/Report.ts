@@ -149,8 +149,15 @@ export const renderSummary = (report: SessionReport): string => {
   return lines.join("\n")
 }
 
-const printable = (bytes: Uint8Array): string =>
-  decoder.decode(bytes).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+// control characters (JSON bodies only hold them escaped, but a broken dump may not) shown as \xNN
+const printable = (bytes: Uint8Array): string => {
+  let out = ""
+  for (const char of decoder.decode(bytes)) {
+    const code = char.charCodeAt(0)
+    out += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : char
+  }
+  return out
+}
 
 /** `context` bytes either side of the first differing byte of every consecutive pair */
 export const renderWireContext = (records: ReadonlyArray<DumpRecord>, context: number): string => {
