@@ -10,12 +10,12 @@
  */
 import { classifyEvent, classifyHttp, Transient } from "@cortexkit/openai-auth-core/CodexError"
 import { quotaFromHeaders, quotaFromRateLimitsFrame } from "@cortexkit/openai-auth-core/Quota"
-import { observeEvent } from "@cortexkit/openai-auth-core/SseObserver"
+import { StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
 import { Effect, Layer, Schema } from "effect"
 import { CommitPoint, PushSource } from "./CommitPoint.ts"
 import { type HttpTransportOptions, resolveHttpOptions, sendHttp, toTransportError } from "./HttpTransport.ts"
-import { decodeFrame, frameToSse } from "./SseReencode.ts"
+import { decodeFrame, frameType, sseText } from "./SseReencode.ts"
 import {
   ConnectFailure,
   PreOutputFailure,
@@ -95,6 +95,15 @@ const respond = (
   const plan = ctx.chaining ? planRequest(request.json, socket.chain) : planRequest(request.json, undefined)
   socket.chain = undefined
   const commit = new CommitPoint(onEvent)
+  const observer = new StreamObserver(commit.listener)
+  /** Frames this function or the observer read; the rest (deltas after the first) skip JSON.parse. */
+  const needsJson = (type: string): boolean =>
+    type === "codex.rate_limits" ||
+    type === "error" ||
+    type === "response.created" ||
+    END_TYPES.has(type) ||
+    (type === "response.output_item.done" && ctx.chaining) ||
+    observer.wants(type)
   const output: Array<unknown> = []
   let responseId: string | undefined
   let ended = false
@@ -108,6 +117,11 @@ const respond = (
   const source = new PushSource(() => end(false))
   socket.onFrame = (text) => {
     if (ended) return
+    const peeked = frameType(text)
+    if (peeked !== undefined && !needsJson(peeked)) {
+      source.pushText(sseText(peeked, text))
+      return
+    }
     const frame = decodeFrame(text)
     if (frame === undefined) return
     const { json, type } = frame
@@ -133,8 +147,8 @@ const respond = (
       const response = json.response as { id?: unknown } | undefined
       if (typeof response?.id === "string") responseId = response.id
     }
-    source.push(frameToSse(type, text))
-    observeEvent(json, commit.listener)
+    source.pushText(sseText(type, text))
+    observer.event(json)
     if (type === "error" || END_TYPES.has(type)) {
       const completed = type === "response.completed" || type === "response.done"
       const id = (json.response as { id?: unknown } | undefined)?.id ?? responseId
