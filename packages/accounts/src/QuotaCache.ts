@@ -9,7 +9,7 @@
  * are flushed when the layer's scope closes.
  */
 import { exhaustedUntil, mergeQuota, type QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Option } from "effect"
 import { DEFAULT_THROTTLE_MS, makeThrottledWriter } from "./StateFile.ts"
 import { Store } from "./Store.ts"
 
@@ -56,11 +56,13 @@ export const make = Effect.fnUntraced(function* (options?: QuotaCacheOptions) {
         return { ...doc, quota }
       })
       .pipe(
-        Effect.tapError(() =>
-          Effect.sync(() => {
-            // retried with the next write; the readings themselves are still in memory
-            for (const key of keys) dirty.add(key)
-          }),
+        Effect.onExit((exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.void
+            : Effect.sync(() => {
+                // retried with the next write; the readings themselves are still in memory
+                for (const key of keys) dirty.add(key)
+              }),
         ),
         Effect.ignore,
       )

@@ -41,28 +41,26 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
   const writing = Semaphore.makeUnsafe(1)
   let dirty = false
   let urgentFlag = false
-  let sleeping = false
   let lastWrite = Number.NEGATIVE_INFINITY
   let generation = 0
   let current: { readonly gen: number; fiber?: Fiber.Fiber<void> } | undefined
 
+  let inWrite = false
   const writeOnce = writing.withPermits(1)(
     Effect.gen(function* () {
       if (!dirty) return
       dirty = false
       urgentFlag = false
       lastWrite = yield* Clock.currentTimeMillis
-      yield* write
+      inWrite = true
+      yield* write.pipe(Effect.ensuring(Effect.sync(() => (inWrite = false))))
     }),
   )
 
   const loop = Effect.gen(function* () {
     while (dirty) {
       const wait = urgentFlag ? 0 : lastWrite + intervalMs - (yield* Clock.currentTimeMillis)
-      if (wait > 0) {
-        sleeping = true
-        yield* Effect.sleep(wait).pipe(Effect.ensuring(Effect.sync(() => (sleeping = false))))
-      }
+      if (wait > 0) yield* Effect.sleep(wait)
       yield* writeOnce
     }
   })
@@ -83,13 +81,14 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
     )
   })
 
-  const stopSleeper = Effect.gen(function* () {
+  /** ends the loop: cuts a sleep short, or waits for the write in progress */
+  const stopLoop = Effect.gen(function* () {
     const running = current
-    if (running?.fiber !== undefined && sleeping) {
-      current = undefined
-      sleeping = false
-      yield* Fiber.interrupt(running.fiber)
-    }
+    current = undefined
+    if (running?.fiber === undefined) return
+    // a write in progress is waited for, never cut (the store's lock wait is interruptible)
+    if (inWrite) yield* Fiber.await(running.fiber)
+    else yield* Fiber.interrupt(running.fiber)
   })
 
   const request = Effect.suspend(() => {
@@ -100,8 +99,8 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
   const urgent = Effect.gen(function* () {
     dirty = true
     urgentFlag = true
-    yield* stopSleeper
-    if (current === undefined) yield* spawn
+    yield* stopLoop
+    yield* spawn
   })
 
   const idle = Effect.gen(function* () {
@@ -109,9 +108,7 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
   })
 
   const flush = Effect.gen(function* () {
-    yield* stopSleeper
-    const running = current?.fiber
-    if (running !== undefined) yield* Fiber.await(running)
+    yield* stopLoop
     yield* writeOnce
   })
 

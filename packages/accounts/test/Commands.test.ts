@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test"
-import { Files } from "@cortexkit/openai-auth-core/Files"
-import { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
-import { Effect, Layer, Redacted } from "effect"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Files } from "@cortexkit/openai-auth-core/Files"
+import { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
+import { Effect, Layer, Redacted } from "effect"
 import { parseCommand } from "../src/CommandSyntax.ts"
 import { Commands, runCommand } from "../src/Commands.ts"
 import { FileLock } from "../src/FileLock.ts"
@@ -78,10 +78,16 @@ const quota = (fiveHourUsed: number, weeklyUsed: number, extra: { limitReached?:
 describe("Commands: accounts", () => {
   test("add stores a fallback with its identity; adding again updates in place and clears needs-relogin", async () => {
     const path = freshPath()
-    const first = await run(path, withCommands((c) => c.addAccount(tokens("acct_a"), "work")))
+    const first = await run(
+      path,
+      withCommands((c) => c.addAccount(tokens("acct_a"), "work")),
+    )
     expect(first.data.added).toBe(true)
     expect(first.summary).toContain("added fallback account work")
-    await run(path, withCommands((c) => c.addAccount(tokens("acct_b"))))
+    await run(
+      path,
+      withCommands((c) => c.addAccount(tokens("acct_b"))),
+    )
     // the first account needs a re-login, then logs in again without a label
     const disk = onDisk(path)
     disk.accounts[0].state = "needs-relogin"
@@ -95,7 +101,12 @@ describe("Commands: accounts", () => {
     expect(again.summary).toContain("updated fallback account work")
     const after = onDisk(path)
     expect(after.accounts.map((a: { id: string }) => a.id)).toEqual(["acct_a", "acct_b"])
-    expect(after.accounts[0]).toMatchObject({ label: "work", state: "active", access: "new-access", userId: "user-acct_a" })
+    expect(after.accounts[0]).toMatchObject({
+      label: "work",
+      state: "active",
+      access: "new-access",
+      userId: "user-acct_a",
+    })
     expect(after.accounts[0].needsReloginReason).toBeUndefined()
     // the summary names the account but never a token
     expect(again.summary).not.toContain("new-access")
@@ -125,7 +136,10 @@ describe("Commands: accounts", () => {
   test("list shows main and fallbacks with their states", async () => {
     const path = freshPath()
     await withTwo(path)
-    await run(path, withCommands((c) => c.addAccount(tokens("acct_c"), "spare")))
+    await run(
+      path,
+      withCommands((c) => c.addAccount(tokens("acct_c"), "spare")),
+    )
     const disk = onDisk(path)
     disk.accounts[0].state = "needs-relogin"
     disk.accounts[1].exhaustedUntil = NOW + 3_600_000
@@ -192,7 +206,10 @@ describe("Commands: accounts", () => {
   test("order swaps two fallbacks", async () => {
     const path = freshPath()
     await withTwo(path)
-    await run(path, withCommands((c) => c.addAccount(tokens("acct_c"), "spare")))
+    await run(
+      path,
+      withCommands((c) => c.addAccount(tokens("acct_c"), "spare")),
+    )
     const result = await run(path, cmd("account", "order", "work", "acct_c"))
     expect(onDisk(path).accounts.map((a: { id: string }) => a.id)).toEqual(["acct_c", "acct_b", "acct_a"])
     expect(result.summary).toContain("fallback order")
