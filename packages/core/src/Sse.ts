@@ -26,8 +26,8 @@ export interface SseParserOptions {
   readonly onError?: (error: SseEventTooLarge) => void
   /**
    * Called with the `event:` name (when the event has one before its data) to decide whether its `data:`
-   * lines are worth decoding. Skipped events still come out, with `data: ""`. Lets an observer that only
-   * cares about a few event types avoid decoding every delta.
+   * lines are worth decoding; events it declines are not emitted at all. Lets an observer that only cares
+   * about a few event types avoid decoding every delta.
    */
   readonly decodeData?: (event: string) => boolean
 }
@@ -62,6 +62,7 @@ export class SseParser {
   private hasData = false
   private skipData = false
   private eventBytes = 0
+  private readonly names: Array<{ readonly bytes: Uint8Array; readonly name: string }> = []
   private overflow = false
   /** in overflow mode: the current line had bytes that were not kept */
   private lineDirty = false
@@ -95,7 +96,11 @@ export class SseParser {
       }
       const isCR = nextCR !== -1 && (nextLF === -1 || nextCR < nextLF)
       const end = isCR ? nextCR : nextLF
-      this.line(this.pendingBytes === 0 ? chunk.subarray(pos, end) : this.join(chunk.subarray(pos, end)), out)
+      if (this.pendingBytes === 0) this.line(chunk, pos, end, out)
+      else {
+        const joined = this.join(chunk.subarray(pos, end))
+        this.line(joined, 0, joined.length, out)
+      }
       pos = end + 1
       if (isCR) {
         if (pos === n) this.afterCR = true
@@ -108,7 +113,10 @@ export class SseParser {
   /** End of stream: the last line and event count even without their terminators. */
   end(): Array<SseMessage> {
     const out: Array<SseMessage> = []
-    if (this.pendingBytes > 0 || this.lineDirty) this.line(this.join(EMPTY), out)
+    if (this.pendingBytes > 0 || this.lineDirty) {
+      const joined = this.join(EMPTY)
+      this.line(joined, 0, joined.length, out)
+    }
     this.dispatch(out)
     this.afterCR = false
     return out
@@ -151,17 +159,18 @@ export class SseParser {
     this.lineDirty = this.pendingBytes > 0
     this.pending = []
     this.pendingBytes = 0
-    this.data = []
+    if (this.data.length > 0) this.data = []
     this.hasData = false
   }
 
-  private line(bytes: Uint8Array, out: Array<SseMessage>): void {
-    let start = 0
+  /** one complete line: `buf[from, to)`; works on indices because a subarray per line costs more than parsing */
+  private line(buf: Uint8Array, from: number, to: number, out: Array<SseMessage>): void {
+    let start = from
     if (this.firstLine) {
       this.firstLine = false
-      if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3
+      if (to - from >= 3 && buf[from] === 0xef && buf[from + 1] === 0xbb && buf[from + 2] === 0xbf) start += 3
     }
-    const len = bytes.length - start
+    const len = to - start
     if (this.overflow) {
       // skip to the blank line that ends the oversized event
       if (len === 0 && !this.lineDirty) this.dispatch(out)
@@ -173,43 +182,56 @@ export class SseParser {
       return
     }
     // counted on the raw line (comments too) so the limit trips the same however the input was chunked
-    this.eventBytes += bytes.length
+    this.eventBytes += to - from
     if (this.eventBytes > this.limit) {
       this.startOverflow()
       return
     }
-    if (bytes[start] === COLON) return
-    let colon = bytes.indexOf(COLON, start)
-    let valueStart: number
-    if (colon === -1) {
-      colon = bytes.length
-      valueStart = bytes.length
-    } else {
-      valueStart = colon + 1
-      if (bytes[valueStart] === SPACE) valueStart++
-    }
-    const nameLen = colon - start
-    const b0 = bytes[start]
-    if (
-      nameLen === 4 &&
-      b0 === 0x64 &&
-      bytes[start + 1] === 0x61 &&
-      bytes[start + 2] === 0x74 &&
-      bytes[start + 3] === 0x61
-    ) {
-      // data
-      this.hasData = true
-      if (this.skipData) return
-      this.data.push(valueStart >= bytes.length ? "" : decoder.decode(bytes.subarray(valueStart)))
-    } else if (nameLen === 5 && b0 === 0x65 && isEvent(bytes, start)) {
-      const name = decoder.decode(bytes.subarray(valueStart))
+    const b0 = buf[start]
+    if (b0 === COLON) return
+    if (b0 === 0x64 && len >= 4 && buf[start + 1] === 0x61 && buf[start + 2] === 0x74 && buf[start + 3] === 0x61) {
+      if (len === 4 || buf[start + 4] === COLON) {
+        this.hasData = true
+        if (this.skipData) return
+        this.data.push(this.decode(buf, start + 5, to))
+        return
+      }
+    } else if (b0 === 0x65 && len >= 5 && isEvent(buf, start) && (len === 5 || buf[start + 5] === COLON)) {
+      const name = this.eventName(buf, valueFrom(buf, start + 6, to), to)
       this.event = name
       if (this.decodeData !== undefined && !this.hasData) this.skipData = !this.decodeData(name)
-    } else if (nameLen === 2 && b0 === 0x69 && bytes[start + 1] === 0x64) {
-      const id = decoder.decode(bytes.subarray(valueStart))
+      return
+    }
+    let colon = buf.indexOf(COLON, start)
+    if (colon === -1 || colon >= to) colon = to
+    if (colon - start === 2 && b0 === 0x69 && buf[start + 1] === 0x64) {
+      const id = this.decode(buf, colon + 1, to)
       if (!id.includes("\0")) this.id = id
     }
     // `retry:` and unknown fields are ignored
+  }
+
+  /** decodes a field value starting right after its colon (one leading space dropped) */
+  private decode(buf: Uint8Array, afterColon: number, to: number): string {
+    const from = valueFrom(buf, afterColon, to)
+    return from >= to ? "" : decoder.decode(buf.subarray(from, to))
+  }
+
+  /** Event names repeat all stream long: match their bytes against names seen before instead of decoding. */
+  private eventName(buf: Uint8Array, from: number, to: number): string {
+    const len = to - from
+    const names = this.names
+    for (let i = 0; i < names.length; i++) {
+      const known = names[i] as { bytes: Uint8Array; name: string }
+      const kb = known.bytes
+      if (kb.length !== len) continue
+      let j = 0
+      while (j < len && kb[j] === buf[from + j]) j++
+      if (j === len) return known.name
+    }
+    const name = from >= to ? "" : decoder.decode(buf.subarray(from, to))
+    if (names.length < 32 && len <= 64) names.push({ bytes: buf.slice(from, to), name })
+    return name
   }
 
   private dispatch(out: Array<SseMessage>): void {
@@ -227,7 +249,7 @@ export class SseParser {
           // a faulty callback must not break parsing
         }
       }
-    } else if (this.hasData) {
+    } else if (this.hasData && !this.skipData) {
       const data = this.data.length === 1 ? (this.data[0] as string) : this.data.join("\n")
       const message: { event?: string; data: string; id?: string } = { data }
       if (this.event !== undefined) message.event = this.event
@@ -236,12 +258,16 @@ export class SseParser {
     }
     this.event = undefined
     this.id = undefined
-    this.data = []
+    if (this.data.length > 0) this.data = []
     this.hasData = false
     this.skipData = false
     this.eventBytes = 0
   }
 }
+
+/** `afterColon` past one optional leading space, clamped to the line end */
+const valueFrom = (buf: Uint8Array, afterColon: number, to: number): number =>
+  afterColon >= to ? to : buf[afterColon] === SPACE ? afterColon + 1 : afterColon
 
 const isEvent = (b: Uint8Array, s: number): boolean =>
   b[s + 1] === 0x76 && b[s + 2] === 0x65 && b[s + 3] === 0x6e && b[s + 4] === 0x74

@@ -1,0 +1,146 @@
+/**
+ * The SSE observer against the least any pass-through proxy does: an identity `TransformStream`. A realistic
+ * 10,000-event Codex stream (reasoning summary + text deltas + a tool call, completed with usage) is cut into
+ * 4 KB chunks and drained through both, interleaved. Also the raw parser's throughput (every event decoded).
+ */
+import { encodeSse, SseParser } from "@cortexkit/openai-auth-core/Sse"
+import { observeSse } from "@cortexkit/openai-auth-core/SseObserver"
+import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
+import { atLeast, type Bench, compare, figure, median, sample } from "@cortexkit/openai-auth-testkit/Bench"
+
+const EVENTS = 10_000
+const CHUNK = 4096
+
+const words = ["the", "model", "writes", "some", "text", "über", "naïve", "代码", "🙂", "function", "value", "return"]
+
+const realisticStream = (): Uint8Array => {
+  const parts: Array<Uint8Array> = []
+  let seq = 0
+  const push = (type: string, body: Record<string, unknown>) =>
+    parts.push(encodeSse(type, JSON.stringify({ type, sequence_number: seq++, ...body })))
+  const response = { id: "resp_0a1b2c3d4e5f", object: "response", created_at: 1780000000, status: "in_progress" }
+  push("response.created", { response })
+  push("response.in_progress", { response })
+  push("response.output_item.added", { output_index: 0, item: { id: "rs_1", type: "reasoning", summary: [] } })
+  const deltas = EVENTS - 9
+  for (let i = 0; i < deltas; i++) {
+    const delta = `${words[i % words.length]} `
+    if (i < deltas / 4)
+      push("response.reasoning_summary_text.delta", {
+        item_id: "rs_1",
+        output_index: 0,
+        summary_index: 0,
+        delta,
+        obfuscation: "k3Jd9",
+      })
+    else
+      push("response.output_text.delta", {
+        item_id: "msg_1",
+        output_index: 1,
+        content_index: 0,
+        delta,
+        logprobs: [],
+        obfuscation: "a8Fq",
+      })
+  }
+  push("response.output_item.done", {
+    output_index: 1,
+    item: { id: "msg_1", type: "message", role: "assistant", content: [{ type: "output_text", text: "…" }] },
+  })
+  push("response.output_item.added", {
+    output_index: 2,
+    item: { id: "fc_1", type: "function_call", name: "read", call_id: "call_1", arguments: "" },
+  })
+  push("response.function_call_arguments.delta", { item_id: "fc_1", output_index: 2, delta: '{"path":"a.ts"}' })
+  push("response.function_call_arguments.done", { item_id: "fc_1", output_index: 2, arguments: '{"path":"a.ts"}' })
+  push("response.output_item.done", {
+    output_index: 2,
+    item: { id: "fc_1", type: "function_call", name: "read", call_id: "call_1", arguments: '{"path":"a.ts"}' },
+  })
+  push("response.completed", {
+    response: {
+      ...response,
+      status: "completed",
+      usage: {
+        input_tokens: 12000,
+        input_tokens_details: { cached_tokens: 11000 },
+        output_tokens: 9990,
+        output_tokens_details: { reasoning_tokens: 2000 },
+        total_tokens: 21990,
+      },
+    },
+  })
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let offset = 0
+  for (const p of parts) {
+    all.set(p, offset)
+    offset += p.length
+  }
+  return all
+}
+
+const drain = async (chunks: ReadonlyArray<Uint8Array>, transform: TransformStream<Uint8Array, Uint8Array>) => {
+  let index = 0
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[index++]
+      if (chunk === undefined) controller.close()
+      else controller.enqueue(chunk)
+    },
+  })
+  const reader = source.pipeThrough(transform).getReader()
+  let bytes = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    bytes += value.length
+  }
+  return bytes
+}
+
+const bench: Bench = async () => {
+  const all = realisticStream()
+  const chunks: Array<Uint8Array> = []
+  for (let i = 0; i < all.length; i += CHUNK) chunks.push(all.subarray(i, i + CHUNK))
+  const mb = all.length / 1e6
+
+  let terminal = 0
+  const listener = (e: StreamEvent) => {
+    if (e._tag === "Terminal" && e.outcome === "completed") terminal++
+  }
+  const identity = () => drain(chunks, new TransformStream<Uint8Array, Uint8Array>())
+  const observed = () => drain(chunks, observeSse(listener))
+  const result = await compare(identity, observed, { samples: 60, warmup: 15 })
+  if (terminal === 0) throw new Error("the observer never saw response.completed")
+
+  const parse = await sample(
+    () => {
+      const parser = new SseParser()
+      let n = 0
+      for (const c of chunks) n += parser.push(c).length
+      n += parser.end().length
+      if (n !== EVENTS) throw new Error(`parsed ${n} events, expected ${EVENTS}`)
+    },
+    { samples: 40, warmup: 10 },
+  )
+  const identityMBs = mb / (result.baseline / 1000)
+  const observedMBs = mb / (result.candidate / 1000)
+  return {
+    name: "sse",
+    figures: [
+      figure("identity_mb_s", "identity TransformStream", identityMBs, "MB/s"),
+      figure("observer_mb_s", "observeSse", observedMBs, "MB/s"),
+      figure(
+        "observer_throughput_ratio",
+        "observeSse / identity throughput",
+        observedMBs / identityMBs,
+        "x",
+        atLeast(0.8),
+      ),
+      figure("parser_mb_s", "SseParser (every event decoded)", mb / (median(parse) / 1000), "MB/s"),
+    ],
+    notes: [`${EVENTS} events, ${(all.length / 1024).toFixed(0)} KiB in ${chunks.length} chunks of ${CHUNK} B`],
+  }
+}
+
+export default bench

@@ -1,0 +1,222 @@
+import { describe, expect, test } from "bun:test"
+import { encodeSse } from "@cortexkit/openai-auth-core/Sse"
+import { observeEvent, observeSse, StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
+import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
+
+const NOW = 1_780_000_000_000
+const ev = (type: string, body: Record<string, unknown> = {}) => encodeSse(type, JSON.stringify({ type, ...body }))
+
+const usage = {
+  input_tokens: 100,
+  input_tokens_details: { cached_tokens: 64 },
+  output_tokens: 20,
+  output_tokens_details: { reasoning_tokens: 5 },
+  total_tokens: 120,
+}
+
+const textStream = (): Array<Uint8Array> => [
+  ev("response.created", { response: { id: "resp_1", status: "in_progress" } }),
+  ev("response.in_progress", { response: { id: "resp_1" } }),
+  ev("response.output_item.added", { item: { type: "reasoning", summary: [] } }),
+  ev("response.output_item.added", { item: { type: "message", content: [] } }),
+  ev("response.output_text.delta", { delta: "Hel" }),
+  ev("response.output_text.delta", { delta: "lo" }),
+  ev("response.output_item.done", { item: { type: "message", content: [{ type: "output_text", text: "Hello" }] } }),
+  ev("response.completed", { response: { id: "resp_1", status: "completed", usage } }),
+]
+
+/** Pipes `chunks` through an observer; returns the chunks that came out and the events seen. */
+const run = async (chunks: ReadonlyArray<Uint8Array>, listener?: (e: StreamEvent) => void, error?: Error) => {
+  const events: Array<StreamEvent> = []
+  const source = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const c of chunks) controller.enqueue(c)
+      if (error) controller.error(error)
+      else controller.close()
+    },
+  })
+  const out: Array<Uint8Array> = []
+  let failed: unknown
+  try {
+    for await (const c of source.pipeThrough(
+      observeSse(
+        (e) => {
+          events.push(e)
+          listener?.(e)
+        },
+        { now: () => NOW },
+      ),
+    ))
+      out.push(c)
+  } catch (e) {
+    failed = e
+  }
+  return { out, events, failed }
+}
+
+const tags = (events: ReadonlyArray<StreamEvent>) => events.map((e) => e._tag)
+
+describe("observeSse", () => {
+  test("passes the very same chunk objects through, in order, and reports each event once", async () => {
+    const whole = textStream()
+    // re-chunk at odd boundaries so events straddle chunks
+    const all = new Uint8Array(whole.reduce((n, c) => n + c.length, 0))
+    let o = 0
+    for (const c of whole) {
+      all.set(c, o)
+      o += c.length
+    }
+    const chunks: Array<Uint8Array> = []
+    for (let i = 0; i < all.length; i += 37) chunks.push(all.slice(i, i + 37))
+    const { out, events } = await run(chunks)
+    expect(out.length).toBe(chunks.length)
+    for (const [i, c] of out.entries()) expect(c).toBe(chunks[i] as Uint8Array)
+    expect(tags(events)).toEqual(["ResponseId", "FirstOutput", "Usage", "Terminal"])
+    expect(events[0]).toEqual({ _tag: "ResponseId", id: "resp_1" })
+    expect(events[1]).toEqual({ _tag: "FirstOutput", eventType: "response.output_text.delta" })
+    const u = events[2]
+    expect(u?._tag === "Usage" && { ...u.usage }).toEqual({
+      inputTokens: 100,
+      cachedTokens: 64,
+      outputTokens: 20,
+      reasoningTokens: 5,
+      totalTokens: 120,
+    })
+    expect(events[3]).toEqual({ _tag: "Terminal", outcome: "completed" })
+  })
+
+  test("a partial chunk is forwarded at once (no buffering)", async () => {
+    const ts = observeSse(() => {})
+    const writer = ts.writable.getWriter()
+    const reader = ts.readable.getReader()
+    const chunk = ev("response.created", { response: { id: "r" } }).subarray(0, 10)
+    void writer.write(chunk)
+    const read = await reader.read()
+    expect(read.value).toBe(chunk)
+    void writer.close()
+  })
+
+  test("tool calls count as first output when added", async () => {
+    const { events } = await run([
+      ev("response.created", { response: { id: "r2" } }),
+      ev("response.output_item.added", { item: { type: "function_call", name: "read", call_id: "c1" } }),
+      ev("response.function_call_arguments.delta", { delta: "{}" }),
+      ev("response.incomplete", { response: { id: "r2", incomplete_details: { reason: "max_output_tokens" }, usage } }),
+    ])
+    expect(events[1]).toEqual({ _tag: "FirstOutput", eventType: "response.output_item.added" })
+    expect(events.at(-1)).toEqual({ _tag: "Terminal", outcome: "incomplete" })
+    expect(tags(events).filter((t) => t === "FirstOutput").length).toBe(1)
+  })
+
+  test("response.failed before any output: classified failure, no FirstOutput", async () => {
+    const { events } = await run([
+      ev("response.created", { response: { id: "r3" } }),
+      ev("response.failed", {
+        response: {
+          id: "r3",
+          status: "failed",
+          error: { code: "usage_limit_reached", message: "spent", resets_at: NOW / 1000 + 60 },
+        },
+      }),
+      ev("response.output_text.delta", { delta: "late" }),
+    ])
+    expect(tags(events)).toEqual(["ResponseId", "Terminal"])
+    const t = events[1]
+    expect(t?._tag === "Terminal" && t.outcome).toBe("failed")
+    expect(t?._tag === "Terminal" && t.failure?._tag).toBe("UsageLimit")
+    expect(t?._tag === "Terminal" && t.failure?._tag === "UsageLimit" && t.failure.resetsAt).toBe(NOW + 60_000)
+  })
+
+  test("a top-level error event", async () => {
+    const { events } = await run([ev("error", { code: "server_is_overloaded", message: "busy" })])
+    const t = events[0]
+    expect(t?._tag === "Terminal" && [t.outcome, t.failure?._tag]).toEqual(["error", "Transient"])
+  })
+
+  test("a codex.rate_limits event becomes a Quota reading", async () => {
+    const { events } = await run([
+      ev("codex.rate_limits", {
+        plan_type: "plus",
+        rate_limits: { primary: { used_percent: 25, window_minutes: 300, reset_at: NOW / 1000 + 10 } },
+      }),
+      ...textStream(),
+    ])
+    const q = events[0]
+    expect(q?._tag).toBe("Quota")
+    expect(q?._tag === "Quota" && q.snapshot.fiveHour?.usedPercent).toBe(25)
+    expect(q?._tag === "Quota" && q.snapshot.observedAt).toBe(NOW)
+  })
+
+  test("a stream that ends without a terminal event is dropped, exactly once", async () => {
+    const { events } = await run(textStream().slice(0, 5))
+    expect(tags(events)).toEqual(["ResponseId", "FirstOutput", "Terminal"])
+    const t = events[2]
+    expect(t?._tag === "Terminal" && [t.outcome, t.failure?._tag, t.failure?.message]).toEqual([
+      "dropped",
+      "Transient",
+      "stream closed before response.completed",
+    ])
+  })
+
+  test("an upstream error is dropped too, and still reaches the reader", async () => {
+    const { events, failed } = await run(textStream().slice(0, 2), undefined, new Error("socket hang up"))
+    expect(failed).toBeInstanceOf(Error)
+    expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "dropped" })
+  })
+
+  test("a throwing listener does not break the stream", async () => {
+    const chunks = textStream()
+    const { out, events, failed } = await run(chunks, () => {
+      throw new Error("listener bug")
+    })
+    expect(failed).toBeUndefined()
+    expect(out.length).toBe(chunks.length)
+    expect(tags(events)).toEqual(["ResponseId", "FirstOutput", "Usage", "Terminal"])
+  })
+
+  test("non-JSON data, [DONE] and a missing event name are tolerated", async () => {
+    const enc = new TextEncoder()
+    const { events } = await run([
+      enc.encode("data: not json\n\n"),
+      enc.encode(`data: ${JSON.stringify({ type: "response.created", response: { id: "r9" } })}\n\n`),
+      enc.encode(`data: ${JSON.stringify({ type: "response.completed", response: { id: "r9" } })}\n\n`),
+      enc.encode("data: [DONE]\n\n"),
+    ])
+    expect(events).toEqual([
+      { _tag: "ResponseId", id: "r9" },
+      { _tag: "Terminal", outcome: "completed" },
+    ])
+  })
+})
+
+describe("observeEvent (WebSocket frames)", () => {
+  test("shares the logic: state per response, terminal once, error frames classified with their headers", () => {
+    const events: Array<StreamEvent> = []
+    const state = new StreamObserver((e) => events.push(e), { now: () => NOW })
+    observeEvent({ type: "response.created", response: { id: "ws_1" } }, state)
+    observeEvent({ type: "response.reasoning_summary_text.delta", delta: "think" }, state)
+    observeEvent(
+      {
+        type: "error",
+        status: 429,
+        error: { type: "usage_limit_reached", message: "spent" },
+        headers: { "x-codex-primary-used-percent": "100", "x-codex-primary-window-minutes": "300" },
+      },
+      state,
+    )
+    observeEvent({ type: "response.completed", response: { id: "ws_1" } }, state)
+    state.end()
+    expect(tags(events)).toEqual(["ResponseId", "FirstOutput", "Quota", "Terminal"])
+    expect(events[3]).toMatchObject({ _tag: "Terminal", outcome: "error", failure: { _tag: "UsageLimit" } })
+  })
+
+  test("the two-argument form keeps state per listener", () => {
+    const events: Array<StreamEvent> = []
+    const listener = (e: StreamEvent) => events.push(e)
+    observeEvent({ type: "response.output_text.delta", delta: "a" }, listener)
+    observeEvent({ type: "response.output_text.delta", delta: "b" }, listener)
+    observeEvent({ type: "response.done", response: { id: "x", usage } }, listener)
+    observeEvent({ type: "response.completed", response: { id: "x" } }, listener)
+    expect(tags(events)).toEqual(["FirstOutput", "ResponseId", "Usage", "Terminal"])
+  })
+})
