@@ -230,6 +230,8 @@ export class CommitPoint {
 }
 
 const textEncoder = new TextEncoder()
+/** pending text that wakes the reader without waiting for the burst to end */
+const FLUSH_AT = 64 * 1024
 
 /**
  * A byte source fed by pushes (WebSocket frames). Unlike `controller.error`, `fail` lets the reader take
@@ -240,6 +242,7 @@ export class PushSource {
   private queue: Array<Uint8Array> = []
   private head = 0
   private text = ""
+  private scheduled = false
   private ended = false
   private failure: { readonly error: unknown } | undefined
   private wake: (() => void) | undefined
@@ -274,12 +277,27 @@ export class PushSource {
     )
   }
 
-  private notify() {
+  /**
+   * Wakes the reader after the frames of the current I/O burst (a runtime that delivers one frame per event
+   * would otherwise cost a read per frame), or at once when a full chunk's worth is waiting.
+   */
+  private notify(now = false) {
     const wake = this.wake
-    if (wake !== undefined) {
+    if (wake === undefined) return
+    if (now || this.text.length >= FLUSH_AT) {
       this.wake = undefined
       wake()
+    } else if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.wakeLater)
     }
+  }
+
+  private readonly wakeLater = () => {
+    this.scheduled = false
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
   }
 
   private flushText(): void {
@@ -304,12 +322,12 @@ export class PushSource {
 
   close(): void {
     this.ended = true
-    this.notify()
+    this.notify(true)
   }
 
   fail(error: unknown): void {
     if (this.ended || this.failure !== undefined) return
     this.failure = { error }
-    this.notify()
+    this.notify(true)
   }
 }
