@@ -267,3 +267,14 @@ describe("pure helpers", () => {
     }),
   )
 })
+
+describe("ordering", () => {
+  it.effect("requests are ordered by time first, so a restarted sequence still reads in send order", () =>
+    Effect.sync(() => {
+      const record = (sequence: number, at: number, text: string) => ({ sequence, at, bytes: encoder.encode(text) })
+      const report = analyzeSession([record(1, 3000, "abcdef-3"), record(2, 2000, "abcdef-2"), record(1, 1000, "abc")])
+      expect(report.rows.map((row) => row.at)).toEqual([1000, 2000, 3000])
+      expect(report.rows.map((row) => row.sharedPrefix)).toEqual([0, 3, 7])
+    }),
+  )
+})

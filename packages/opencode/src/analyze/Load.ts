@@ -1,5 +1,6 @@
 /**
- * Reads one session's dumps back from the dump directory, in sequence order. Listing a directory is not
+ * Reads one session's dumps back from the dump directory in send order (time, then sequence: a restarted
+ * process starts its sequence numbers again). Listing a directory is not
  * something core `Files` offers (the plugin never needs it), so this CLI-only reader uses `FileSystem`.
  */
 import { join } from "node:path"
@@ -100,5 +101,5 @@ export const loadSession = Effect.fnUntraced(function* (dumpDir: string, session
       ...(m.usage === undefined ? {} : { usage: m.usage }),
     })
   }
-  return records.sort((a, b) => a.sequence - b.sequence || a.at - b.at)
+  return records.sort((a, b) => a.at - b.at || a.sequence - b.sequence)
 })

@@ -61,7 +61,7 @@ const parse = (bytes: Uint8Array): unknown => {
 export const analyzeSession = (records: ReadonlyArray<DumpRecord>, options: AnalyzeOptions = {}): SessionReport => {
   const prefixThreshold = options.prefixThreshold ?? 0.5
   const cachedThreshold = options.cachedThreshold ?? 0.5
-  const sorted = [...records].sort((a, b) => a.sequence - b.sequence || a.at - b.at)
+  const sorted = [...records].sort((a, b) => a.at - b.at || a.sequence - b.sequence)
   const rows: Array<RequestRow> = []
   const cliffs: Array<Cliff> = []
   sorted.forEach((record, index) => {
@@ -117,7 +117,8 @@ export const renderTimeline = (report: SessionReport): string => {
       const cached = row.cachedTokens === undefined ? "" : `  cached ${row.cachedTokens}/${row.inputTokens ?? "?"}`
       const cliff = cliffs.get(row.sequence)
       const mark = cliff === undefined ? "" : `  << CLIFF: ${cliff.causes.map(describeCause).join("; ") || "?"}`
-      return `#${String(row.sequence).padStart(4, "0")} ${time} ${bar} ${kb(row.bytes).padStart(9)}  shared ${row.sharedPercent.toFixed(1).padStart(5)}%${cached}${mark}`
+      const shared = index === 0 ? "first request " : `shared ${row.sharedPercent.toFixed(1).padStart(5)}%`
+      return `#${String(row.sequence).padStart(4, "0")} ${time} ${bar} ${kb(row.bytes).padStart(9)}  ${shared}${cached}${mark}`
     })
     .join("\n")
 }
@@ -161,7 +162,7 @@ const printable = (bytes: Uint8Array): string => {
 
 /** `context` bytes either side of the first differing byte of every consecutive pair */
 export const renderWireContext = (records: ReadonlyArray<DumpRecord>, context: number): string => {
-  const sorted = [...records].sort((a, b) => a.sequence - b.sequence || a.at - b.at)
+  const sorted = [...records].sort((a, b) => a.at - b.at || a.sequence - b.sequence)
   const out: Array<string> = []
   for (let i = 1; i < sorted.length; i++) {
     const a = sorted[i - 1]
