@@ -1,124 +1,29 @@
 /**
  * `openai-auth` end to end: argv -> request -> command body -> output, and the exit status (0 ok, 1 failed
- * operation, 2 bad usage). Failures are one line on stderr; every line printed passes through `redact`, so
- * not even a bug elsewhere can put a token on the terminal.
+ * operation, 2 bad usage). Failures are one line on stderr; every line printed after a command ran passes
+ * through `redact`, so not even a bug elsewhere can put a token on the terminal.
  */
-import { type CommandResult, Commands, runCommand } from "@cortexkit/openai-auth-accounts/Commands"
-import { type AccountView, formatAccounts, formatQuota } from "@cortexkit/openai-auth-accounts/Format"
-import type { PollOutcome } from "@cortexkit/openai-auth-accounts/QuotaPoller"
-import { redact } from "@cortexkit/openai-auth-core/Redact"
-import { Cause, Clock, Effect, Exit } from "effect"
-import { BIN, type CliRequest, helpText, parseArgs } from "./Args.ts"
-import { loginFlow } from "./Login.ts"
-import { cliLayer, type Env } from "./Runtime.ts"
+import { BIN, helpText, parseArgs } from "./Args.ts"
+import type { CliIo } from "./Run.ts"
 
-export interface CliIo {
-  readonly out: (text: string) => void
-  readonly err: (text: string) => void
-  readonly env: Env
-}
+export type { CliIo } from "./Run.ts"
 
-export const EXIT_OK = 0
-export const EXIT_FAILED = 1
 export const EXIT_USAGE = 2
 
-interface Outcome {
-  readonly code: number
-  /** for stdout */
-  readonly text?: string
-  /** one line for stderr */
-  readonly error?: string
-}
-
-const json = (value: unknown) => JSON.stringify(value, null, 2)
-
-const accountsJson = (data: {
-  readonly routing: string
-  readonly activeAccount?: string | undefined
-  readonly killswitch: boolean
-  readonly accounts: ReadonlyArray<AccountView>
-}) => ({
-  routing: data.routing,
-  activeAccount: data.activeAccount,
-  killswitch: data.killswitch,
-  accounts: data.accounts,
-})
-
-const pollJson = (p: PollOutcome) =>
-  p.ok ? { key: p.key, ok: true } : { key: p.key, ok: false, reason: p.reason, error: p.message }
-
-const execute = (request: Exclude<CliRequest, { _tag: "Help" }>, io: CliIo) =>
-  Effect.gen(function* () {
-    const commands = yield* Commands
-    const now = yield* Clock.currentTimeMillis
-    switch (request._tag) {
-      case "List": {
-        const { summary, data } = yield* commands.listAccounts()
-        const text = request.json
-          ? json(accountsJson(data))
-          : `routing: ${data.routing}\n${formatAccounts(data.accounts, now)}`
-        return { code: EXIT_OK, text: summary === "" ? text : text }
-      }
-      case "Quota": {
-        const { data } = yield* commands.quota()
-        const failures = data.polled.filter((p): p is Extract<PollOutcome, { ok: false }> => !p.ok)
-        const text = request.json
-          ? json({ ...accountsJson(data), polled: data.polled.map(pollJson) })
-          : formatQuota(
-              data.accounts,
-              failures.map((f) => ({ key: f.key, message: f.message })),
-              now,
-            )
-        const allFailed = data.polled.length > 0 && failures.length === data.polled.length
-        return allFailed
-          ? {
-              code: EXIT_FAILED,
-              text,
-              error: `quota: every poll failed (${failures.map((f) => `${f.key}: ${f.message}`).join("; ")})`,
-            }
-          : { code: EXIT_OK, text }
-      }
-      case "Login": {
-        const say = request.json ? io.err : io.out
-        const tokens = yield* loginFlow({ headless: request.headless, env: io.env, say })
-        const result = yield* commands.addAccount(tokens, request.label)
-        return { code: EXIT_OK, text: request.json ? json(result.data) : result.summary }
-      }
-      case "Run": {
-        const result: CommandResult<unknown> = yield* runCommand(request.command)
-        return {
-          code: EXIT_OK,
-          text: request.json ? json({ summary: result.summary, ...(result.data as object) }) : result.summary,
-        }
-      }
-    }
-  })
-
-const describeFailure = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  if (
-    typeof error === "object" &&
-    error !== null &&
-    "message" in error &&
-    typeof error.message === "string" &&
-    error.message !== ""
-  ) {
-    return error.message
-  }
-  return String(error)
-}
-
 export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<number> => {
-  const emit = (outcome: Outcome) => {
-    if (outcome.text !== undefined && outcome.text !== "") io.out(redact(outcome.text))
-    if (outcome.error !== undefined) io.err(`${BIN}: ${redact(outcome.error).replace(/\s*\n\s*/g, " ")}`)
-    return outcome.code
-  }
   const parsed = parseArgs(argv)
-  if (!parsed.ok) return emit({ code: EXIT_USAGE, error: parsed.error })
+  if (!parsed.ok) {
+    io.err(`${BIN}: ${parsed.error}`)
+    return EXIT_USAGE
+  }
   const request = parsed.request
-  if (request._tag === "Help") return emit({ code: EXIT_OK, text: helpText(request.topic) })
-  const exit = await Effect.runPromiseExit(execute(request, io).pipe(Effect.provide(cliLayer(io.env))))
-  if (Exit.isSuccess(exit)) return emit(exit.value)
-  return emit({ code: EXIT_FAILED, error: describeFailure(exit.cause) })
+  if (request._tag === "Help") {
+    io.out(helpText(request.topic))
+    return 0
+  }
+  const { redact, runRequest } = await import("./Run.ts")
+  const outcome = await runRequest(request, io)
+  if (outcome.text !== undefined && outcome.text !== "") io.out(redact(outcome.text))
+  if (outcome.error !== undefined) io.err(`${BIN}: ${redact(outcome.error).replace(/\s*\n\s*/g, " ")}`)
+  return outcome.code
 }
