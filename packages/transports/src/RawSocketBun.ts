@@ -10,7 +10,13 @@ import {
   type RawSocketOptions,
 } from "./RawSocket.ts"
 
-export const connectBun = async (options: RawSocketOptions, handlers: RawSocketHandlers): Promise<RawSocket> => {
+/** `firstWrite`: bytes sent the moment the connection is usable (TCP open, or TLS verified), with no hop back. */
+export interface EarlyWriteOptions extends RawSocketOptions {
+  /** read when the socket opens: may be set after the connect started */
+  firstWrite?: Uint8Array
+}
+
+export const connectBun = async (options: EarlyWriteOptions, handlers: RawSocketHandlers): Promise<RawSocket> => {
   let socket: Bun.Socket<undefined> | undefined
   let closed = false
   let ending = false
@@ -33,6 +39,13 @@ export const connectBun = async (options: RawSocketOptions, handlers: RawSocketH
       queue.shift()
     }
     if (ending) s.end()
+  }
+
+  const writeFirst = (s: Bun.Socket<undefined>) => {
+    const data = options.firstWrite
+    if (data === undefined) return
+    const written = s.write(data)
+    if (written < data.length) queue.push(data.subarray(Math.max(0, written)))
   }
 
   const finish = (error?: Error) => {
@@ -70,7 +83,10 @@ export const connectBun = async (options: RawSocketOptions, handlers: RawSocketH
         socket = s
         s.setNoDelay(true)
         if (guard.settled()) s.terminate()
-        else if (!useTls) guard.settle()
+        else if (!useTls) {
+          writeFirst(s)
+          guard.settle()
+        }
       },
       handshake(s, _success, authorizationError) {
         if (authorizationError !== null && rejectUnauthorized) {
@@ -85,6 +101,7 @@ export const connectBun = async (options: RawSocketOptions, handlers: RawSocketH
           s.terminate()
           return
         }
+        writeFirst(s)
         guard.settle()
       },
       data(_s, data) {

@@ -12,7 +12,13 @@ import {
   type RawSocketOptions,
 } from "./RawSocket.ts"
 
-export const connectNode = async (options: RawSocketOptions, handlers: RawSocketHandlers): Promise<RawSocket> => {
+/** `firstWrite`: bytes sent the moment the connection is usable (TCP connected, or TLS verified). */
+export interface EarlyWriteOptions extends RawSocketOptions {
+  /** read when the socket opens: may be set after the connect started */
+  firstWrite?: Uint8Array
+}
+
+export const connectNode = async (options: EarlyWriteOptions, handlers: RawSocketHandlers): Promise<RawSocket> => {
   let closed = false
   let lastError: Error | undefined
   const useTls = options.tls !== false
@@ -31,7 +37,11 @@ export const connectNode = async (options: RawSocketOptions, handlers: RawSocket
     : netConnect({ host: options.host, port: options.port })
   const guard = connectGuard(options, () => socket.destroy())
   socket.setNoDelay(true)
-  socket.once(useTls ? "secureConnect" : "connect", () => guard.settle())
+  // only once the peer is verified: the first bytes carry the credentials
+  socket.once(useTls ? "secureConnect" : "connect", () => {
+    if (options.firstWrite !== undefined && !guard.settled()) socket.write(options.firstWrite)
+    guard.settle()
+  })
   socket.on("data", (data: Uint8Array) => {
     if (!closed) handlers.onData(data)
   })

@@ -15,6 +15,7 @@ import {
   type RawSocketImplementation,
   type RawTlsOptions,
 } from "./RawSocket.ts"
+import type { EarlyWriteOptions } from "./RawSocketBun.ts"
 import { TransportAborted, TransportTimeout } from "./Transport.ts"
 import { UpgradeRejected, type WsConnection, type WsConnector } from "./WsConnection.ts"
 
@@ -75,63 +76,84 @@ export const connectRawWebSocket = async (
 ): Promise<WsConnection> => {
   const target = parseTarget(rawUrl)
   if (typeof target === "string") throw new Error(target)
-  const key = makeKey()
-  const request = buildRequest(target.url, headers, key)
-  if (typeof request === "string") throw new Error(`cannot build the upgrade request: ${request}`)
   const started = performance.now()
-  const parser = new HandshakeParser(key)
-  let onData: (chunk: Uint8Array) => void = () => {}
-  let onSocketClose: (error?: Error) => void = () => {}
+  // set right after the connect starts, before any socket callback can run
+  let parser!: HandshakeParser
+  const where = `${target.host}:${target.port}`
   // bytes (or a close) arriving between the end of the handshake and the connection taking over
   const early: Array<Uint8Array> = []
   let earlyClose: { error?: Error } | undefined
+  let outcome: HandshakeResult | Error | undefined
+  let wake: (() => void) | undefined
+  const complete = (result: HandshakeResult | Error) => {
+    if (outcome !== undefined) return
+    outcome = result
+    onData = (chunk) => early.push(chunk.slice())
+    onSocketClose = (error) => {
+      earlyClose = error === undefined ? {} : { error }
+    }
+    wake?.()
+  }
+  // the upgrade request goes out from the socket's own open callback, so the answer is parsed from its
+  // first byte on, even if it lands before the connect's promise chain has resumed here
+  let onData = (chunk: Uint8Array) => {
+    const result = parser.push(chunk)
+    if (result !== undefined) complete(result)
+  }
+  let onSocketClose = (error?: Error) =>
+    complete(
+      error === undefined
+        ? parser.end()
+        : new Error(`connection to ${where} lost during the handshake: ${error.message}`),
+    )
+  const socketOptions: EarlyWriteOptions = {
+    host: target.host,
+    port: target.port,
+    tls: target.secure ? (options.tls ?? true) : false,
+    connectTimeoutMs: options.connectTimeoutMs,
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.implementation !== undefined ? { implementation: options.implementation } : {}),
+  }
+  const connecting = connectRawSocket(socketOptions, {
+    onData: (chunk) => onData(chunk),
+    onClose: (error) => onSocketClose(error),
+  })
+  // built while the TCP connect is in flight; the socket sends it from its open callback
+  const key = makeKey()
+  const request = buildRequest(target.url, headers, key)
+  if (typeof request === "string") {
+    connecting.then(
+      (socket) => socket.destroy(),
+      () => {},
+    )
+    throw new Error(`cannot build the upgrade request: ${request}`)
+  }
+  parser = new HandshakeParser(key)
+  socketOptions.firstWrite = request
   let socket: RawSocket
   try {
-    socket = await connectRawSocket(
-      {
-        host: target.host,
-        port: target.port,
-        tls: target.secure ? (options.tls ?? true) : false,
-        connectTimeoutMs: options.connectTimeoutMs,
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-        ...(options.implementation !== undefined ? { implementation: options.implementation } : {}),
-      },
-      { onData: (chunk) => onData(chunk), onClose: (error) => onSocketClose(error) },
-    )
+    socket = await connecting
   } catch (error) {
     throw toConnectError(error, options.connectTimeoutMs)
   }
 
-  const where = `${target.host}:${target.port}`
-  const outcome = await new Promise<HandshakeResult | Error>((resolve) => {
+  if (outcome === undefined) {
     const remaining = Math.max(1, options.connectTimeoutMs - (performance.now() - started))
-    const done = (result: HandshakeResult | Error) => {
-      clearTimeout(timer)
-      options.signal?.removeEventListener("abort", onAbort)
-      onData = (chunk) => early.push(chunk.slice())
-      onSocketClose = (error) => {
-        earlyClose = error === undefined ? {} : { error }
-      }
-      resolve(result)
-    }
-    const onAbort = () => done(new TransportAborted())
-    const timer = setTimeout(
-      () => done(new TransportTimeout({ phase: "connect", afterMs: options.connectTimeoutMs })),
-      remaining,
-    )
-    options.signal?.addEventListener("abort", onAbort, { once: true })
-    onData = (chunk) => {
-      const result = parser.push(chunk)
-      if (result !== undefined) done(result)
-    }
-    onSocketClose = (error) =>
-      done(
-        error === undefined
-          ? parser.end()
-          : new Error(`connection to ${where} lost during the handshake: ${error.message}`),
+    const onAbort = () => complete(new TransportAborted())
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await new Promise<void>((resolve) => {
+      wake = resolve
+      timer = setTimeout(
+        () => complete(new TransportTimeout({ phase: "connect", afterMs: options.connectTimeoutMs })),
+        remaining,
       )
-    socket.write(request)
-  })
+      options.signal?.addEventListener("abort", onAbort, { once: true })
+      if (options.signal?.aborted) onAbort()
+    })
+    clearTimeout(timer)
+    options.signal?.removeEventListener("abort", onAbort)
+  }
+  if (outcome === undefined) throw new Error(`WebSocket handshake with ${where} ended without an outcome`)
 
   if (outcome instanceof Error || outcome._tag !== "Upgraded") socket.destroy()
   if (outcome instanceof Error) throw outcome
