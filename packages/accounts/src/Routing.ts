@@ -11,7 +11,9 @@
  */
 import type { QuotaSnapshot, QuotaWindow } from "@cortexkit/openai-auth-core/Quota"
 
-export const MAIN = "main"
+import { MAIN } from "./AccountKey.ts"
+
+export { MAIN }
 
 export type RoutingMode = "main-first" | "fallback-first"
 

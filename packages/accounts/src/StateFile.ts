@@ -46,6 +46,8 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
   let current: { readonly gen: number; fiber?: Fiber.Fiber<void> } | undefined
 
   let inWrite = false
+  // set while a stop waits for a write in progress, so the loop ends after it instead of sleeping again
+  let stopping = false
   const writeOnce = writing.withPermits(1)(
     Effect.gen(function* () {
       if (!dirty) return
@@ -58,7 +60,7 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
   )
 
   const loop = Effect.gen(function* () {
-    while (dirty) {
+    while (dirty && !stopping) {
       const wait = urgentFlag ? 0 : lastWrite + intervalMs - (yield* Clock.currentTimeMillis)
       if (wait > 0) yield* Effect.sleep(wait)
       yield* writeOnce
@@ -66,6 +68,7 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
   })
 
   const spawn = Effect.gen(function* () {
+    stopping = false
     const gen = ++generation
     const slot: { readonly gen: number; fiber?: Fiber.Fiber<void> } = { gen }
     current = slot
@@ -86,6 +89,7 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
     const running = current
     current = undefined
     if (running?.fiber === undefined) return
+    stopping = true
     // a write in progress is waited for, never cut (the store's lock wait is interruptible)
     if (inWrite) yield* Fiber.await(running.fiber)
     else yield* Fiber.interrupt(running.fiber)

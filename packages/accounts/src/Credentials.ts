@@ -1,0 +1,317 @@
+/**
+ * Access tokens for every account, refreshed without ever burning a refresh token.
+ *
+ * Refresh tokens are single-use: whoever refreshes second with the same token is logged out. So a refresh is
+ * single-flight inside the process (one permit per account) and across processes (the store's file lock),
+ * and inside the lock the stored tokens are re-read first: when another process already refreshed, its
+ * tokens are adopted instead of spending the refresh token again. A `refresh_token_reused` answer triggers
+ * one more look for a newer token in every store we can read before the account is marked "needs re-login",
+ * a state the UI and CLI show and that is never retried in a loop. Transient failures are not persisted.
+ *
+ * The main account's tokens live in the host (OpenCode's `auth.json`), reached through the
+ * `MainCredentials` port the adapter provides; fallback accounts live in our store.
+ */
+import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
+import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
+import { Clock, Context, Effect, Layer, Option, Redacted, Schema, Semaphore } from "effect"
+import { findAccount, keyOf, MAIN } from "./AccountKey.ts"
+import { FileLock } from "./FileLock.ts"
+import { Store } from "./Store.ts"
+import type { Account, StoreDocument } from "./StoreSchema.ts"
+
+/** A token is refreshed this long before it expires, so a request never leaves with a token about to die. */
+export const EXPIRY_SKEW_MS = 60_000
+
+export interface HostTokens {
+  readonly access: Redacted.Redacted<string>
+  readonly refresh: Redacted.Redacted<string>
+  /** epoch ms */
+  readonly expiresAt: number
+  readonly accountId?: string | undefined
+}
+
+export class MainCredentialsError extends Schema.TaggedError<MainCredentialsError>()("MainCredentialsError", {
+  message: Schema.String,
+}) {}
+
+/** The host's side of the main account: where its tokens are read from and written back to. */
+export class MainCredentials extends Context.Service<
+  MainCredentials,
+  {
+    /** the host's current OAuth tokens for `openai` (None when it holds none, or an API key) */
+    readonly read: Effect.Effect<Option.Option<HostTokens>, MainCredentialsError>
+    readonly write: (tokens: TokenSet) => Effect.Effect<void, MainCredentialsError>
+  }
+>()("@cortexkit/openai-auth-accounts/MainCredentials") {
+  /** no main account (a script, the CLI before login): every access to `main` says so */
+  static readonly layerNone = Layer.succeed(MainCredentials, {
+    read: Effect.succeed(Option.none()),
+    write: () => Effect.fail(new MainCredentialsError({ message: "no host auth store" })),
+  })
+}
+
+export interface AccessGrant {
+  readonly key: string
+  readonly accountId: string
+  readonly access: Redacted.Redacted<string>
+  readonly expiresAt: number
+}
+
+/** The account cannot be used until the user logs in again. */
+export class NeedsRelogin extends Schema.TaggedError<NeedsRelogin>()("NeedsRelogin", {
+  key: Schema.String,
+  reason: Schema.String,
+  message: Schema.String,
+}) {}
+
+/** The account could not be reached right now (token endpoint down, store locked or unreadable). */
+export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavailable>()("CredentialsUnavailable", {
+  key: Schema.String,
+  message: Schema.String,
+}) {}
+
+export type CredentialsError = NeedsRelogin | CredentialsUnavailable
+
+export interface CredentialsShape {
+  /** a usable access token: the cached one while it is fresh, else a coordinated refresh */
+  readonly access: (key: string) => Effect.Effect<AccessGrant, CredentialsError>
+  /**
+   * The server refused `rejected` with a 401: refresh once, unless the stored token already differs from the
+   * rejected one (someone refreshed meanwhile), in which case that one is returned.
+   */
+  readonly afterUnauthorized: (
+    key: string,
+    rejected: Redacted.Redacted<string>,
+  ) => Effect.Effect<AccessGrant, CredentialsError>
+}
+
+const PERMANENT = new Set([
+  "RefreshTokenReused",
+  "RefreshTokenExpired",
+  "RefreshTokenInvalidated",
+  "RefreshRejected",
+  "MalformedTokenResponse",
+])
+
+const fresh = (expiresAt: number, now: number) => expiresAt - EXPIRY_SKEW_MS > now
+
+const sameToken = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>) =>
+  Redacted.value(a) === Redacted.value(b)
+
+const withAccount = (doc: StoreDocument, key: string, f: (account: Account) => Account): StoreDocument => ({
+  ...doc,
+  accounts: doc.accounts.map((a) => (keyOf(a) === key ? f(a) : a)),
+})
+
+export const make = Effect.gen(function* () {
+  const store = yield* Store
+  const lock = yield* FileLock
+  const tokens = yield* TokenClient
+  const host = yield* MainCredentials
+  const cache = new Map<string, AccessGrant>()
+  const permits = new Map<string, Semaphore.Semaphore>()
+  const permitFor = (key: string) => {
+    let permit = permits.get(key)
+    if (permit === undefined) {
+      permit = Semaphore.makeUnsafe(1)
+      permits.set(key, permit)
+    }
+    return permit
+  }
+
+  const unavailable = (key: string) => (error: { readonly message: string }) =>
+    new CredentialsUnavailable({ key, message: error.message })
+
+  const remember = (grant: AccessGrant) => {
+    cache.set(grant.key, grant)
+    return grant
+  }
+
+  /**
+   * Refresh the main account with the host store re-read under the store's lock. The outcome is recorded in
+   * the store (`main.state`); when the store itself is unreadable the lock alone still serialises refreshes,
+   * so a corrupt file never stops the main account.
+   */
+  const refreshMain = (rejected: Redacted.Redacted<string> | undefined) => {
+    let grant: AccessGrant | undefined
+    let failure: NeedsRelogin | undefined
+    const attempt = (doc: StoreDocument | undefined) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const current = yield* host.read.pipe(Effect.mapError(unavailable(MAIN)))
+        if (Option.isNone(current)) {
+          return yield* new NeedsRelogin({
+            key: MAIN,
+            reason: "no-login",
+            message: "no ChatGPT login: run /login openai",
+          })
+        }
+        const stored = current.value
+        const someoneElseRefreshed = rejected !== undefined && !sameToken(stored.access, rejected)
+        if ((rejected === undefined || someoneElseRefreshed) && fresh(stored.expiresAt, now)) {
+          grant = grantOf(MAIN, stored)
+          return doc
+        }
+        const outcome = yield* tokens.refresh(stored.refresh).pipe(Effect.result)
+        if (outcome._tag === "Success") {
+          yield* host.write(outcome.success).pipe(Effect.mapError(unavailable(MAIN)))
+          grant = grantOf(MAIN, outcome.success)
+          return doc === undefined || doc.main === undefined ? doc : { ...doc, main: undefined }
+        }
+        const error = outcome.failure
+        if (!PERMANENT.has(error._tag)) return yield* unavailable(MAIN)(error)
+        // another writer (OpenCode itself, another plugin) may have rotated the token meanwhile
+        const again = yield* host.read.pipe(Effect.mapError(unavailable(MAIN)))
+        if (Option.isSome(again) && !sameToken(again.value.refresh, stored.refresh)) {
+          grant = grantOf(MAIN, again.value)
+          return doc
+        }
+        const relogin = new NeedsRelogin({ key: MAIN, reason: error._tag, message: reloginMessage(MAIN, error) })
+        if (doc === undefined) return yield* relogin
+        // persist the state, then fail: the write must not be lost with the error
+        failure = relogin
+        return { ...doc, main: { state: "needs-relogin" as const, needsReloginReason: error._tag } }
+      })
+    return store
+      .update((doc) => attempt(doc).pipe(Effect.map((next) => next ?? doc)))
+      .pipe(
+        Effect.asVoid,
+        Effect.catchTag("StoreCorrupt", () =>
+          lock.withLock(`${store.path}.lock`, () => attempt(undefined)).pipe(Effect.asVoid),
+        ),
+        Effect.catchTag(["LockTimeout", "FileError", "StoreInvalidUpdate"], (e) => Effect.fail(unavailable(MAIN)(e))),
+        Effect.flatMap(
+          (): Effect.Effect<AccessGrant, CredentialsError> =>
+            failure !== undefined
+              ? Effect.fail(failure)
+              : grant === undefined
+                ? Effect.fail(new CredentialsUnavailable({ key: MAIN, message: "refresh produced no token" }))
+                : Effect.succeed(grant),
+        ),
+      )
+  }
+
+  /** Refresh a fallback account inside a store update, so the lock covers read, refresh and write. */
+  const refreshFallback = (key: string, rejected: Redacted.Redacted<string> | undefined) =>
+    Effect.gen(function* () {
+      let grant: AccessGrant | undefined
+      let relogin: NeedsRelogin | undefined
+      yield* store.update((doc) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const account = doc.accounts.find((a) => keyOf(a) === key)
+          if (account === undefined) {
+            relogin = new NeedsRelogin({ key, reason: "removed", message: `account ${key} is not in the store` })
+            return doc
+          }
+          if (account.state === "needs-relogin") {
+            relogin = new NeedsRelogin({
+              key,
+              reason: account.needsReloginReason ?? "needs-relogin",
+              message: `account ${account.label ?? key} needs a new login (openai-auth login)`,
+            })
+            return doc
+          }
+          const someoneElseRefreshed = rejected !== undefined && !sameToken(account.access, rejected)
+          if ((rejected === undefined || someoneElseRefreshed) && fresh(account.expiresAt, now)) {
+            grant = grantOf(key, { ...account, accountId: account.id })
+            return doc
+          }
+          const outcome = yield* tokens.refresh(account.refresh).pipe(Effect.result)
+          if (outcome._tag === "Success") {
+            const t = outcome.success
+            grant = grantOf(key, t)
+            return withAccount(doc, key, (a) => ({
+              ...a,
+              access: t.access,
+              refresh: t.refresh,
+              ...(t.idToken === undefined ? {} : { idToken: t.idToken }),
+              expiresAt: t.expiresAt,
+              ...(t.plan === undefined ? {} : { plan: t.plan }),
+              ...(t.email === undefined ? {} : { email: t.email }),
+            }))
+          }
+          const error = outcome.failure
+          if (!PERMANENT.has(error._tag)) return yield* unavailable(key)(error)
+          // the same account logged in as main may hold a newer token than ours
+          const hostTokens = yield* host.read.pipe(Effect.orElseSucceed(() => Option.none<HostTokens>()))
+          if (
+            Option.isSome(hostTokens) &&
+            hostTokens.value.accountId === account.id &&
+            !sameToken(hostTokens.value.refresh, account.refresh) &&
+            fresh(hostTokens.value.expiresAt, now)
+          ) {
+            grant = grantOf(key, { ...hostTokens.value, accountId: account.id })
+            return doc
+          }
+          relogin = new NeedsRelogin({ key, reason: error._tag, message: reloginMessage(account.label ?? key, error) })
+          return withAccount(doc, key, (a) => ({ ...a, state: "needs-relogin", needsReloginReason: error._tag }))
+        }),
+      )
+      if (relogin !== undefined) return yield* relogin
+      if (grant === undefined) return yield* new CredentialsUnavailable({ key, message: "refresh produced no token" })
+      return grant
+    }).pipe(
+      Effect.catchTag(["LockTimeout", "FileError", "StoreCorrupt", "StoreInvalidUpdate"], (e) =>
+        Effect.fail(unavailable(key)(e)),
+      ),
+    )
+
+  const obtain = (key: string, rejected: Redacted.Redacted<string> | undefined) =>
+    permitFor(key).withPermits(1)(
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const cached = cache.get(key)
+        // a waiter that queued behind a refresh finds the new token here and spends nothing
+        if (
+          cached !== undefined &&
+          fresh(cached.expiresAt, now) &&
+          (rejected === undefined || !sameToken(cached.access, rejected))
+        ) {
+          return cached
+        }
+        if (key === MAIN && rejected === undefined) {
+          const current = yield* host.read.pipe(Effect.mapError(unavailable(MAIN)))
+          if (Option.isSome(current) && fresh(current.value.expiresAt, now))
+            return remember(grantOf(MAIN, current.value))
+        }
+        if (key !== MAIN && rejected === undefined) {
+          const doc = yield* store.read.pipe(Effect.mapError(unavailable(key)))
+          const account = doc.accounts.find((a) => keyOf(a) === key)
+          if (account !== undefined && account.state === "active" && fresh(account.expiresAt, now)) {
+            return remember(grantOf(key, { ...account, accountId: account.id }))
+          }
+        }
+        const grant = key === MAIN ? yield* refreshMain(rejected) : yield* refreshFallback(key, rejected)
+        return remember(grant)
+      }),
+    )
+
+  return {
+    access: (key: string) => obtain(key, undefined).pipe(Effect.withSpan("Credentials.access")),
+    afterUnauthorized: (key: string, rejected: Redacted.Redacted<string>) =>
+      obtain(key, rejected).pipe(Effect.withSpan("Credentials.afterUnauthorized")),
+  } satisfies CredentialsShape
+})
+
+const grantOf = (
+  key: string,
+  t: {
+    readonly access: Redacted.Redacted<string>
+    readonly expiresAt: number
+    readonly accountId?: string | undefined
+  },
+): AccessGrant => ({ key, accountId: t.accountId ?? "", access: t.access, expiresAt: t.expiresAt })
+
+const reloginMessage = (name: string, error: { readonly _tag: string; readonly message: string }) =>
+  error._tag === "RefreshTokenReused"
+    ? `account ${name}: its refresh token was already used elsewhere and no newer one was found; log in again`
+    : `account ${name}: refresh refused (${error.message}); log in again`
+
+export class Credentials extends Context.Service<Credentials, CredentialsShape>()(
+  "@cortexkit/openai-auth-accounts/Credentials",
+) {
+  static readonly layer = Layer.effect(Credentials, make)
+}
+
+export { findAccount }

@@ -1,0 +1,263 @@
+/**
+ * The whole request path below the host: for each candidate account, in routing order, get credentials,
+ * rewrite, send through the transport the settings choose, and classify a refusal before output to decide
+ * whether to try again, move on, or stop. Host-agnostic: OpenCode's adapter, a script or a proxy drive it
+ * the same way.
+ *
+ * The rules (issue "Accounts"): each account is tried at most once per request; a 401 refreshes once and
+ * retries that account; `usage_limit_reached` marks the account exhausted until its reset and moves on; a
+ * burst 429 is retried once on the same account after a short bounded wait; 403 and plan errors move on;
+ * a request that is wrong in itself (context too long, bad request) stops at once; nothing is retried once
+ * output has reached the caller, which the transport's commit point guarantees.
+ */
+import type { CodexFailure } from "@cortexkit/openai-auth-core/CodexError"
+import { prepareCodexRequest } from "@cortexkit/openai-auth-core/CodexRequest"
+import type { HostRequest } from "@cortexkit/openai-auth-core/HostRequest"
+import type { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
+import type { ResolvedSettings } from "@cortexkit/openai-auth-core/Settings"
+import type { StreamEvent, StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
+import type { TransportError, TransportResponse } from "@cortexkit/openai-auth-transports/Transport"
+import { Transports } from "@cortexkit/openai-auth-transports/Transports"
+import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { keyOf, MAIN } from "./AccountKey.ts"
+import { Credentials } from "./Credentials.ts"
+import { QuotaCache } from "./QuotaCache.ts"
+import { type RoutingAccount, type Selection, type SkipReason, selectAccounts } from "./Routing.ts"
+import { Store } from "./Store.ts"
+import { emptyDocument, type StoreDocument } from "./StoreSchema.ts"
+
+/** A usage limit without a reset time keeps the account out for this long. */
+export const DEFAULT_EXHAUSTED_MS = 5 * 60 * 60 * 1000
+/** The longest a burst 429 makes the request wait before the one retry on the same account. */
+export const MAX_BURST_WAIT_MS = 5_000
+
+export interface Attempt {
+  readonly account: string
+  readonly outcome: "served" | CodexFailure["_tag"] | "NeedsRelogin" | "CredentialsUnavailable" | TransportError["_tag"]
+  readonly message?: string | undefined
+}
+
+export interface RoutedResponse {
+  readonly account: string
+  readonly response: TransportResponse
+  readonly attempts: ReadonlyArray<Attempt>
+  readonly sessionKey: string
+}
+
+export interface SendOptions {
+  readonly settings: ResolvedSettings
+  readonly signal?: AbortSignal | undefined
+  /** every stream event, tagged with the account that produced it */
+  readonly onEvent?: ((account: string, event: StreamEvent) => void) | undefined
+}
+
+/** Every account is exhausted, gated by the killswitch or needs a login: the caller gets a 429 at once. */
+export class AllAccountsGated extends Schema.TaggedError<AllAccountsGated>()("AllAccountsGated", {
+  message: Schema.String,
+  /** epoch ms at which the first account becomes usable again */
+  retryAt: Schema.optional(Schema.Number),
+  attempts: Schema.Array(Schema.Any),
+}) {}
+
+/** The last refusal, passed on to the caller as the backend's own status. */
+export class RequestRefused extends Schema.TaggedError<RequestRefused>()("RequestRefused", {
+  message: Schema.String,
+  status: Schema.Number,
+  failure: Schema.Any as Schema.Schema<CodexFailure>,
+  headers: Schema.Record(Schema.String, Schema.String),
+  account: Schema.String,
+  attempts: Schema.Array(Schema.Any),
+}) {}
+
+/** No account could reach the backend at all (connection refused, timeouts). */
+export class BackendUnreachable extends Schema.TaggedError<BackendUnreachable>()("BackendUnreachable", {
+  message: Schema.String,
+  attempts: Schema.Array(Schema.Any),
+}) {}
+
+export class RequestAborted extends Schema.TaggedError<RequestAborted>()("RequestAborted", {}) {}
+
+export type RoutedError = AllAccountsGated | RequestRefused | BackendUnreachable | RequestAborted
+
+/** What the routing needs to know about each account, derived from the store and the quota cache. */
+export const routingAccounts = (
+  doc: StoreDocument,
+  quota: ReadonlyMap<string, QuotaSnapshot>,
+): Array<RoutingAccount> => [
+  {
+    key: MAIN,
+    needsRelogin: doc.main?.state === "needs-relogin",
+    exhaustedUntil: doc.main?.exhaustedUntil,
+    quota: quota.get(MAIN),
+  },
+  ...doc.accounts.map((a) => {
+    const key = keyOf(a)
+    return { key, needsRelogin: a.state === "needs-relogin", exhaustedUntil: a.exhaustedUntil, quota: quota.get(key) }
+  }),
+]
+
+export const policyOf = (doc: StoreDocument) => ({
+  mode: doc.routing,
+  active: doc.activeAccount,
+  killswitch: doc.killswitch,
+})
+
+const describeSkip = (key: string, reason: SkipReason): string => {
+  switch (reason._tag) {
+    case "NeedsRelogin":
+      return `${key} needs a new login`
+    case "Exhausted":
+      return `${key} is out of quota until ${new Date(reason.until).toISOString()}`
+    case "Killswitch":
+      return `${key} is held back by the killswitch (${reason.window}: ${reason.remainingPercent.toFixed(1)}% left, threshold ${reason.threshold}%)`
+  }
+}
+
+export interface RoutedClientShape {
+  readonly send: (host: HostRequest, options: SendOptions) => Effect.Effect<RoutedResponse, RoutedError>
+  /** the current selection, for status displays */
+  readonly selection: Effect.Effect<Selection<RoutingAccount>>
+}
+
+export const make = Effect.gen(function* () {
+  const store = yield* Store
+  const credentials = yield* Credentials
+  const quotaCache = yield* QuotaCache
+  const transports = yield* Transports
+  const context = yield* Effect.context<never>()
+  const runDetached = Effect.runForkWith(context)
+
+  /** A corrupt store never stops the main account: route with the defaults (main only). */
+  const currentDocument = store.read.pipe(Effect.orElseSucceed(() => emptyDocument()))
+
+  const selection = Effect.gen(function* () {
+    const doc = yield* currentDocument
+    const quota = yield* quotaCache.all
+    const now = yield* Clock.currentTimeMillis
+    return selectAccounts(routingAccounts(doc, quota), policyOf(doc), now)
+  })
+
+  const markExhausted = (key: string, until: number) =>
+    store
+      .update((doc) =>
+        key === MAIN
+          ? { ...doc, main: { ...(doc.main ?? { state: "active" as const }), exhaustedUntil: until } }
+          : { ...doc, accounts: doc.accounts.map((a) => (keyOf(a) === key ? { ...a, exhaustedUntil: until } : a)) },
+      )
+      .pipe(Effect.ignore)
+
+  const send = Effect.fn("RoutedClient.send")(function* (host: HostRequest, options: SendOptions) {
+    const chosen = yield* selection
+    const attempts: Array<Attempt> = []
+    if (chosen.candidates.length === 0) {
+      return yield* new AllAccountsGated({
+        message: `no account can serve this request: ${chosen.skipped.map((s) => describeSkip(s.account.key, s.reason)).join("; ")}`,
+        retryAt: chosen.retryAt,
+        attempts,
+      })
+    }
+    const transport = transports.select(options.settings)
+    let last: RequestRefused | BackendUnreachable | undefined
+
+    for (const candidate of chosen.candidates) {
+      const key = candidate.key
+      let grant = yield* credentials.access(key).pipe(
+        Effect.catch((error) => {
+          attempts.push({ account: key, outcome: error._tag, message: error.message })
+          return Effect.succeed(undefined)
+        }),
+      )
+      let refreshed = false
+      let burstRetried = false
+      while (grant !== undefined) {
+        const prepared = prepareCodexRequest(host, {
+          accessToken: grant.access,
+          accountId: grant.accountId,
+          settings: options.settings,
+        })
+        const listener: StreamEventListener = (event) => {
+          if (event._tag === "Quota") runDetached(quotaCache.push(key, event.snapshot))
+          options.onEvent?.(key, event)
+        }
+        const result = yield* transport
+          .send(
+            {
+              url: prepared.url,
+              headers: prepared.headers,
+              body: prepared.body,
+              json: prepared.json,
+              accountKey: key,
+              sessionKey: prepared.sessionKey,
+              ...(options.signal === undefined ? {} : { signal: options.signal }),
+            },
+            listener,
+          )
+          .pipe(Effect.result)
+        if (result._tag === "Success") {
+          attempts.push({ account: key, outcome: "served" })
+          return { account: key, response: result.success, attempts, sessionKey: prepared.sessionKey }
+        }
+        const error = result.failure
+        if (error._tag === "TransportAborted") return yield* new RequestAborted()
+        if (error._tag !== "PreOutputFailure") {
+          attempts.push({ account: key, outcome: error._tag, message: "message" in error ? error.message : undefined })
+          last = new BackendUnreachable({ message: unreachableMessage(error), attempts })
+          break
+        }
+        if (error.quota !== undefined) yield* quotaCache.push(key, error.quota)
+        const failure = error.failure
+        attempts.push({ account: key, outcome: failure._tag, message: failure.message })
+        last = new RequestRefused({
+          message: failure.message,
+          status: error.status,
+          failure,
+          headers: error.headers,
+          account: key,
+          attempts,
+        })
+        if (failure._tag === "AuthFailure" && !refreshed) {
+          refreshed = true
+          const rejected = grant.access
+          grant = yield* credentials.afterUnauthorized(key, rejected).pipe(
+            Effect.catch((e) => {
+              attempts.push({ account: key, outcome: e._tag, message: e.message })
+              return Effect.succeed(undefined)
+            }),
+          )
+          continue
+        }
+        if (failure._tag === "BurstRateLimit" && !burstRetried) {
+          burstRetried = true
+          yield* Effect.sleep(Math.min(failure.retryAfterMs ?? 1_000, MAX_BURST_WAIT_MS))
+          continue
+        }
+        if (failure._tag === "UsageLimit") {
+          const now = yield* Clock.currentTimeMillis
+          yield* markExhausted(key, failure.resetsAt ?? now + DEFAULT_EXHAUSTED_MS)
+        }
+        if (failure._tag === "ContextTooLong" || failure._tag === "BadRequest") return yield* last
+        break
+      }
+    }
+    if (last !== undefined) return yield* last
+    return yield* new AllAccountsGated({
+      message: `no account could be used: ${attempts.map((a) => `${a.account}: ${a.message ?? a.outcome}`).join("; ")}`,
+      attempts,
+    })
+  })
+
+  return RoutedClient.of({ send, selection })
+})
+
+const unreachableMessage = (error: Exclude<TransportError, { _tag: "PreOutputFailure" }>): string =>
+  error._tag === "TransportTimeout"
+    ? `the Codex backend did not answer (${error.phase} timeout after ${error.afterMs} ms)`
+    : error._tag === "ConnectFailure"
+      ? `the Codex backend could not be reached: ${error.message}`
+      : "the request was cancelled"
+
+export class RoutedClient extends Context.Service<RoutedClient, RoutedClientShape>()(
+  "@cortexkit/openai-auth-accounts/RoutedClient",
+) {
+  static readonly layer = Layer.effect(RoutedClient, make)
+}
