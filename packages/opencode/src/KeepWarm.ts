@@ -70,6 +70,16 @@ export interface KeepWarmOptions {
   /** consecutive failures after which the session stops warming until real activity (default 2) */
   readonly maxFailures?: number
   readonly maxSessions?: number
+  /** told after every warm attempt, once the status reflects it (e.g. to refresh the state file) */
+  readonly onWarm?: (event: WarmEvent) => Effect.Effect<void>
+}
+
+export interface WarmEvent {
+  readonly sessionKey: string
+  readonly account: string
+  readonly at: number
+  readonly ok: boolean
+  readonly usage?: WarmUsage
 }
 
 export interface KeepWarmShape {
@@ -162,6 +172,15 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
         lastWarm = usage === undefined ? { at: now, sessionKey } : { at: now, sessionKey, usage }
         yield* log.debug("cache keep-warm sent", { sessionKey, account: entry.account, usage })
         schedule(entry, now + interval(entry))
+        if (options.onWarm !== undefined) {
+          yield* options.onWarm({
+            sessionKey,
+            account: entry.account,
+            at: now,
+            ok: true,
+            ...(usage === undefined ? {} : { usage }),
+          })
+        }
         return
       }
       entry.failures++
@@ -181,6 +200,8 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
         entry.nextWarmAt = undefined
         entry.stopped = "failed"
       } else schedule(entry, now + retryDelay * 2 ** (entry.failures - 1))
+      if (options.onWarm !== undefined)
+        yield* options.onWarm({ sessionKey, account: entry.account, at: now, ok: false })
     })
 
     /** one session's timer: sleep until the next warm, re-check the live settings, warm, repeat */

@@ -8,6 +8,7 @@ import {
   type KeepWarmOptions,
   type KeepWarmSettings,
   type TrackInput,
+  type WarmEvent,
   type WarmRequest,
   warmBody,
 } from "../src/KeepWarm.ts"
@@ -181,7 +182,10 @@ describe("KeepWarm timing", () => {
 
   it.effect("a failing warm retries once after a back-off, then stops until real activity", () =>
     Effect.gen(function* () {
-      const { keepWarm, sent, state, lines } = yield* setup()
+      const events: Array<WarmEvent> = []
+      const { keepWarm, sent, state, lines } = yield* setup(undefined, {
+        onWarm: (event) => Effect.sync(() => events.push(event)),
+      })
       state.fail = true
       yield* keepWarm.track(input("ses_1"))
       yield* TestClock.adjust(FIRST)
@@ -194,6 +198,10 @@ describe("KeepWarm timing", () => {
       expect(sent).toHaveLength(2)
       expect((yield* keepWarm.status).tracked[0]?.stopped).toBe("failed")
       expect(lines.filter((line) => line.includes("keep-warm failed"))).toHaveLength(2)
+      expect(events.map((event) => [event.at, event.ok])).toEqual([
+        [FIRST, false],
+        [FIRST + 15_000, false],
+      ])
 
       state.fail = false
       yield* keepWarm.track(input("ses_1"))

@@ -4,7 +4,7 @@ import { startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { it } from "@cortexkit/openai-auth-testkit/Test"
 import { Deferred, Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { KeepWarm, type WarmRequest, type WarmUsage } from "../src/KeepWarm.ts"
+import { KeepWarm, type WarmEvent, type WarmRequest, type WarmUsage } from "../src/KeepWarm.ts"
 
 interface UsageJson {
   readonly input_tokens: number
@@ -61,21 +61,23 @@ it.effect("a warm POSTed to the simulator reads the session's cached prefix back
     const first = yield* Effect.promise(() => post(sim.codexEndpoint, account.tokens.access, "acct_a", body))
     expect(first.cachedTokens).toBe(0)
 
-    const done = yield* Deferred.make<WarmUsage>()
+    const done = yield* Deferred.make<WarmEvent>()
     const warm = (request: WarmRequest) =>
       Effect.tryPromise(() => post(sim.codexEndpoint, account.tokens.access, request.account, request.body)).pipe(
-        Effect.tap((usage) => Deferred.succeed(done, usage)),
-        Effect.map((usage) => ({ usage })),
+        Effect.map((usage): { usage: WarmUsage } => ({ usage })),
       )
     const keepWarm = yield* KeepWarm.make({
       settings: Effect.succeed({ enabled: true, subagents: false }),
       warm,
+      onWarm: (event) => Deferred.succeed(done, event).pipe(Effect.asVoid),
     }).pipe(Effect.provide(Logger.layerSilent))
     yield* keepWarm.track({ sessionKey: "ses_sim", account: "acct_a", subagent: false, body, model: "gpt-5.5" })
     yield* TestClock.adjust(4.5 * 60_000)
 
     // a hang here is bounded by the bun test timeout (the TestClock would never fire an Effect timeout)
-    const usage = yield* Deferred.await(done)
+    const event = yield* Deferred.await(done)
+    expect(event).toMatchObject({ ok: true, sessionKey: "ses_sim", account: "acct_a" })
+    const usage = event.usage ?? { inputTokens: 0, cachedTokens: 0, outputTokens: 0 }
     expect(usage.inputTokens).toBeGreaterThan(1000)
     expect(usage.cachedTokens / usage.inputTokens).toBeGreaterThan(0.95)
 
