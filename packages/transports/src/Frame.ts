@@ -30,6 +30,7 @@ export const CloseCode = {
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 const encoder = new TextEncoder()
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
 /**
  * XORs `length` bytes of `buf` starting at `offset` with `key`, where `keyPhase` says which key byte applies
@@ -41,32 +42,38 @@ export const maskInPlace = (buf: Uint8Array, offset: number, length: number, key
   const k1 = key[1] as number
   const k2 = key[2] as number
   const k3 = key[3] as number
-  const k = [k0, k1, k2, k3]
+  const keyAt = (j: number): number => {
+    const m = j & 3
+    return m === 0 ? k0 : m === 1 ? k1 : m === 2 ? k2 : k3
+  }
   let i = 0
   const end = length
+  // small frames (every control frame, a typical turn's request) skip the word setup altogether
+  if (length < 64) {
+    for (; i < end; i++) buf[offset + i] = (buf[offset + i] as number) ^ keyAt(keyPhase + i)
+    return
+  }
   // head: align the absolute address to 4
   while (i < end && (buf.byteOffset + offset + i) % 4 !== 0) {
-    buf[offset + i] = (buf[offset + i] as number) ^ (k[(keyPhase + i) & 3] as number)
+    buf[offset + i] = (buf[offset + i] as number) ^ keyAt(keyPhase + i)
     i++
   }
   const words = (end - i) >>> 2
   if (words > 0) {
-    const p = (keyPhase + i) & 3
-    const rotated = new Uint8Array([
-      k[p] as number,
-      k[(p + 1) & 3] as number,
-      k[(p + 2) & 3] as number,
-      k[(p + 3) & 3] as number,
-    ])
-    const keyWord = new Uint32Array(rotated.buffer)[0] as number
+    const p = keyPhase + i
+    // the key bytes in memory order read as one native-endian word
+    const b0 = keyAt(p)
+    const b1 = keyAt(p + 1)
+    const b2 = keyAt(p + 2)
+    const b3 = keyAt(p + 3)
+    const keyWord = LITTLE_ENDIAN
+      ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0
+      : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0
     const view = new Uint32Array(buf.buffer, buf.byteOffset + offset + i, words)
     for (let w = 0; w < words; w++) view[w] = (view[w] as number) ^ keyWord
     i += words * 4
   }
-  while (i < end) {
-    buf[offset + i] = (buf[offset + i] as number) ^ (k[(keyPhase + i) & 3] as number)
-    i++
-  }
+  for (; i < end; i++) buf[offset + i] = (buf[offset + i] as number) ^ keyAt(keyPhase + i)
 }
 
 const headerSize = (length: number): number => (length < 126 ? 2 : length < 65536 ? 4 : 10) + 4

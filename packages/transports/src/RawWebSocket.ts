@@ -49,7 +49,17 @@ interface Target {
   readonly secure: boolean
 }
 
+/** Pooled sockets reconnect to the same endpoint: its parse is kept (a `Target` is never mutated). */
+let lastTarget: { readonly raw: string; readonly target: Target } | undefined
+
 const parseTarget = (raw: string): Target | string => {
+  if (lastTarget?.raw === raw) return lastTarget.target
+  const parsed = parseTargetUncached(raw)
+  if (typeof parsed !== "string") lastTarget = { raw, target: parsed }
+  return parsed
+}
+
+const parseTargetUncached = (raw: string): Target | string => {
   let url: URL
   try {
     url = new URL(raw)
@@ -213,8 +223,10 @@ const openConnection = (
     {
       onText: (text) => {
         if (state === CLOSED) return
-        if (messageListeners.length === 0) pending.push(text)
-        else for (const listener of messageListeners) listener(text)
+        const count = messageListeners.length
+        if (count === 0) pending.push(text)
+        else if (count === 1) (messageListeners[0] as (text: string) => void)(text)
+        else for (let i = 0; i < count; i++) (messageListeners[i] as (text: string) => void)(text)
       },
       onBinary: () => fail(CloseCode.UnsupportedData, "binary frame"),
       onPing: (payload) => {

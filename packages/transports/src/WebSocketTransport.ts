@@ -115,10 +115,20 @@ const respond = (
   }
   // abort, timeout or the caller gave up: the answer still in flight makes the socket unusable
   const source = new PushSource(() => end(false))
+  let skipType = ""
+  let skipHead: string | undefined
   socket.onFrame = (text) => {
     if (ended) return
+    // a stream is mostly one delta type in a row: once it is known to be skippable (which never reverts
+    // within a response), a prefix match classifies the next frame
+    if (skipHead !== undefined && text.startsWith(skipHead) && text.charCodeAt(text.length - 1) === 0x7d) {
+      source.pushText(sseText(skipType, text))
+      return
+    }
     const peeked = frameType(text)
     if (peeked !== undefined && !needsJson(peeked)) {
+      skipType = peeked
+      skipHead = `{"type":"${peeked}"`
       source.pushText(sseText(peeked, text))
       return
     }
