@@ -1,0 +1,62 @@
+/**
+ * Settings that follow the config file while OpenCode runs. The file is the store (`openai-auth.json`), read
+ * with one stat per request and re-read only when it changed, so `/openai-dump on` or a hand edit takes
+ * effect on the next request without a restart. Environment variables still win over the file.
+ */
+
+import { homedir, tmpdir } from "node:os"
+import { Store } from "@cortexkit/openai-auth-accounts/Store"
+import { emptyDocument, type StoreDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
+import { Logger } from "@cortexkit/openai-auth-core/Logger"
+import { type Env, type ResolvedSettings, resolveSettings, Settings } from "@cortexkit/openai-auth-core/Settings"
+import { Context, Effect, Layer, Result } from "effect"
+
+export class LiveSettings extends Context.Service<
+  LiveSettings,
+  {
+    readonly current: Effect.Effect<ResolvedSettings>
+    readonly document: Effect.Effect<StoreDocument>
+  }
+>()("@cortexkit/opencode-openai-auth/LiveSettings") {
+  static readonly layerWith = (env: Env) =>
+    Layer.effect(
+      LiveSettings,
+      Effect.gen(function* () {
+        const store = yield* Store
+        const log = yield* Logger
+        const startup = yield* Settings
+        let last: { readonly doc: StoreDocument; readonly settings: ResolvedSettings } | undefined
+        let reported: string | undefined
+
+        const document = store.read.pipe(
+          Effect.catch((error) =>
+            Effect.gen(function* () {
+              if (reported !== error.message) {
+                reported = error.message
+                yield* log.error("the config file cannot be read; serving the main account with defaults", {
+                  reason: error.message,
+                })
+              }
+              return emptyDocument()
+            }),
+          ),
+        )
+
+        const current = Effect.gen(function* () {
+          const doc = yield* document
+          if (last !== undefined && last.doc === doc) return last.settings
+          const resolved = resolveSettings(env, doc, { tmpDir: tmpdir(), homeDir: homedir() })
+          if (Result.isFailure(resolved)) {
+            yield* log.error("a setting in the config file is invalid; keeping the previous settings", {
+              reason: resolved.failure.message,
+            })
+            return last?.settings ?? startup
+          }
+          last = { doc, settings: resolved.success }
+          return resolved.success
+        })
+
+        return LiveSettings.of({ current, document })
+      }),
+    )
+}

@@ -1,0 +1,129 @@
+/**
+ * The `fetch` OpenCode calls for every OpenAI request once the user is logged in with ChatGPT. It reads like
+ * the request path in docs/architecture.md: decode what the host sent, let the routed client pick an account,
+ * refresh, rewrite and send, then hand the SSE bytes back untouched while quota, dumps and the state file are
+ * updated off the hot path. Refusals become the HTTP responses the AI SDK already knows how to report.
+ */
+import type { AllAccountsGated, RoutedError } from "@cortexkit/openai-auth-accounts/RoutedClient"
+import { RoutedClient } from "@cortexkit/openai-auth-accounts/RoutedClient"
+import { StateFile } from "@cortexkit/openai-auth-accounts/StateFile"
+import { decodeHostRequestResult } from "@cortexkit/openai-auth-core/HostRequest"
+import { Logger } from "@cortexkit/openai-auth-core/Logger"
+import { Effect, Result } from "effect"
+import { Dumps } from "./Dumps.ts"
+import { LiveSettings } from "./LiveSettings.ts"
+import type { PluginRuntime } from "./Runtime.ts"
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
+
+const gatedResponse = (error: AllAccountsGated, now: number) => {
+  const retryAfter = error.retryAt === undefined ? undefined : Math.max(1, Math.ceil((error.retryAt - now) / 1000))
+  return json(
+    429,
+    {
+      error: {
+        type: "usage_limit_reached",
+        message: error.message,
+        ...(error.retryAt === undefined ? {} : { resets_at: Math.ceil(error.retryAt / 1000) }),
+      },
+    },
+    retryAfter === undefined ? {} : { "retry-after": String(retryAfter) },
+  )
+}
+
+export const toResponse = (error: RoutedError, now: number): Response => {
+  switch (error._tag) {
+    case "AllAccountsGated":
+      return gatedResponse(error, now)
+    case "RequestRefused":
+      return json(error.status >= 400 ? error.status : 502, {
+        error: {
+          type: error.failure._tag,
+          code: "code" in error.failure ? error.failure.code : undefined,
+          message: error.message,
+        },
+      })
+    case "BackendUnreachable":
+      return json(502, { error: { type: "backend_unreachable", message: error.message } })
+    case "RequestAborted":
+      throw new DOMException("The operation was aborted.", "AbortError")
+  }
+}
+
+const isResponsesCall = (url: string) => /\/responses(\?|$)/.test(url) || url.endsWith("/chat/completions")
+
+let sequence = 0
+
+export const makeFetch =
+  (runtime: PluginRuntime) =>
+  async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const request = input instanceof Request ? input : undefined
+    const url = request?.url ?? String(input)
+    if (!isResponsesCall(url)) return fetch(input, init)
+    const body = init?.body ?? (request === undefined ? undefined : await request.text())
+    const decoded = decodeHostRequestResult({
+      url,
+      method: init?.method ?? request?.method ?? "POST",
+      headers: init?.headers ?? request?.headers,
+      body: body as string | Uint8Array | ArrayBuffer | null | undefined,
+    })
+    if (Result.isFailure(decoded)) {
+      return json(400, { error: { type: "invalid_request", message: decoded.failure.message } })
+    }
+    const host = decoded.success
+    const hostRequestText = typeof body === "string" ? body : ""
+    const signal = init?.signal ?? request?.signal ?? undefined
+    return runtime.runPromise(
+      Effect.gen(function* () {
+        const settings = yield* (yield* LiveSettings).current
+        const client = yield* RoutedClient
+        const state = yield* StateFile
+        const dumps = yield* Dumps
+        const log = yield* Logger
+        const started = Date.now()
+        const result = yield* client.send(host, { settings, signal: signal ?? undefined }).pipe(Effect.result)
+        if (Result.isFailure(result)) {
+          yield* log.warn("request not served", { reason: result.failure.message ?? result.failure._tag })
+          return toResponse(result.failure, Date.now())
+        }
+        const routed = result.success
+        yield* log.debug("request served", {
+          account: routed.account,
+          transport: routed.response.transport,
+          attempts: routed.attempts.length,
+          ms: Date.now() - started,
+        })
+        yield* state.update((s) => ({ ...s, lastServed: { key: routed.account, at: Date.now() } }))
+        if (settings.dump) {
+          yield* Effect.forkDetach(
+            dumps.write({
+              sessionKey: routed.sessionKey,
+              sequence: ++sequence,
+              at: started,
+              account: routed.account,
+              transport: routed.response.transport,
+              model: host.body.model,
+              url: settings.codexApiEndpoint,
+              headers: routed.response.headers,
+              body: new TextEncoder().encode(JSON.stringify(host.body)),
+              hostRequest: { url, headers: host.headers, body: hostRequestText },
+              status: routed.response.status,
+            }),
+          )
+        }
+        return new Response(routed.response.body, {
+          status: routed.response.status,
+          headers: { "content-type": "text/event-stream", ...pickHeaders(routed.response.headers) },
+        })
+      }),
+    )
+  }
+
+const pickHeaders = (headers: Readonly<Record<string, string>>) => {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.startsWith("x-codex-") || key === "x-request-id" || key === "openai-processing-ms") out[key] = value
+  }
+  return out
+}
