@@ -162,7 +162,8 @@ export const server: Plugin = async (input) => {
 
   const hooks: Hooks = {
     config: async (config) => {
-      const commands = (config.command ??= {})
+      config.command ??= {}
+      const commands = config.command
       for (const [name, description] of Object.entries(SLASH_COMMANDS)) {
         commands[name] ??= { template: `${name} (handled by the OpenAI auth plugin)`, description }
       }

@@ -33,9 +33,10 @@ describe("the real OpenCode binary with the plugin, offline", () => {
     const tools = withTools?.tools as Array<{ type: string }>
     expect(tools.filter((t) => t.type === "web_search")).toHaveLength(1)
     const [first] = requests
-    expect(first?.headers["chatgpt-account-id"]).toBe(main.accountId)
-    expect(first?.headers.originator).toBe("opencode")
-    expect(first?.headers["session-id"]).toBe((first?.body as { prompt_cache_key?: string }).prompt_cache_key)
+    if (first === undefined) throw new Error("no request reached the simulator")
+    expect(first.headers["chatgpt-account-id"]).toBe(main.accountId)
+    expect(first.headers.originator).toBe("opencode")
+    expect(first.headers["session-id"]).toBe((first.body as { prompt_cache_key?: string }).prompt_cache_key)
   }, 120_000)
 
   test("web_search can be switched off, dumps are written, and the log holds no secret", async () => {
