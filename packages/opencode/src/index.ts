@@ -1,1 +1,6 @@
-export {}
+export * as Dumps from "./Dumps.ts"
+export * as KeepWarm from "./KeepWarm.ts"
+export * as LiveSettings from "./LiveSettings.ts"
+export * as Pipeline from "./Pipeline.ts"
+export * as Runtime from "./Runtime.ts"
+export { default, PLUGIN_ID, server } from "./server.ts"

@@ -1,3 +1,3 @@
+export * from "./SimClient.ts"
 export * from "./Simulator.ts"
 export * from "./Test.ts"
-export * from "./SimClient.ts"
