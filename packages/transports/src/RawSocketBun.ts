@@ -43,7 +43,8 @@ export const connectBun = async (options: EarlyWriteOptions, handlers: RawSocket
 
   const writeFirst = (s: Bun.Socket<undefined>) => {
     const data = options.firstWrite
-    if (data === undefined) return
+    // a connect that already timed out or was aborted sends nothing
+    if (data === undefined || guard.settled()) return
     const written = s.write(data)
     if (written < data.length) queue.push(data.subarray(Math.max(0, written)))
   }
