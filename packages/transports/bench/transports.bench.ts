@@ -70,13 +70,14 @@ const bench: Bench = async () => {
     const stream: Record<Name, Array<number>> = { http: [], ws: [], raw: [] }
     let bytes = 0
     const gc = (globalThis as { Bun?: { gc: (sync: boolean) => void } }).Bun?.gc
-    // rotate which transport goes first and collect garbage between samples, so that neither load drift nor
+    // rotate which transport goes first and collect garbage before each stream sample (not before the short
+    // turns: a forced full collection right before a sub-millisecond sample leaves cold caches), so that neither load drift nor
     // one stream's garbage lands on another's clock; the first rounds warm the JIT and are dropped
     const rounds = async (count: number, deltas: number | undefined, into: Record<Name, Array<number>>) => {
       for (let i = 0; i < count + 4; i++) {
         for (let k = 0; k < names.length; k++) {
           const name = names[(i + k) % names.length] as Name
-          gc?.(true)
+          if (deltas !== undefined) gc?.(true)
           const r = await run(transports[name], deltas)
           if (i < 4) continue
           into[name].push(deltas === undefined ? r.first : r.total)
@@ -84,8 +85,9 @@ const bench: Bench = async () => {
         }
       }
     }
-    await rounds(40, undefined, ttfe)
+    // streams first: they also warm every per-frame path, as a long-running process has it
     await rounds(16, DELTAS, stream)
+    await rounds(80, undefined, ttfe)
     const perSecond = (ms: number) => DELTAS / (ms / 1000)
     const m = (xs: Array<number>) => median(xs)
     return {
@@ -122,7 +124,7 @@ const bench: Bench = async () => {
       notes: [
         `loopback against the simulator; a 10k-delta body is ${(bytes / 1024).toFixed(0)} KiB of SSE`,
         "the WS figures include re-encoding every frame as SSE and the commit point; HTTP passes bytes through",
-        `interleaved rounds, rotating order, GC between samples: ${ttfe.http.length} first-event and ${stream.http.length} stream samples per transport`,
+        `interleaved rounds, rotating order, GC before stream samples: ${ttfe.http.length} first-event and ${stream.http.length} stream samples per transport`,
       ],
     }
   } finally {
