@@ -11,7 +11,7 @@
  * The main account's tokens live in the host (OpenCode's `auth.json`), reached through the
  * `MainCredentials` port the adapter provides; fallback accounts live in our store.
  */
-import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
+import { Issuer, type TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Clock, Context, Effect, Layer, Option, Redacted, Schema, Semaphore } from "effect"
 import { findAccount, keyOf, MAIN } from "./AccountKey.ts"
@@ -108,6 +108,8 @@ export const make = Effect.gen(function* () {
   const lock = yield* FileLock
   const tokens = yield* TokenClient
   const host = yield* MainCredentials
+  // captured when the layer is built, so a caller whose own context lacks the setting still refreshes there
+  const issuer = yield* Issuer
   const cache = new Map<string, AccessGrant>()
   const permits = new Map<string, Semaphore.Semaphore>()
   const permitFor = (key: string) => {
@@ -152,7 +154,7 @@ export const make = Effect.gen(function* () {
           grant = grantOf(MAIN, stored)
           return doc
         }
-        const outcome = yield* tokens.refresh(stored.refresh).pipe(Effect.result)
+        const outcome = yield* tokens.refresh(stored.refresh, { issuer }).pipe(Effect.result)
         if (outcome._tag === "Success") {
           yield* host.write(outcome.success).pipe(Effect.mapError(unavailable(MAIN)))
           grant = grantOf(MAIN, outcome.success)
@@ -217,7 +219,7 @@ export const make = Effect.gen(function* () {
             grant = grantOf(key, { ...account, accountId: account.id })
             return doc
           }
-          const outcome = yield* tokens.refresh(account.refresh).pipe(Effect.result)
+          const outcome = yield* tokens.refresh(account.refresh, { issuer }).pipe(Effect.result)
           if (outcome._tag === "Success") {
             const t = outcome.success
             grant = grantOf(key, t)

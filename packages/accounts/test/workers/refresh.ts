@@ -1,0 +1,28 @@
+/**
+ * One process of the refresh race: asks for the fallback account's access token (which is expired, so a
+ * refresh is needed) and prints the token it got. Args: <store path> <issuer url> <account key>.
+ */
+import { Files } from "@cortexkit/openai-auth-core/Files"
+import { Issuer } from "@cortexkit/openai-auth-core/OAuth"
+import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
+import { Effect, Layer, Redacted } from "effect"
+import { Credentials, MainCredentials } from "../../src/Credentials.ts"
+import { FileLock } from "../../src/FileLock.ts"
+import { Store } from "../../src/Store.ts"
+
+const [storePath = "", issuer = "", key = ""] = process.argv.slice(2)
+const files = Files.layer
+const lock = FileLock.layer.pipe(Layer.provide(files))
+const store = Store.layerAt(storePath).pipe(Layer.provide(Layer.merge(files, lock)))
+const layer = Credentials.layer.pipe(
+  Layer.provide(
+    Layer.mergeAll(store, lock, TokenClient.layer, MainCredentials.layerNone, Layer.succeed(Issuer, issuer)),
+  ),
+)
+const program = Effect.gen(function* () {
+  const credentials = yield* Credentials
+  const grant = yield* credentials.access(key)
+  return Redacted.value(grant.access)
+})
+const token = await Effect.runPromise(program.pipe(Effect.provide(layer)))
+process.stdout.write(`${token}\n`)
