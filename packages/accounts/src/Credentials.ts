@@ -11,9 +11,10 @@
  * The main account's tokens live in the host (OpenCode's `auth.json`), reached through the
  * `MainCredentials` port the adapter provides; fallback accounts live in our store.
  */
+import { accountIdOf, parseClaims } from "@cortexkit/openai-auth-core/Jwt"
 import { Issuer, type TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
-import { Clock, Context, Effect, Layer, Option, Redacted, Schema, Semaphore } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted, Result, Schema, Semaphore } from "effect"
 import { findAccount, keyOf, MAIN } from "./AccountKey.ts"
 import { FileLock } from "./FileLock.ts"
 import { Store } from "./Store.ts"
@@ -303,7 +304,18 @@ const grantOf = (
     readonly expiresAt: number
     readonly accountId?: string | undefined
   },
-): AccessGrant => ({ key, accountId: t.accountId ?? "", access: t.access, expiresAt: t.expiresAt })
+): AccessGrant => ({
+  key,
+  accountId: t.accountId ?? accountIdFromToken(t.access),
+  access: t.access,
+  expiresAt: t.expiresAt,
+})
+
+/** A host entry without `accountId` (older OpenCode logins): the access token's claims carry it. */
+const accountIdFromToken = (access: Redacted.Redacted<string>): string => {
+  const claims = parseClaims(Redacted.value(access), "access token")
+  return (Result.isSuccess(claims) ? accountIdOf(claims.success) : undefined) ?? ""
+}
 
 const reloginMessage = (name: string, error: { readonly _tag: string; readonly message: string }) =>
   error._tag === "RefreshTokenReused"

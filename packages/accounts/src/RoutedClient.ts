@@ -39,6 +39,12 @@ export interface Attempt {
 
 export interface RoutedResponse {
   readonly account: string
+  /** what went on the wire for the attempt that was served (for dumps) */
+  readonly request: {
+    readonly url: string
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: Uint8Array
+  }
   readonly response: TransportResponse
   readonly attempts: ReadonlyArray<Attempt>
   readonly sessionKey: string
@@ -195,7 +201,13 @@ export const make = Effect.gen(function* () {
           .pipe(Effect.result)
         if (result._tag === "Success") {
           attempts.push({ account: key, outcome: "served" })
-          return { account: key, response: result.success, attempts, sessionKey: prepared.sessionKey }
+          return {
+            account: key,
+            request: { url: prepared.url, headers: prepared.headers, body: prepared.body },
+            response: result.success,
+            attempts,
+            sessionKey: prepared.sessionKey,
+          }
         }
         const error = result.failure
         if (error._tag === "TransportAborted") return yield* new RequestAborted()

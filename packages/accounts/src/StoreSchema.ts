@@ -4,12 +4,10 @@
  * `extra`; encoding writes them back verbatim, so a newer build's or the user's own keys survive every write.
  */
 import { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
+import { optionalFileFields } from "@cortexkit/openai-auth-core/Settings"
 import { Effect, Result, Schema } from "effect"
 import { CURRENT_VERSION, type JsonObject, migrate } from "./Migrations.ts"
 
-/** The Settings resolver accepts booleans as `true`/`"yes"`/... and `null` as unset: keep them as written. */
-const BoolLike = Schema.optionalKey(Schema.NullOr(Schema.Union([Schema.Boolean, Schema.String])))
-const StringLike = Schema.optionalKey(Schema.NullOr(Schema.String))
 /** plain strings on disk, `Redacted` in memory so tokens never reach a log by accident */
 const Token = Schema.RedactedFromValue(Schema.String)
 
@@ -59,15 +57,8 @@ const CacheKeep = Schema.Struct({
 
 export const DocumentFields = Schema.Struct({
   version: Schema.Literal(CURRENT_VERSION),
-  webSearch: BoolLike,
-  webSockets: BoolLike,
-  rawWebSocket: BoolLike,
-  dump: BoolLike,
-  dumpDir: StringLike,
-  codexApiEndpoint: StringLike,
-  issuer: StringLike,
-  usageEndpoint: StringLike,
-  logLevel: StringLike,
+  // the user's settings, exactly as the Settings resolver reads them (booleans kept as written, null = unset)
+  ...optionalFileFields,
   /** fallback accounts; their order is the fallback order */
   accounts: Schema.Array(AccountFields).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))),
   routing: RoutingMode.pipe(Schema.withDecodingDefaultKey(Effect.succeed("main-first"))),

@@ -1,4 +1,5 @@
 export * as AccountKey from "./AccountKey.ts"
+export * as AccountServices from "./AccountServices.ts"
 export * as CommandSyntax from "./CommandSyntax.ts"
 export * as Commands from "./Commands.ts"
 export * as Credentials from "./Credentials.ts"

@@ -104,6 +104,18 @@ describe("RoutedClient", () => {
     expect(request?.headers["chatgpt-account-id"]).toBe(t.main.accountId)
     expect(request?.headers.authorization).toBe(`Bearer ${t.main.tokens.access}`)
     expect(request?.body).toMatchObject({ store: false, stream: true, prompt_cache_key: "ses_main_1" })
+    // the served attempt's wire bytes, for dumps: exactly what the simulator received
+    expect(JSON.parse(new TextDecoder().decode(served.request.body))).toEqual(request?.body as object)
+  })
+
+  test("a host login saved without accountId still sends the account id from the token's claims", async () => {
+    await using t = await setup()
+    t.host.tokens = { ...hostTokens(t.main), accountId: undefined }
+    const served = await t.send("ses_no_account_id")
+    await readAll(served.response.body)
+    expect(served.account).toBe(MAIN)
+    expect(served.attempts.map((a) => a.outcome)).toEqual(["served"])
+    expect(t.requestsFor(t.main.accountId)[0]?.headers["chatgpt-account-id"]).toBe(t.main.accountId)
   })
 
   test("fallback-first prefers the fallback accounts", async () => {

@@ -23,6 +23,7 @@ export {
   isLogLevel,
   LogLevel,
   LogLevels,
+  optionalFileFields,
   parseBoolean,
   type ResolvedSettings,
   resolveSettings,

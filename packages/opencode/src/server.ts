@@ -7,11 +7,12 @@
 import { parseCommand, splitArguments } from "@cortexkit/openai-auth-accounts/CommandSyntax"
 import { runCommand } from "@cortexkit/openai-auth-accounts/Commands"
 import { type HostTokens, MainCredentials, MainCredentialsError } from "@cortexkit/openai-auth-accounts/Credentials"
-import { authorizeBrowser } from "@cortexkit/openai-auth-core/CallbackServer"
+import { authorizeBrowser, type CallbackServer } from "@cortexkit/openai-auth-core/CallbackServer"
 import { DeviceFlow } from "@cortexkit/openai-auth-core/DeviceFlow"
 import { applyCatalog, type HostModel } from "@cortexkit/openai-auth-core/Models"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import type { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import type { Hooks, Plugin, PluginInput } from "@opencode-ai/plugin"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { makeFetch } from "./Pipeline.ts"
@@ -95,10 +96,7 @@ export const server: Plugin = async (input) => {
   ): Effect.Effect<
     { readonly url: string; readonly instructions: string; readonly wait: Effect.Effect<TokenSet, unknown> },
     unknown,
-    | Settings
-    | DeviceFlow
-    | import("@cortexkit/openai-auth-core/CallbackServer").CallbackServer
-    | import("@cortexkit/openai-auth-core/TokenClient").TokenClient
+    Settings | DeviceFlow | CallbackServer | TokenClient
   > =>
     Effect.gen(function* () {
       const settings = yield* Settings
@@ -137,10 +135,9 @@ export const server: Plugin = async (input) => {
   const notify = (message: string, variant: "info" | "success" | "error") =>
     input.client.tui.showToast({ body: { title: "OpenAI", message, variant } }).catch(() => undefined)
 
-  const handleCommand = async (name: string, args: string) => {
+  const handleCommand = async (name: string, args: string, headless: boolean) => {
     const rt = services()
     const words = splitArguments(args)
-    const headless = !tuiPresent(await rt.runPromise(configFile))
     if (words.length === 0 && !headless) {
       await input.client.tui
         .publish({ body: { type: "tui.command.execute", properties: { command: `openai.${name}.dialog` } } })
@@ -171,8 +168,9 @@ export const server: Plugin = async (input) => {
     "command.execute.before": async (command) => {
       if (!(command.command in SLASH_COMMANDS)) return
       const name = command.command.replace(/^openai-/, "")
-      const message = await handleCommand(name, command.arguments)
-      if (!tuiPresent(await services().runPromise(configFile))) process.stdout.write(`${message}\n`)
+      const headless = !tuiPresent(await services().runPromise(configFile))
+      const message = await handleCommand(name, command.arguments, headless)
+      if (headless) process.stdout.write(`${message}\n`)
       // OpenCode 1.18 has no way to stop the model turn other than an error; say plainly that it is not one
       throw new Error(`/${command.command} handled by the OpenAI auth plugin; not an error`)
     },

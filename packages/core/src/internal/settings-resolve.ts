@@ -115,7 +115,7 @@ const BoolLike = Schema.NullOr(Schema.Union([Schema.Boolean, Schema.String]))
 const StringLike = Schema.NullOr(Schema.String)
 
 // The file is shared with the account store: only these fields are read, anything else is left alone.
-const fileFieldSchemas = {
+export const fileFieldSchemas = {
   webSearch: BoolLike,
   webSockets: BoolLike,
   rawWebSocket: BoolLike,
@@ -128,6 +128,11 @@ const fileFieldSchemas = {
 } as const
 
 type FileField = keyof typeof fileFieldSchemas
+
+/** The settings fields as optional keys, for a larger document that embeds them (the account store). */
+export const optionalFileFields = Object.fromEntries(
+  Object.entries(fileFieldSchemas).map(([key, schema]) => [key, Schema.optionalKey(schema)]),
+) as { readonly [K in FileField]: Schema.optionalKey<(typeof fileFieldSchemas)[K]> }
 type FileSettings = { -readonly [K in FileField]?: (typeof fileFieldSchemas)[K]["Type"] }
 
 const decoders = Object.fromEntries(

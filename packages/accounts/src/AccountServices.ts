@@ -1,0 +1,40 @@
+/**
+ * Every account service a host needs, composed once: settings, the store and its lock, token refresh against
+ * the configured issuer, credentials, the quota cache and poller, the state file, the command bodies and the
+ * two login flows. A host supplies its side (where the main account's tokens live, plus anything else it
+ * wants built on the same settings and files, such as a logger) and adds its own request path on top.
+ */
+import { CallbackServer } from "@cortexkit/openai-auth-core/CallbackServer"
+import { DeviceFlow } from "@cortexkit/openai-auth-core/DeviceFlow"
+import { Files } from "@cortexkit/openai-auth-core/Files"
+import { Http } from "@cortexkit/openai-auth-core/Http"
+import { IssuerFromSettings } from "@cortexkit/openai-auth-core/OAuth"
+import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
+import { Layer } from "effect"
+import { Commands } from "./Commands.ts"
+import { Credentials, type MainCredentials } from "./Credentials.ts"
+import { FileLock } from "./FileLock.ts"
+import { QuotaCache } from "./QuotaCache.ts"
+import { QuotaPoller } from "./QuotaPoller.ts"
+import { StateFile } from "./StateFile.ts"
+import { Store } from "./Store.ts"
+
+/** `host` must provide `MainCredentials`; whatever else it provides is passed through to the caller. */
+export const accountServices = <H, E>(host: Layer.Layer<H | MainCredentials, E, Files | Settings>) => {
+  const base = Layer.mergeAll(FileLock.layer, host).pipe(
+    Layer.provideMerge(Settings.layerFromEnvironment),
+    Layer.provideMerge(Files.layer),
+  )
+  const store = Store.layer.pipe(Layer.provideMerge(base))
+  const tokens = TokenClient.layer.pipe(Layer.provideMerge(IssuerFromSettings), Layer.provideMerge(store))
+  const credentials = Credentials.layer.pipe(Layer.provideMerge(tokens))
+  const quota = QuotaPoller.layer.pipe(
+    Layer.provideMerge(QuotaCache.layer),
+    Layer.provideMerge(Http.layer),
+    Layer.provideMerge(credentials),
+  )
+  return Layer.mergeAll(Commands.layer, StateFile.layer, DeviceFlow.layer, CallbackServer.layer).pipe(
+    Layer.provideMerge(quota),
+  )
+}
