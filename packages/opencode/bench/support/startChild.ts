@@ -1,0 +1,62 @@
+/**
+ * One fresh process of the plugin-start bench: `bun startChild.ts empty|plugin <simUrl> <accountJson>`.
+ * `empty` imports an empty module and makes one bare request; `plugin` imports the server entry, calls
+ * `server(input)` and the auth loader as OpenCode does, and makes its first request through the plugin fetch
+ * (the runtime's layers are built on first use, so that request is part of what starting costs).
+ * `bundle <path>` is `plugin` with a `bun build` bundle of the server entry instead of its sources.
+ * Prints one JSON line: ms since the process started at import, ready and after the first request, and RSS.
+ */
+import type { SimAccount } from "@cortexkit/openai-auth-testkit/Simulator"
+import type { Plugin } from "@opencode-ai/plugin"
+
+const [mode, simUrl, accountJson, bundlePath] = process.argv.slice(2)
+const account = JSON.parse(accountJson ?? "{}") as SimAccount
+const codexEndpoint = `${simUrl}/backend-api/codex/responses`
+const body = JSON.stringify({
+  model: "gpt-5.5",
+  instructions: "You are a test.",
+  input: [{ role: "user", content: [{ type: "input_text", text: "hello" }] }],
+  store: false,
+  stream: true,
+  prompt_cache_key: `ses_start_${process.pid}`,
+})
+
+let imported: number
+let ready: number
+let response: Response
+if (mode === "plugin" || mode === "bundle") {
+  const { buildPluginWith } = await import("./hostOnly.ts")
+  const entry =
+    mode === "plugin"
+      ? (await import("../../src/server.ts")).server
+      : ((await import(bundlePath ?? "")) as { server: Plugin }).server
+  imported = performance.now()
+  const plugin = await buildPluginWith(entry, account)
+  ready = performance.now()
+  response = await plugin.fetch("https://api.openai.com/v1/responses", {
+    method: "POST",
+    headers: { "content-type": "application/json", "session-id": `ses_start_${process.pid}` },
+    body,
+  })
+} else {
+  await import("./empty.ts")
+  imported = performance.now()
+  ready = performance.now()
+  response = await fetch(codexEndpoint, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${account.tokens.access}`,
+      "chatgpt-account-id": account.accountId,
+      "content-type": "application/json",
+      accept: "text/event-stream",
+    },
+    body,
+  })
+}
+if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`)
+await response.text()
+const first = performance.now()
+Bun.gc(true)
+const rss = process.memoryUsage().rss
+console.log(JSON.stringify({ imported, ready, first, rss }))
+process.exit(0)
