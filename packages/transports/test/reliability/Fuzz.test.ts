@@ -13,17 +13,19 @@ type Event = readonly [string, ...Array<unknown>]
 const decodeAll = (chunks: ReadonlyArray<Uint8Array>, maxMessageBytes = 1 << 16) => {
   const events: Array<Event> = []
   let terminal = 0
-  const after = (name: string) => {
-    if (terminal > 0) events.push(["AFTER_TERMINAL", name])
+  const record = (event: Event) => {
+    if (terminal > 0) events.push(["AFTER_TERMINAL", event[0]])
+    if (event[0] === "close" || event[0] === "error") terminal++
+    events.push(event)
   }
   const decoder = new FrameDecoder(
     {
-      onText: (t) => (after("text"), events.push(["text", t])),
-      onBinary: (b) => (after("binary"), events.push(["binary", Array.from(b)])),
-      onPing: (p) => (after("ping"), events.push(["ping", Array.from(p)])),
-      onPong: (p) => (after("pong"), events.push(["pong", Array.from(p)])),
-      onClose: (code, reason) => (after("close"), terminal++, events.push(["close", code, reason])),
-      onError: (code, message) => (after("error"), terminal++, events.push(["error", code, message])),
+      onText: (t) => record(["text", t]),
+      onBinary: (b) => record(["binary", Array.from(b)]),
+      onPing: (p) => record(["ping", Array.from(p)]),
+      onPong: (p) => record(["pong", Array.from(p)]),
+      onClose: (code, reason) => record(["close", code, reason]),
+      onError: (code, message) => record(["error", code, message]),
     },
     { maxMessageBytes },
   )
