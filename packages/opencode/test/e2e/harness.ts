@@ -4,11 +4,11 @@
  * pre-seeded so OpenCode does not try to install `@opencode-ai/plugin` from the network, and every setting
  * that would reach out (models catalog, auto-update, share, LSP downloads) is switched off.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import type { SimAccount, SimulatorHandle } from "@cortexkit/openai-auth-testkit/Simulator"
+import type { SimAccount, SimRequest, SimulatorHandle } from "@cortexkit/openai-auth-testkit/Simulator"
 
 const require = createRequire(import.meta.url)
 export const PLUGIN_DIR = join(import.meta.dir, "..", "..")
@@ -37,6 +37,13 @@ const seed = (dir: string) => {
   )
 }
 
+export interface RunOptions {
+  /** kill the process after this long (default 90 s) */
+  readonly timeoutMs?: number
+  /** stop the process as soon as its stdout or stderr contains this text (for commands that would wait on) */
+  readonly until?: string
+}
+
 export interface Sandbox {
   readonly root: string
   readonly project: string
@@ -48,6 +55,7 @@ export interface Sandbox {
   run(
     args: ReadonlyArray<string>,
     extraEnv?: Record<string, string>,
+    options?: RunOptions,
   ): Promise<{ code: number; stdout: string; stderr: string }>
   [Symbol.dispose](): void
 }
@@ -75,21 +83,7 @@ export const makeSandbox = (
   )
   const authPath = join(dirs.data, "opencode", "auth.json")
   mkdirSync(dirname(authPath), { recursive: true })
-  if (main !== undefined) {
-    writeFileSync(
-      authPath,
-      JSON.stringify({
-        openai: {
-          type: "oauth",
-          access: main.tokens.access,
-          refresh: main.tokens.refresh,
-          expires: Date.now() + main.tokens.expiresIn * 1000,
-          accountId: main.accountId,
-        },
-      }),
-    )
-    chmodSync(authPath, 0o600)
-  }
+  if (main !== undefined) writeHostAuth(authPath, main)
   const storePath = join(dirs.config, "opencode", "openai-auth.json")
   const logFile = join(root, "plugin.log")
   const dumpDir = join(root, "dumps")
@@ -124,7 +118,7 @@ export const makeSandbox = (
     dumpDir,
     authPath,
     env,
-    run: async (args, more = {}) => {
+    run: async (args, more = {}, options = {}) => {
       const proc = Bun.spawn([binary, ...args], {
         cwd: project,
         env: { ...env, ...more },
@@ -132,15 +126,88 @@ export const makeSandbox = (
         stdout: "pipe",
         stderr: "pipe",
       })
-      const timer = setTimeout(() => proc.kill(), 90_000)
-      const [stdout, stderr, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ])
+      const timer = setTimeout(() => proc.kill(), options.timeoutMs ?? 90_000)
+      const out = { stdout: "", stderr: "" }
+      const drain = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+        const decoder = new TextDecoder()
+        for await (const chunk of stream) {
+          out[key] += decoder.decode(chunk, { stream: true })
+          if (options.until !== undefined && out[key].includes(options.until)) proc.kill()
+        }
+      }
+      const [, , code] = await Promise.all([drain(proc.stdout, "stdout"), drain(proc.stderr, "stderr"), proc.exited])
       clearTimeout(timer)
-      return { code, stdout, stderr }
+      return { code, stdout: out.stdout, stderr: out.stderr }
     },
     [Symbol.dispose]: () => rmSync(root, { recursive: true, force: true }),
   }
+}
+
+/** OpenCode's `auth.json` holding `account` as the main (OAuth) login; `expires` in epoch ms (default: fresh). */
+export const writeHostAuth = (
+  authPath: string,
+  account: SimAccount,
+  options: { readonly expires?: number; readonly access?: string; readonly refresh?: string } = {},
+): void => {
+  writeFileSync(
+    authPath,
+    JSON.stringify({
+      openai: {
+        type: "oauth",
+        access: options.access ?? account.tokens.access,
+        refresh: options.refresh ?? account.tokens.refresh,
+        expires: options.expires ?? Date.now() + account.tokens.expiresIn * 1000,
+        accountId: account.accountId,
+      },
+    }),
+  )
+  chmodSync(authPath, 0o600)
+}
+
+export const readJson = (path: string): Record<string, unknown> | undefined =>
+  existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>) : undefined
+
+/** permission bits of a file, e.g. 0o600 */
+export const fileMode = (path: string): number => statSync(path).mode & 0o777
+
+/** Codex requests (HTTP posts and WebSocket `response.create` frames) the simulator served for one account. */
+export const responsesFor = (sim: SimulatorHandle, accountId: string): Array<SimRequest> =>
+  sim.requests.filter((r) => r.accountId === accountId && r.path.endsWith("/codex/responses") && r.method !== "GET")
+
+/** every Codex request the simulator recorded, whichever account (or none) it was for */
+export const codexRequests = (sim: SimulatorHandle): Array<SimRequest> =>
+  sim.requests.filter((r) => r.path.endsWith("/codex/responses"))
+
+/** A fallback account entry of the store (`openai-auth.json`), as `openai-auth login` would save it. */
+export const storedAccount = (account: SimAccount, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  id: account.accountId,
+  userId: account.userId,
+  email: account.email,
+  plan: account.plan,
+  access: account.tokens.access,
+  refresh: account.tokens.refresh,
+  idToken: account.tokens.idToken,
+  expiresAt: Date.now() + account.tokens.expiresIn * 1000,
+  addedAt: Date.now(),
+  ...extra,
+})
+
+/** A cached quota reading in the store's shape (`QuotaSnapshot` encoded), windows resetting in an hour/a week. */
+export const quotaReading = (fiveHourUsed: number, weeklyUsed: number): Record<string, unknown> => {
+  const now = Date.now()
+  return {
+    observedAt: now,
+    source: "headers",
+    fiveHour: { usedPercent: fiveHourUsed, windowMinutes: 300, resetsAt: now + 3_600_000 },
+    weekly: { usedPercent: weeklyUsed, windowMinutes: 10080, resetsAt: now + 6 * 86_400_000 },
+    otherWindows: [],
+    additional: [],
+  }
+}
+
+/** Writes the plugin's store document (version 1 plus `fields`) with mode 0600. */
+export const writeStore = (box: Pick<Sandbox, "storePath">, fields: Record<string, unknown>): void => {
+  mkdirSync(dirname(box.storePath), { recursive: true })
+  writeFileSync(box.storePath, JSON.stringify({ version: 1, ...fields }, null, 2))
+  chmodSync(box.storePath, 0o600)
 }

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { makeSandbox, readJson, responsesFor } from "./harness.ts"
+
+let sim: SimulatorHandle
+beforeAll(async () => {
+  sim = await startSimulator({ defaultText: "Hello over a WebSocket" })
+})
+afterAll(async () => {
+  await sim.stop()
+})
+
+const TRANSPORTS = [
+  { name: "native", env: { CORTEXKIT_OPENAI_AUTH_WEBSOCKETS: "1" } },
+  { name: "raw", env: { CORTEXKIT_OPENAI_AUTH_WEBSOCKETS: "1", CORTEXKIT_OPENAI_AUTH_RAW_WS: "1" } },
+] as const
+
+describe("the real OpenCode binary over the WebSocket transports", () => {
+  for (const transport of TRANSPORTS) {
+    test(`${transport.name}: the turn goes over response.create frames and the rate-limits frame lands in the store`, async () => {
+      const main = sim.addAccount({ accountId: `acct_ws_${transport.name}`, userId: `user_ws_${transport.name}` })
+      sim.setQuota(main.accountId, { primaryUsedPercent: 37, secondaryUsedPercent: 12 })
+      using box = makeSandbox(sim, main, transport.env)
+      const result = await box.run(["run", "--model", "openai/gpt-5.5", "say hi"])
+      expect(result.stdout).toContain("Hello over a WebSocket")
+      expect(result.code).toBe(0)
+
+      const requests = responsesFor(sim, main.accountId)
+      // title turn and main turn, both as frames on a socket, none as an HTTP POST
+      expect(requests.length).toBeGreaterThanOrEqual(2)
+      for (const request of requests) {
+        expect(request.transport).toBe("ws")
+        expect(request.status).toBe(200)
+        const frame = request.body as { type?: string; model?: string; store?: boolean; instructions?: unknown }
+        expect(frame.type).toBe("response.create")
+        expect(frame.model).toBe("gpt-5.5")
+        expect(frame.store).toBe(false)
+        expect(typeof frame.instructions).toBe("string")
+      }
+      expect(requests[0]?.headers["chatgpt-account-id"]).toBe(main.accountId)
+
+      const store = readJson(box.storePath) as
+        | { quota?: Record<string, { source?: string; fiveHour?: { usedPercent?: number } }> }
+        | undefined
+      expect(store?.quota?.main?.source).toBe("frame")
+      expect(store?.quota?.main?.fiveHour?.usedPercent).toBe(37)
+    }, 120_000)
+  }
+})
