@@ -11,7 +11,7 @@ import { NodeFileSystem } from "@effect/platform-node-shared"
 import { Effect, FileSystem, Layer, ManagedRuntime, Redacted, Result } from "effect"
 import { systemError } from "effect/PlatformError"
 import fc from "fast-check"
-import { fuzz } from "../../../core/test/reliability/fuzz.ts"
+import { fuzz, fuzzSeed } from "../../../core/test/reliability/fuzz.ts"
 import { LOG_LEVELS, parseCommand, splitArguments, USAGE } from "../../src/CommandSyntax.ts"
 import { FileLock } from "../../src/FileLock.ts"
 import { Store } from "../../src/Store.ts"
@@ -183,6 +183,7 @@ const apply = (m: Mutation) => (doc: StoreDocument) => {
 describe("fuzz: Store.update never writes part of a document", () => {
   test("any starting bytes x any update (invalid, failing, dying, disk full half-way): written whole or untouched", async () => {
     const seen = { written: 0, untouched: 0 }
+    const seed = fuzzSeed()
     const starts = fc.oneof(
       fc.constant(undefined),
       fc.constant('{"version":1,"accounts":[],"routing":"fallback-first","mine":{"keep":true}}\n'),
@@ -222,11 +223,11 @@ describe("fuzz: Store.update never writes part of a document", () => {
         // no temp file is ever left behind
         expect(readdirSync(dir.dir).filter((f) => f.endsWith(".tmp"))).toEqual([])
       }),
-      { numRuns: 400, seed: Number(process.env.FUZZ_SEED) || undefined },
+      { numRuns: 400, seed },
     )
     expect(diskFull.hits).toBeGreaterThan(0)
     console.log(
-      `[fuzz] Store.update (start bytes x update kind, disk full half-way): 400 cases -> ${seen.written} whole writes, ` +
+      `[fuzz] Store.update (start bytes x update kind, disk full half-way): 400 cases (seed ${seed}) -> ${seen.written} whole writes, ` +
         `${seen.untouched} left byte-identical, ${diskFull.hits} ENOSPC mid-write, 0 partial files, 0 temp files left`,
     )
     await runtime.dispose()
