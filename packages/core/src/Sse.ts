@@ -30,6 +30,11 @@ export interface SseParserOptions {
    * about a few event types avoid decoding every delta.
    */
   readonly decodeData?: (event: string) => boolean
+  /**
+   * Whether the first pushed byte is the start of the stream (default true): only there is a UTF-8 BOM
+   * dropped. False for a parser resumed at an event boundary in the middle of a stream.
+   */
+  readonly streamStart?: boolean
 }
 
 export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
@@ -68,11 +73,20 @@ export class SseParser {
   private lineDirty = false
   /** number of events dropped for size */
   overflowCount = 0
+  /** bytes pushed before the current chunk */
+  private consumed = 0
+  private dispatched = false
+  /**
+   * Offset (in bytes pushed so far) where the event being read began: just past the last blank line. Lets an
+   * observer resume elsewhere at a point where this parser holds nothing.
+   */
+  eventStart = 0
 
   constructor(options: SseParserOptions = {}) {
     this.limit = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
     this.onError = options.onError
     this.decodeData = options.decodeData
+    if (options.streamStart === false) this.firstLine = false
   }
 
   push(chunk: Uint8Array): Array<SseMessage> {
@@ -80,6 +94,8 @@ export class SseParser {
     const n = chunk.length
     let pos = 0
     if (n === 0) return out
+    const base = this.consumed
+    this.consumed = base + n
     if (this.afterCR) {
       this.afterCR = false
       if (chunk[0] === LF) pos = 1
@@ -105,6 +121,10 @@ export class SseParser {
       if (isCR) {
         if (pos === n) this.afterCR = true
         else if (chunk[pos] === LF) pos++
+      }
+      if (this.dispatched) {
+        this.dispatched = false
+        this.eventStart = base + pos
       }
     }
     return out
@@ -235,6 +255,7 @@ export class SseParser {
   }
 
   private dispatch(out: Array<SseMessage>): void {
+    this.dispatched = true
     if (this.overflow) {
       this.overflow = false
       this.overflowCount++

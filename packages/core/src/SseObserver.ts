@@ -14,6 +14,7 @@
  */
 import { Schema } from "effect"
 import { classifyEvent, Transient } from "./CodexError.ts"
+import { ChunkWindow, MarkerScanner } from "./internal/sse-skip.ts"
 import { quotaFromHeaders, quotaFromRateLimitsFrame } from "./Quota.ts"
 import { type SseMessage, SseParser, type SseParserOptions } from "./Sse.ts"
 import { type StreamEvent, type StreamEventListener, type TerminalOutcome, Usage } from "./StreamEvent.ts"
@@ -95,6 +96,14 @@ export class StreamObserver {
 
   get done(): boolean {
     return this.terminal
+  }
+
+  /**
+   * The id and the first output have been reported: from here on only terminal events, `error` and
+   * `codex.rate_limits` can still produce anything.
+   */
+  get settled(): boolean {
+    return this.responseId && this.firstOutput
   }
 
   /** Whether the observer still needs the body of an event of this type (cheap pre-filter for SSE). */
@@ -212,20 +221,41 @@ const parseData = (message: SseMessage): unknown => {
   }
 }
 
+/** PARSE -> SKIP only when the parser's open event is at most this long (it is searched once for markers) */
+const RESCAN_LIMIT = 64 * 1024
+/** chunks kept by reference for stepping back from a marker to its event's start */
+const WINDOW_BYTES = 256 * 1024
+
 /**
  * A pass-through `TransformStream` for an SSE response body that reports `StreamEvent`s on the side.
  * Every chunk object is enqueued unchanged before it is looked at, so observing adds no latency.
+ *
+ * Until the id and first output are seen every line is parsed (the prefix is short). Then the observer
+ * switches to skip mode (`internal/sse-skip.ts`): chunks are only searched for byte markers, and the full
+ * parser is restarted at the start of an event that holds one. It switches back as soon as that parser
+ * holds no open event with a marker.
  */
 export const observeSse = (
   listener: StreamEventListener,
   options: ObserverOptions = {},
 ): TransformStream<Uint8Array, Uint8Array> => {
   const observer = new StreamObserver(listener, options.now === undefined ? {} : { now: options.now })
-  const parserOptions: SseParserOptions = {
+  const parserOptions = (streamStart: boolean): SseParserOptions => ({
     decodeData: (event) => observer.wants(event),
+    streamStart,
     ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
-  }
-  const parser = new SseParser(parserOptions)
+  })
+  let parser = new SseParser(parserOptions(true))
+  /** absolute offset of the parser's first byte */
+  let parserAt = 0
+  const window = new ChunkWindow(WINDOW_BYTES)
+  let scanner: MarkerScanner | undefined
+  /** skip mode: offsets below this are searched; `floor` is the last known event boundary */
+  let scanFrom = 0
+  let floor = 0
+  /** parse mode after a hit: the marker that the parser must get past before skipping again */
+  let hitAt = -1
+
   const consume = (messages: Array<SseMessage>) => {
     for (const message of messages) {
       if (observer.done) return
@@ -235,20 +265,70 @@ export const observeSse = (
       if (json !== undefined) observer.event(json)
     }
   }
+
+  /** parse mode, after a chunk: enter skip mode if the parser's open event holds no marker */
+  const maybeSkip = () => {
+    if (observer.done || !observer.settled) return
+    const open = parserAt + parser.eventStart
+    if (open <= hitAt || window.end - open > RESCAN_LIMIT || open < window.start) return
+    const fresh = new MarkerScanner()
+    for (const [at, chunk] of spans(window, open)) {
+      const found = fresh.feed(chunk, at, open)
+      if (found !== -1) {
+        hitAt = found
+        return
+      }
+    }
+    scanner = fresh
+    scanFrom = open
+    floor = open
+  }
+
+  /** skip mode: one chunk (already in the window) starting at `at` */
+  const skip = (chunk: Uint8Array, at: number, active: MarkerScanner) => {
+    for (;;) {
+      const found = active.feed(chunk, at, scanFrom)
+      if (found === -1) return
+      const start = window.eventStart(found, floor)
+      if (start === -1) {
+        // the event began before the window reaches: treated like an oversized event
+        scanFrom = found + 1
+        continue
+      }
+      scanner = undefined
+      hitAt = found
+      parser = new SseParser(parserOptions(start === 0))
+      parserAt = start
+      for (const slice of window.slices(start)) {
+        consume(parser.push(slice))
+        if (observer.done) return
+      }
+      maybeSkip()
+      return
+    }
+  }
+
   // `cancel` (WHATWG 2023) runs on an upstream abort or a reader cancel; Bun supports it, the DOM lib types lag.
   const transformer: Transformer<Uint8Array, Uint8Array> & { cancel: (reason: unknown) => void } = {
     transform(chunk, controller) {
       controller.enqueue(chunk)
-      if (observer.done) return
+      if (observer.done || chunk.length === 0) return
       try {
-        consume(parser.push(chunk))
+        const at = window.end
+        window.add(chunk)
+        if (scanner !== undefined) skip(chunk, at, scanner)
+        else {
+          consume(parser.push(chunk))
+          maybeSkip()
+        }
       } catch {
-        // the parser does not throw; this only shields the byte flow from a bug on the side
+        // nothing here throws by design; this only shields the byte flow from a bug on the side
       }
     },
     flush() {
       try {
-        consume(parser.end())
+        // in skip mode every marker has been searched for: nothing is pending
+        if (scanner === undefined) consume(parser.end())
       } catch {
         // see above
       }
@@ -260,4 +340,15 @@ export const observeSse = (
     },
   }
   return new TransformStream<Uint8Array, Uint8Array>(transformer)
+}
+
+/** `[absolute offset, bytes]` of the window from `from` on */
+const spans = (window: ChunkWindow, from: number): Array<[number, Uint8Array]> => {
+  const out: Array<[number, Uint8Array]> = []
+  let at = from
+  for (const slice of window.slices(from)) {
+    out.push([at, slice])
+    at += slice.length
+  }
+  return out
 }
