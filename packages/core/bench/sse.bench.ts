@@ -112,6 +112,20 @@ const bench: Bench = async () => {
   const observed = () => drain(chunks, observeSse(listener))
   const result = await compare(identity, observed, { samples: 60, warmup: 15 })
   if (terminal === 0) throw new Error("the observer never saw response.completed")
+  // The floor for any observer that must see every byte: a JS transform doing one native byte search.
+  let sink = 0
+  const touch = () =>
+    drain(
+      chunks,
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          controller.enqueue(chunk)
+          sink += chunk.indexOf(0x7e)
+        },
+      }),
+    )
+  const floor = await compare(identity, touch, { samples: 60, warmup: 15 })
+  if (sink === 1) throw new Error("unreachable")
 
   const parse = await sample(
     () => {
@@ -136,6 +150,12 @@ const bench: Bench = async () => {
         observedMBs / identityMBs,
         "x",
         atLeast(0.8),
+      ),
+      figure(
+        "one_pass_floor_ratio",
+        "JS transform + one indexOf per chunk / identity",
+        floor.baseline / floor.candidate,
+        "x",
       ),
       figure("parser_mb_s", "SseParser (every event decoded)", mb / (median(parse) / 1000), "MB/s"),
     ],
