@@ -56,7 +56,16 @@ beforeAll(async () => {
   mkdirSync(project)
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", private: true }))
   const install = await run(
-    ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", join(root, report.filename)],
+    [
+      "npm",
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      "--loglevel=error",
+      join(root, report.filename),
+    ],
     { cwd: project },
   )
   if (install.code !== 0) throw new Error(`npm install failed: ${install.stderr}`)
