@@ -44,6 +44,8 @@ export interface RoutedResponse {
     readonly url: string
     readonly headers: Readonly<Record<string, string>>
     readonly body: Uint8Array
+    /** the same body, parsed (keep-warm replays it) */
+    readonly json: Readonly<Record<string, unknown>>
   }
   readonly response: TransportResponse
   readonly attempts: ReadonlyArray<Attempt>
@@ -53,6 +55,8 @@ export interface RoutedResponse {
 export interface SendOptions {
   readonly settings: ResolvedSettings
   readonly signal?: AbortSignal | undefined
+  /** only this account may serve (keep-warm replays a session on the account that served it) */
+  readonly pin?: string | undefined
   /** every stream event, tagged with the account that produced it */
   readonly onEvent?: ((account: string, event: StreamEvent) => void) | undefined
 }
@@ -153,7 +157,15 @@ export const make = Effect.gen(function* () {
       .pipe(Effect.ignore)
 
   const send = Effect.fn("RoutedClient.send")(function* (host: HostRequest, options: SendOptions) {
-    const chosen = yield* selection
+    const all = yield* selection
+    const chosen =
+      options.pin === undefined
+        ? all
+        : {
+            ...all,
+            candidates: all.candidates.filter((a) => a.key === options.pin),
+            skipped: all.skipped.filter((s) => s.account.key === options.pin),
+          }
     const attempts: Array<Attempt> = []
     if (chosen.candidates.length === 0) {
       return yield* new AllAccountsGated({
@@ -203,7 +215,7 @@ export const make = Effect.gen(function* () {
           attempts.push({ account: key, outcome: "served" })
           return {
             account: key,
-            request: { url: prepared.url, headers: prepared.headers, body: prepared.body },
+            request: { url: prepared.url, headers: prepared.headers, body: prepared.body, json: prepared.json },
             response: result.success,
             attempts,
             sessionKey: prepared.sessionKey,

@@ -52,11 +52,11 @@ const setup = async (
         return yield* client.send(hostRequest(session, text), { settings })
       }),
     )
-  const sendResult = (session: string) =>
+  const sendResult = (session: string, pin?: string) =>
     runtime.runPromise(
       Effect.gen(function* () {
         const client = yield* RoutedClient
-        return yield* client.send(hostRequest(session), { settings }).pipe(Effect.result)
+        return yield* client.send(hostRequest(session), { settings, pin }).pipe(Effect.result)
       }),
     )
   const expireFallbacks = () =>
@@ -116,6 +116,21 @@ describe("RoutedClient", () => {
     expect(served.account).toBe(MAIN)
     expect(served.attempts.map((a) => a.outcome)).toEqual(["served"])
     expect(t.requestsFor(t.main.accountId)[0]?.headers["chatgpt-account-id"]).toBe(t.main.accountId)
+  })
+
+  test("a pinned request is served only by that account, or not at all", async () => {
+    await using t = await setup()
+    const fallbackKey = `${t.fallbacks[0]?.accountId}/${t.fallbacks[0]?.userId}`
+    const pinned = await t.sendResult("ses_pin", fallbackKey)
+    if (pinned._tag !== "Success") throw new Error("pinned request failed")
+    expect(pinned.success.account).toBe(fallbackKey)
+    expect(t.requestsFor(t.main.accountId)).toHaveLength(0)
+    sim.script(t.fallbacks[0]?.accountId ?? "", { fault: { kind: "usage_limit", resetsInSeconds: 600 } })
+    expect((await t.sendResult("ses_pin", fallbackKey))._tag).toBe("Failure")
+    const before = sim.requests.length
+    const gated = await t.sendResult("ses_pin", fallbackKey)
+    expect(gated._tag === "Failure" && gated.failure._tag).toBe("AllAccountsGated")
+    expect(sim.requests.length).toBe(before)
   })
 
   test("fallback-first prefers the fallback accounts", async () => {

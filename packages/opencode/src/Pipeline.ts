@@ -11,8 +11,10 @@ import { decodeHostRequestResult } from "@cortexkit/openai-auth-core/HostRequest
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { Effect, Result } from "effect"
 import { Dumps } from "./Dumps.ts"
+import { KeepWarm } from "./KeepWarm.ts"
 import { LiveSettings } from "./LiveSettings.ts"
 import type { PluginRuntime } from "./Runtime.ts"
+import { warmUsage } from "./Warmer.ts"
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
@@ -55,8 +57,13 @@ const isResponsesCall = (url: string) => /\/responses(\?|$)/.test(url) || url.en
 
 let sequence = 0
 
+export interface FetchOptions {
+  /** whether the OpenCode session behind a prompt cache key is a subagent's (keep-warm skips those by default) */
+  readonly isSubagent?: (sessionKey: string) => boolean
+}
+
 export const makeFetch =
-  (runtime: PluginRuntime) =>
+  (runtime: PluginRuntime, options: FetchOptions = {}) =>
   async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const request = input instanceof Request ? input : undefined
     const url = request?.url ?? String(input)
@@ -74,6 +81,7 @@ export const makeFetch =
     const host = decoded.success
     const hostRequestText = typeof body === "string" ? body : ""
     const signal = init?.signal ?? request?.signal ?? undefined
+    let sessionKeyOf: string | undefined
     return runtime.runPromise(
       Effect.gen(function* () {
         const settings = yield* (yield* LiveSettings).current
@@ -81,13 +89,28 @@ export const makeFetch =
         const state = yield* StateFile
         const dumps = yield* Dumps
         const log = yield* Logger
+        const keepWarm = yield* KeepWarm
+        const detach = Effect.runForkWith(yield* Effect.context<never>())
         const started = Date.now()
-        const result = yield* client.send(host, { settings, signal: signal ?? undefined }).pipe(Effect.result)
+        const dumpSequence = settings.dump ? ++sequence : undefined
+        const result = yield* client
+          .send(host, {
+            settings,
+            signal: signal ?? undefined,
+            // usage arrives at the end of the stream, long after the dump was written
+            onEvent: (_, event) => {
+              if (event._tag === "Usage" && dumpSequence !== undefined && sessionKeyOf !== undefined) {
+                detach(dumps.complete(sessionKeyOf, dumpSequence, warmUsage(event.usage)))
+              }
+            },
+          })
+          .pipe(Effect.result)
         if (Result.isFailure(result)) {
           yield* log.warn("request not served", { reason: result.failure.message ?? result.failure._tag })
           return toResponse(result.failure, Date.now())
         }
         const routed = result.success
+        sessionKeyOf = routed.sessionKey
         yield* log.debug("request served", {
           account: routed.account,
           transport: routed.response.transport,
@@ -95,11 +118,18 @@ export const makeFetch =
           ms: Date.now() - started,
         })
         yield* state.update((s) => ({ ...s, lastServed: { key: routed.account, at: Date.now() } }))
-        if (settings.dump) {
+        yield* keepWarm.track({
+          sessionKey: routed.sessionKey,
+          account: routed.account,
+          subagent: options.isSubagent?.(routed.sessionKey) ?? false,
+          body: routed.request.json as Record<string, unknown>,
+          model: host.body.model,
+        })
+        if (dumpSequence !== undefined) {
           yield* Effect.forkDetach(
             dumps.write({
               sessionKey: routed.sessionKey,
-              sequence: ++sequence,
+              sequence: dumpSequence,
               at: started,
               account: routed.account,
               transport: routed.response.transport,

@@ -12,6 +12,7 @@ import { Transports } from "@cortexkit/openai-auth-transports/Transports"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { Dumps } from "./Dumps.ts"
 import { LiveSettings } from "./LiveSettings.ts"
+import { WarmerLayer } from "./Warmer.ts"
 
 export const pluginLayer = (env: Env, main: Layer.Layer<MainCredentials>) => {
   const accounts = accountServices(Layer.merge(main, Logger.layer))
@@ -28,7 +29,7 @@ export const pluginLayer = (env: Env, main: Layer.Layer<MainCredentials>) => {
       })
     }),
   ).pipe(Layer.provideMerge(live))
-  return dumps
+  return WarmerLayer.pipe(Layer.provideMerge(dumps))
 }
 
 export type PluginServices = Layer.Success<ReturnType<typeof pluginLayer>>

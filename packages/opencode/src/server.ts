@@ -15,6 +15,7 @@ import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import type { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import type { Hooks, Plugin, PluginInput } from "@opencode-ai/plugin"
 import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { KeepWarm } from "./KeepWarm.ts"
 import { makeFetch } from "./Pipeline.ts"
 import { makeRuntime, type PluginRuntime } from "./Runtime.ts"
 import { tuiPresent } from "./tui/Marker.ts"
@@ -83,6 +84,7 @@ const configFile = Effect.gen(function* () {
 export const server: Plugin = async (input) => {
   let getAuth: () => Promise<unknown> = async () => undefined
   let runtime: PluginRuntime | undefined
+  const subagentSessions = new Map<string, boolean>()
   const services = () => {
     runtime ??= makeRuntime(
       process.env,
@@ -180,7 +182,10 @@ export const server: Plugin = async (input) => {
         getAuth = auth
         const current = (await auth()) as { type?: string } | undefined
         if (current?.type !== "oauth") return {}
-        return { apiKey: OAUTH_PLACEHOLDER_KEY, fetch: makeFetch(services()) }
+        return {
+          apiKey: OAUTH_PLACEHOLDER_KEY,
+          fetch: makeFetch(services(), { isSubagent: (session) => subagentSessions.get(session) === true }),
+        }
       },
       methods: [
         oauthMethod("ChatGPT Pro/Plus (browser)", false),
@@ -200,6 +205,20 @@ export const server: Plugin = async (input) => {
       if (chat.model.providerID !== PROVIDER) return
       output.headers.originator = "opencode"
       output.headers["session-id"] = chat.sessionID
+      if (!subagentSessions.has(chat.sessionID)) {
+        // a session with a parent was spawned by an agent's task: keep-warm treats it as a subagent's
+        const session = await input.client.session.get({ path: { id: chat.sessionID } }).catch(() => undefined)
+        subagentSessions.set(chat.sessionID, typeof session?.data?.parentID === "string")
+      }
+    },
+    event: async ({ event }) => {
+      if (event.type !== "session.deleted" || runtime === undefined) return
+      const id = event.properties.info.id
+      subagentSessions.delete(id)
+      const untrack = Effect.gen(function* () {
+        yield* (yield* KeepWarm).untrack(id)
+      })
+      await runtime.runPromise(untrack).catch(() => undefined)
     },
     "chat.params": async (chat, output) => {
       if (chat.model.providerID !== PROVIDER) return
