@@ -65,7 +65,7 @@ export const publishManifest = (source: Manifest, catalog: Record<string, string
     exports: { "./server": "./server.js", "./tui": "./tui.js", "./package.json": "./package.json" },
     main: "./server.js",
     bin: { "openai-auth": "./cli.js" },
-    files: ["server.js", "tui.js", "cli.js", "chunks/", "README.md"],
+    files: ["server.js", "tui.js", "cli.js", "chunks/", "README.md", "LICENSE"],
     engines: source.engines ?? {},
     dependencies,
   }
@@ -119,8 +119,10 @@ export const build = async (outdir: string = DEFAULT_OUTDIR): Promise<BuildResul
   const root = readJson<{ workspaces: { catalog: Record<string, string> } }>(join(ROOT, "package.json"))
   const manifest = publishManifest(readJson<Manifest>(join(PLUGIN_PKG, "package.json")), root.workspaces.catalog)
   writeFileSync(join(outdir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`)
-  const readme = join(ROOT, "README.md")
-  if (existsSync(readme)) copyFileSync(readme, join(outdir, "README.md"))
+  for (const name of ["README.md", "LICENSE"]) {
+    const file = join(ROOT, name)
+    if (existsSync(file)) copyFileSync(file, join(outdir, name))
+  }
   return { outdir, files, ms: performance.now() - started }
 }
 
