@@ -10,36 +10,34 @@
  *   part of the plugin contract; when it does not fire (rebound submit, a host change) the line takes the
  *   normal path to the server command, which handles it the same way.
  * - The sidebar quota block.
+ *
+ * This file stays light: OpenCode shows no prompt until `tui()` returns, so the store runtime, dialogs and
+ * sidebar (`tui/Live.tsx`, the Effect graph) load in the background and commands wait for them.
  */
-import { homedir } from "node:os"
-import { configPath } from "@cortexkit/openai-auth-core/Settings"
 import type { TuiPlugin, TuiPluginModule } from "@opencode-ai/plugin/tui"
-import { applyWords, DIALOGS, type DialogContext } from "./tui/Dialogs.tsx"
-import { removeTuiMarker, writeTuiMarker } from "./tui/Marker.ts"
-import { makeTuiRuntime } from "./tui/Runtime.ts"
-import { registerQuotaSidebar } from "./tui/Sidebar.tsx"
+import type { Live } from "./tui/Live.tsx"
 import { CATEGORY, COMMAND_NAMES, dialogCommandName, matchSlashLine, TITLES } from "./tui/Slash.ts"
 
 export const PLUGIN_ID = "cortexkit-openai-auth"
 
 const ENTER_KEYS = new Set(["return", "enter"])
 
-const tui: TuiPlugin = async (api) => {
-  // the same path Settings resolves (OPENCODE_OPENAI_AUTH_FILE, OPENCODE_CONFIG_DIR, XDG_CONFIG_HOME, ~)
-  const storePath = configPath({ ...process.env }, homedir())
-  writeTuiMarker(storePath)
-  const runtime = makeTuiRuntime()
-  const sidebar = registerQuotaSidebar(api, runtime, storePath)
-  const ctx: DialogContext = { api, runtime, changed: () => void sidebar.refresh() }
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
-  const open = (name: (typeof COMMAND_NAMES)[number]) =>
-    DIALOGS[name](ctx).catch((error: unknown) =>
-      api.ui.toast({
-        variant: "error",
-        title: "OpenAI",
-        message: error instanceof Error ? error.message : String(error),
-      }),
-    )
+const tui: TuiPlugin = async (api) => {
+  const live: Promise<Live> = import("./tui/Live.tsx").then((m) => m.startLive(api))
+  live.catch((error: unknown) =>
+    api.ui.toast({
+      variant: "error",
+      title: "OpenAI",
+      message: `the OpenAI plugin failed to load: ${messageOf(error)}`,
+    }),
+  )
+  const withLive = (f: (l: Live) => Promise<void>) => {
+    live.then(f).catch(() => {
+      // the load failure was already reported once
+    })
+  }
 
   const unregisterLayer = api.keymap.registerLayer({
     commands: COMMAND_NAMES.map((name) => ({
@@ -48,9 +46,7 @@ const tui: TuiPlugin = async (api) => {
       desc: `/openai-${name}`,
       category: CATEGORY,
       namespace: "palette",
-      run: () => {
-        void open(name)
-      },
+      run: () => withLive((l) => l.open(name)),
     })),
   })
 
@@ -66,24 +62,15 @@ const tui: TuiPlugin = async (api) => {
       if (line === undefined) return
       key.consume()
       editor.setText("")
-      if (line._tag === "Bare") {
-        void open(line.name)
-        return
-      }
-      // a usage error becomes an error toast naming the expected form
-      void applyWords(ctx, line.name, line.args)
+      withLive((l) => (line._tag === "Bare" ? l.open(line.name) : l.apply(line.name, line.args)))
     },
     { priority: 10 },
   )
 
-  void sidebar.refresh()
-
   api.lifecycle.onDispose(async () => {
     unintercept()
     unregisterLayer()
-    sidebar.stop()
-    removeTuiMarker(storePath)
-    await runtime.dispose()
+    await live.then((l) => l.dispose()).catch(() => undefined)
   })
 }
 
