@@ -20,7 +20,7 @@ interface HostOAuth {
 
 const hostEntry = (authPath: string) => (readJson(authPath) as { openai?: HostOAuth } | undefined)?.openai
 
-const METHODS = ["ChatGPT Pro/Plus (browser)", "ChatGPT Pro/Plus (headless)", "Manually enter API Key"]
+const METHODS = ["ChatGPT Pro/Plus (browser)", "ChatGPT Pro/Plus (headless)", "Manually enter API Key"] as const
 
 describe("OpenCode's auth store and login through the real binary", () => {
   test("an expired main token is refreshed once and the rotated tokens land in auth.json through OpenCode", async () => {
@@ -66,7 +66,7 @@ describe("OpenCode's auth store and login through the real binary", () => {
     sim.setDevice({ interval: "0", approveAfterPolls: 1 })
     sim.nextLogin(account.accountId)
     using box = makeSandbox(sim, undefined)
-    const result = await box.run(["providers", "login", "-p", "openai", "-m", METHODS[1] as string])
+    const result = await box.run(["providers", "login", "-p", "openai", "-m", METHODS[1]])
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`${sim.url}/codex/device`)
     expect(result.stdout).toMatch(/Enter code: [A-Z0-9]{4}-[A-Z0-9]{4}/)

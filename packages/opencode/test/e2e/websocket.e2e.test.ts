@@ -11,13 +11,18 @@ afterAll(async () => {
 })
 
 const TRANSPORTS = [
-  { name: "native", env: { CORTEXKIT_OPENAI_AUTH_WEBSOCKETS: "1" } },
-  { name: "raw", env: { CORTEXKIT_OPENAI_AUTH_WEBSOCKETS: "1", CORTEXKIT_OPENAI_AUTH_RAW_WS: "1" } },
+  { name: "native", env: { CORTEXKIT_OPENAI_AUTH_WEBSOCKETS: "1" }, also: "" },
+  {
+    name: "raw",
+    env: { CORTEXKIT_OPENAI_AUTH_WEBSOCKETS: "1", CORTEXKIT_OPENAI_AUTH_RAW_WS: "1" },
+    // one continuation is enough to show a fresh socket carries the whole conversation; it costs a process
+    also: ", and a --continue turn sends the conversation over a fresh socket",
+  },
 ] as const
 
 describe("the real OpenCode binary over the WebSocket transports", () => {
   for (const transport of TRANSPORTS) {
-    test(`${transport.name}: the turn goes over response.create frames and the rate-limits frame lands in the store`, async () => {
+    test(`${transport.name}: turns go over response.create frames, the rate-limits frame lands in the store${transport.also}`, async () => {
       const main = sim.addAccount({ accountId: `acct_ws_${transport.name}`, userId: `user_ws_${transport.name}` })
       sim.setQuota(main.accountId, { primaryUsedPercent: 37, secondaryUsedPercent: 12 })
       using box = makeSandbox(sim, main, transport.env)
@@ -44,6 +49,21 @@ describe("the real OpenCode binary over the WebSocket transports", () => {
         | undefined
       expect(store?.quota?.main?.source).toBe("frame")
       expect(store?.quota?.main?.fiveHour?.usedPercent).toBe(37)
+
+      if (transport.name !== "raw") return
+      // a second process continues the session on a fresh socket: the whole conversation goes in the frame
+      const served = requests.length
+      const next = await box.run(["run", "--continue", "--model", "openai/gpt-5.5", "and once more"])
+      expect(next.stdout).toContain("Hello over a WebSocket")
+      expect(next.code).toBe(0)
+      const later = responsesFor(sim, main.accountId).slice(served)
+      expect(later.length).toBeGreaterThanOrEqual(1)
+      for (const request of later) expect(request.transport).toBe("ws")
+      const turn = JSON.stringify(later.at(-1)?.body)
+      expect(turn).toContain("say hi")
+      expect(turn).toContain("Hello over a WebSocket")
+      expect(turn).toContain("and once more")
+      expect(later.at(-1)?.status).toBe(200)
     }, 120_000)
   }
 })
