@@ -55,6 +55,8 @@ export const makeAt = (path: string, options?: StoreOptions) =>
     const lock = yield* FileLock
     const lockPath = `${path}.lock`
     let cached: { readonly stat: FileStat; readonly doc: Result.Result<StoreDocument, StoreCorrupt> } | undefined
+    // one default document while the file does not exist: readers compare documents by identity to skip work
+    const empty = emptyDocument()
 
     const parse = Effect.fnUntraced(function* (text: string) {
       if (text.trim() === "") return Result.succeed(emptyDocument())
@@ -81,7 +83,7 @@ export const makeAt = (path: string, options?: StoreOptions) =>
       const stat = yield* files.stat(path)
       if (Option.isNone(stat)) {
         cached = undefined
-        return emptyDocument()
+        return empty
       }
       if (cached === undefined || !sameStat(cached.stat, stat.value)) {
         const loaded = yield* load()

@@ -102,7 +102,7 @@ export const make = Effect.gen(function* () {
     )
   })
 
-  const stat = Effect.fn("Files.stat")(function* (path: string) {
+  const stat = Effect.fnUntraced(function* (path: string) {
     return yield* fs.stat(path).pipe(
       Effect.map((info): Option.Option<FileStat> => {
         const size = Number(info.size)

@@ -61,12 +61,20 @@ export const renderPrompt = (body: Record<string, unknown>, input: ReadonlyArray
   return encoder.encode(text)
 }
 
-const commonPrefix = (a: Uint8Array, b: Uint8Array): number => {
+/** Compares 4 KiB blocks natively (memcmp) and only walks bytes inside the first block that differs. */
+const BLOCK = 4096
+export const commonPrefix = (a: Uint8Array, b: Uint8Array): number => {
   const n = Math.min(a.length, b.length)
+  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength)
+  const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
   let i = 0
+  while (i + BLOCK <= n && x.compare(y, i, i + BLOCK, i, i + BLOCK) === 0) i += BLOCK
   while (i < n && a[i] === b[i]) i++
   return i
 }
+
+/** the backend's cache does not keep every prompt forever either; this bounds the simulator's work per request */
+const HISTORY_PER_KEY = 32
 
 /** input/cached token counts for this prompt, then remember it for later requests of the same cache key */
 export const promptUsage = (
@@ -82,6 +90,7 @@ export const promptUsage = (
   let best = 0
   for (const earlier of history) best = Math.max(best, commonPrefix(earlier, prompt))
   history.push(prompt)
+  if (history.length > HISTORY_PER_KEY) history.shift()
   state.cache.set(key, history)
   return { inputTokens, cachedTokens: Math.floor(best / 4) }
 }
