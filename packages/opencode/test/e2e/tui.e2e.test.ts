@@ -79,7 +79,8 @@ describe.skipIf(!tmuxAvailable())("the real OpenCode TUI with the plugin, throug
       // 1. /openai-quota opens our dialog with both accounts
       const beforeQuota = modelRequests(sim)
       await submit(tui, "/openai-quota")
-      const isQuotaDialog = (s: string) => s.includes("OpenAI quota") && /\bmain\b/.test(s) && s.includes("backup")
+      // one row per account: `main 5h …` and the fallback under its label
+      const isQuotaDialog = (s: string) => s.includes("OpenAI quota") && /\bmain 5h /.test(s) && /\bbackup 5h /.test(s)
       const dialog = await tui.waitFor("the quota dialog", isQuotaDialog, 8_000).catch(async () => {
         // without the Enter interceptor the autocomplete only fills in `/openai-quota `; a second Enter runs it
         await tui.keys("Enter")
