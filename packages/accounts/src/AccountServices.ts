@@ -20,12 +20,15 @@ import { QuotaPoller } from "./QuotaPoller.ts"
 import { StateFile } from "./StateFile.ts"
 import { Store } from "./Store.ts"
 
-/** `host` must provide `MainCredentials`; whatever else it provides is passed through to the caller. */
-export const accountServices = <H, E>(host: Layer.Layer<H | MainCredentials, E, Files | Settings>) => {
-  const base = Layer.mergeAll(FileLock.layer, host).pipe(
-    Layer.provideMerge(Settings.layerFromEnvironment),
-    Layer.provideMerge(Files.layer),
-  )
+/**
+ * `host` must provide `MainCredentials`; whatever else it provides is passed through to the caller.
+ * `settings` defaults to the process environment and its config file.
+ */
+export const accountServices = <H, E, SE>(
+  host: Layer.Layer<H | MainCredentials, E, Files | Settings>,
+  settings: Layer.Layer<Settings, SE, Files> = Settings.layerFromEnvironment as Layer.Layer<Settings, SE, Files>,
+) => {
+  const base = Layer.mergeAll(FileLock.layer, host).pipe(Layer.provideMerge(settings), Layer.provideMerge(Files.layer))
   const store = Store.layer.pipe(Layer.provideMerge(base))
   const tokens = TokenClient.layer.pipe(Layer.provideMerge(IssuerFromSettings), Layer.provideMerge(store))
   const credentials = Credentials.layer.pipe(Layer.provideMerge(tokens))

@@ -71,13 +71,42 @@ export const loadSettings = Effect.fn("Settings.load")(function* (
   return resolved.success
 })
 
+export interface SettingsFromOptions {
+  /**
+   * A config file that cannot be read or holds a bad value does not stop a long-running host: it gets the
+   * environment and the defaults, and reports the file's problem elsewhere (the plugin logs it on every
+   * request until it is fixed). A command-line tool should fail instead, naming the file and the key.
+   */
+  readonly ignoreBadFile?: boolean
+}
+
 export class Settings extends Context.Service<Settings, ResolvedSettings>()("@cortexkit/openai-auth-core/Settings") {
-  /** process environment + the config file, read once when the layer is built */
-  static readonly layerFromEnvironment: Layer.Layer<Settings, SettingsError, Files> = Layer.effect(
-    Settings,
-    Effect.suspend(() => loadSettings({ ...process.env }, { tmpDir: tmpdir(), homeDir: homedir() })).pipe(
-      Effect.map((resolved) => Settings.of(resolved)),
-    ),
+  /** `env` + the config file it names, read once when the layer is built */
+  static readonly layerFrom = (
+    env: Env,
+    options: SettingsFromOptions = {},
+  ): Layer.Layer<Settings, SettingsError, Files> =>
+    Layer.effect(
+      Settings,
+      Effect.suspend(() => {
+        const defaults = { tmpDir: tmpdir(), homeDir: homedir() }
+        const load = loadSettings(env, defaults)
+        if (options.ignoreBadFile !== true) return load
+        return load.pipe(
+          Effect.catch((error) =>
+            error.path === undefined
+              ? Effect.fail(error)
+              : Effect.fromResult(resolveSettings(env, undefined, defaults)).pipe(
+                  Effect.mapError(({ message, key, value }) => new SettingsError({ message, key, value })),
+                ),
+          ),
+        )
+      }).pipe(Effect.map((resolved) => Settings.of(resolved))),
+    )
+
+  /** the process environment + the config file, read once when the layer is built */
+  static readonly layerFromEnvironment: Layer.Layer<Settings, SettingsError, Files> = Layer.suspend(() =>
+    Settings.layerFrom({ ...process.env }),
   )
 
   /** fixed settings, for tests and for hosts that resolved them already */

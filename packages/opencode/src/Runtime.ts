@@ -15,7 +15,8 @@ import { LiveSettings } from "./LiveSettings.ts"
 import { WarmerLayer } from "./Warmer.ts"
 
 export const pluginLayer = (env: Env, main: Layer.Layer<MainCredentials>) => {
-  const accounts = accountServices(Layer.merge(main, Logger.layer))
+  // a bad config file must not take the plugin down: LiveSettings reports it on every request instead
+  const accounts = accountServices(Layer.merge(main, Logger.layer), Settings.layerFrom(env, { ignoreBadFile: true }))
   const routed = RoutedClient.layer.pipe(Layer.provideMerge(Transports.layer), Layer.provideMerge(accounts))
   const live = LiveSettings.layerWith(env).pipe(Layer.provideMerge(routed))
   const dumps = Layer.effect(

@@ -3,11 +3,12 @@
  * uses, with the main account read from OpenCode's `auth.json` and every URL taken from the settings.
  */
 import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
+import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import type { Layer } from "effect"
 import { HostAuthFile } from "../HostAuthFile.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
 
-export const cliLayer = (env: Env) => accountServices(HostAuthFile.layer(env))
+export const cliLayer = (env: Env) => accountServices(HostAuthFile.layer(env), Settings.layerFrom(env))
 
 export type CliServices = Layer.Success<ReturnType<typeof cliLayer>>
