@@ -114,6 +114,13 @@ export const classifyTokenFailure = (
 
 const DEFAULT_EXPIRES_IN_S = 3600
 
+/** A lifetime a token can really have: a missing, non-positive or absurd `expires_in` gets the default. */
+const MAX_EXPIRES_IN_S = 366 * 24 * 3600
+const sensibleLifetime = (seconds: number | null | undefined): number =>
+  seconds === undefined || seconds === null || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_EXPIRES_IN_S
+    ? DEFAULT_EXPIRES_IN_S
+    : seconds
+
 /** Builds the token set from a 2xx body; `previousRefresh` is kept when the issuer did not rotate it. */
 export const tokenSetFromResponse = (
   response: HttpResponse,
@@ -138,7 +145,7 @@ export const tokenSetFromResponse = (
     if (identity._tag === "Failure") {
       return Effect.fail(new MalformedTokenResponse({ message: identity.failure.message }))
     }
-    const expiresIn = body.expires_in ?? DEFAULT_EXPIRES_IN_S
+    const expiresIn = sensibleLifetime(body.expires_in)
     const { accountId, userId, plan, email } = identity.success
     return Effect.succeed(
       new TokenSet({
