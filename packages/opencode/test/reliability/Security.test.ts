@@ -5,14 +5,18 @@
  * or error message; dumps are off by default and their README says they hold prompts.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test"
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { STATE_FILE_NAME } from "@cortexkit/openai-auth-accounts/StateFile"
 import { listen } from "@cortexkit/openai-auth-core/CallbackServer"
+import { Files } from "@cortexkit/openai-auth-core/Files"
+import { MAX_LOG_BYTES } from "@cortexkit/openai-auth-core/Logger"
 import { resolveSettings } from "@cortexkit/openai-auth-core/Settings"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
-import { Effect, Exit, Fiber, Result, Scope } from "effect"
-import { fallbackAccount, HostStore, hostRequest, tempDir } from "../../../accounts/test/support/fixture.ts"
+import { Effect, Exit, Fiber, Layer, Result, Scope } from "effect"
+import { fallbackAccount, hostRequest, tempDir } from "../../../accounts/test/support/fixture.ts"
 import { README_NAME, README_TEXT } from "../../src/Dumps.ts"
+import { HostAuthFile, hostAuthPath } from "../../src/HostAuthFile.ts"
 import { makeFetch } from "../../src/Pipeline.ts"
 import { makeRuntime } from "../../src/Runtime.ts"
 
@@ -90,128 +94,216 @@ test("dumps are off by default, and the dump README says they hold prompts", () 
 
 const modeOf = (path: string) => statSync(path).mode & 0o777
 
-// unfinished: makeRuntime(env) here wrote neither the log file nor any dump (env not reaching Logger/Dumps,
-// or the turns failed); to be investigated before this runs in CI
-test.todo("a served turn with logs, dumps and CLI: files 0600 in 0700 dirs, no secret in any artifact", async () => {
+/** every file under `dir`, recursively */
+const walk = (dir: string): Array<string> =>
+  safeList(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? walk(path) : [path]
+  })
+const dirsUnder = (dir: string): Array<string> =>
+  safeList(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? [path, ...dirsUnder(path)] : []
+  })
+
+/**
+ * The issuer behind a recording proxy, so every token set a refresh mints (access, refresh and id token) is
+ * known to the scan, not only the ones the simulator minted up front.
+ */
+const recordingIssuer = (target: string, minted: Set<string>) =>
+  Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async (request) => {
+      const url = new URL(request.url)
+      const body = request.method === "GET" ? undefined : await request.arrayBuffer()
+      const headers = new Headers(request.headers)
+      headers.delete("host")
+      const answer = await fetch(`${target}${url.pathname}${url.search}`, { method: request.method, headers, body })
+      const bytes = await answer.arrayBuffer()
+      if (url.pathname === "/oauth/token") {
+        try {
+          const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+          for (const key of ["access_token", "refresh_token", "id_token"])
+            if (typeof json[key] === "string") minted.add(json[key] as string)
+        } catch {
+          // an error body holds no token
+        }
+      }
+      return new Response(bytes, { status: answer.status, headers: answer.headers })
+    },
+  })
+
+const API_KEY = "sk-proj-SoakSecretKey0123456789abcdef"
+// shapes of a secret, whoever minted it: a JWT, a simulator refresh token, an API key
+const SHAPES = [/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/, /rt_sim_[A-Za-z0-9]{6,}/, /sk-[A-Za-z0-9_-]{8,}/]
+
+test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 0600/0700, no secret anywhere", async () => {
+  const minted = new Set<string>()
+  const issuer = recordingIssuer(sim.url, minted)
   const home = join(root.dir, "home")
   const configDir = join(home, "config", "opencode")
   const config = join(configDir, "openai-auth.json")
-  const logFile = join(home, "logs", "openai-auth.log")
+  const dataDir = join(home, "data")
+  const authFile = hostAuthPath({ XDG_DATA_HOME: dataDir })
+  const logDir = join(home, "logs")
+  const logFile = join(logDir, "openai-auth.log")
   const dumpDir = join(home, "dumps")
   const main = sim.addAccount({ accountId: "acct_sec_main", userId: "user_sec_main" })
-  const fb = sim.addAccount({ accountId: "acct_sec_fb", userId: "user_sec_fb" })
-  const env = {
+  const fbA = sim.addAccount({ accountId: "acct_sec_a", userId: "user_sec_a" })
+  const fbB = sim.addAccount({ accountId: "acct_sec_b", userId: "user_sec_b" })
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, "config"),
+    XDG_DATA_HOME: dataDir,
+    OPENAI_API_KEY: API_KEY,
     OPENCODE_OPENAI_AUTH_FILE: config,
     OPENCODE_OPENAI_AUTH_LOG_FILE: logFile,
     OPENCODE_OPENAI_AUTH_LOG_LEVEL: "trace",
     OPENCODE_OPENAI_AUTH_DUMP_DIR: dumpDir,
     CORTEXKIT_OPENAI_AUTH_DUMP: "1",
-    CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
+    CORTEXKIT_OPENAI_AUTH_ISSUER: issuer.url.origin,
     CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
     CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
   }
-  // seed the store with an expired fallback so a refresh happens and mints more secrets
+  // OpenCode's auth.json and our store, as a logged-in user has them; every token already expired so each
+  // account refreshes on first use, and B's refresh is refused
   mkdirSync(configDir, { recursive: true, mode: 0o700 })
-  const stored = fallbackAccount(fb, { expiresAt: Date.now() - 1000 })
+  mkdirSync(dirname(authFile), { recursive: true, mode: 0o700 })
+  const expired = Date.now() - 1000
+  const raw = (a: typeof fbA) => ({
+    ...fallbackAccount(a, { expiresAt: expired }),
+    access: a.tokens.access,
+    refresh: a.tokens.refresh,
+  })
   writeFileSync(
-    config,
+    authFile,
     JSON.stringify({
-      version: 1,
-      routing: "fallback-first",
-      accounts: [{ ...stored, access: fb.tokens.access, refresh: fb.tokens.refresh }],
+      openai: { type: "oauth", access: main.tokens.access, refresh: main.tokens.refresh, expires: expired },
     }),
     { mode: 0o600 },
   )
-  const host = new HostStore(main)
-  const runtime = makeRuntime(env, host.layer)
-  const fetchFn = makeFetch(runtime)
+  writeFileSync(config, JSON.stringify({ version: 1, routing: "fallback-first", accounts: [raw(fbA), raw(fbB)] }), {
+    mode: 0o600,
+  })
+  sim.scriptRefresh(fbB.accountId, { kind: "invalidated" })
+  const mainLayer = HostAuthFile.layerAt(authFile).pipe(Layer.provide(Files.layer))
   const errors: Array<string> = []
-  for (let i = 0; i < 3; i++) {
-    if (i === 1) sim.script(fb.accountId, { fault: { kind: "status", status: 401 } })
-    if (i === 2)
-      sim.script(fb.accountId, { fault: { kind: "status", status: 400, body: { error: { message: "bad" } } } })
+  const statuses: Array<number> = []
+  const turn = async (fetchFn: ReturnType<typeof makeFetch>, i: number) => {
     const response = await fetchFn("https://api.openai.com/v1/responses", {
       method: "POST",
-      headers: { "content-type": "application/json", "session-id": `ses_sec_${i}` },
+      headers: { "content-type": "application/json", "session-id": `ses_sec_${i}`, authorization: `Bearer ${API_KEY}` },
       body: JSON.stringify(hostRequest(`ses_sec_${i}`).body),
     })
     const text = await response.text()
+    statuses.push(response.status)
     if (response.status >= 400) errors.push(text)
   }
-  await runtime.dispose()
+
+  // first process: A refreshes and serves; the log file and its directory are the product's own
+  const first = makeRuntime(env, mainLayer)
+  await turn(makeFetch(first), 0)
+  await first.dispose()
+  // push the log to the edge of its 5 MiB limit so the next process rotates it
+  const size = statSync(logFile).size
+  const fill = MAX_LOG_BYTES - size - 50
+  appendFileSync(logFile, `${`${"x".repeat(199)}\n`.repeat(Math.floor(fill / 200))}${"x".repeat((fill % 200) - 1)}\n`)
+
+  const second = makeRuntime(env, mainLayer)
+  const fetchFn = makeFetch(second)
+  // A hits its usage limit -> B's refresh is refused (needs re-login) -> main refreshes and serves
+  sim.script(fbA.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 600 } })
+  await turn(fetchFn, 1)
+  // main answers 401 -> one refresh after the rejection, then a 400 that reaches the caller
+  sim.script(main.accountId, { fault: { kind: "status", status: 401 } })
+  sim.script(main.accountId, { fault: { kind: "status", status: 400, body: { error: { message: "bad request" } } } })
+  await turn(fetchFn, 2)
+  await second.dispose()
   // dumps are written off the hot path: wait for them boundedly
-  for (let i = 0; i < 50 && !safeList(dumpDir).some((f) => f.endsWith(".json")); i++) await Bun.sleep(20)
+  for (let i = 0; i < 100 && walk(dumpDir).filter((f) => f.endsWith(".meta.json")).length < 2; i++) await Bun.sleep(20)
+
   const cli = async (...args: Array<string>) => {
     const proc = Bun.spawn(["bun", join(import.meta.dir, "../../src/cli.ts"), ...args], {
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, "config"),
-        XDG_DATA_HOME: join(home, "data"),
-        ...env,
-      },
+      env,
       stdout: "pipe",
       stderr: "pipe",
     })
-    const [out, err] = await Promise.all([
+    const [out, err, code] = await Promise.all([
       new Response(proc.stdout).text(),
       new Response(proc.stderr).text(),
       proc.exited,
     ])
-    return out + err
+    return { args: args.join(" "), out, err, code }
   }
-  const cliOutput = [
+  const runs = [
     await cli("list"),
     await cli("list", "--json"),
-    await cli("routing"),
-    await cli("remove", "nope"),
     await cli("quota", "--json"),
+    await cli("remove", "nope"),
+    await cli("killswitch", "set", "bad"),
   ]
+  issuer.stop(true)
 
-  // modes
-  const checked: Array<string> = []
-  // the log file is only checked when the runtime wrote one (see the report: it did not with this env)
-  const logFiles = safeRead(logFile) === "" ? [] : [logFile]
-  for (const file of [config, ...logFiles, ...safeList(dumpDir).map((f) => join(dumpDir, f))]) {
-    expect({ file, mode: modeOf(file).toString(8) }).toEqual({ file, mode: "600" })
-    checked.push(file)
-  }
-  for (const dir of [configDir, ...(logFiles.length > 0 ? [join(home, "logs")] : []), dumpDir]) {
-    expect({ dir, mode: modeOf(dir).toString(8) }).toEqual({ dir, mode: "700" })
-  }
-  for (const f of safeList(configDir).map((f) => join(configDir, f))) {
-    if (statSync(f).isFile()) expect({ f, mode: modeOf(f).toString(8) }).toEqual({ f, mode: "600" })
-  }
+  const refreshOutcomes = sim.refreshes.map((r) => r.outcome)
+  expect(refreshOutcomes).toContain("ok")
+  expect(refreshOutcomes).toContain("invalidated")
+  expect(statuses).toEqual([200, 200, 400])
+  expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 1, 2])
+  expect(JSON.parse(runs[1]?.out ?? "")).toBeDefined()
+
+  // modes: every file the plugin wrote is 0600, every directory it made 0700
+  const logs = safeList(logDir).map((f) => join(logDir, f))
+  expect(logs.map((f) => f.slice(logDir.length + 1)).sort()).toEqual(["openai-auth.log", "openai-auth.log.1"])
+  const dumps = walk(dumpDir)
+  const stateFile = join(configDir, STATE_FILE_NAME)
+  const files = [config, stateFile, authFile, ...logs, ...dumps]
+  for (const file of files) expect({ file, mode: modeOf(file).toString(8) }).toEqual({ file, mode: "600" })
+  for (const file of walk(configDir)) expect({ file, mode: modeOf(file).toString(8) }).toEqual({ file, mode: "600" })
+  const dirs = [logDir, dumpDir, ...dirsUnder(dumpDir)]
+  for (const dir of dirs) expect({ dir, mode: modeOf(dir).toString(8) }).toEqual({ dir, mode: "700" })
   expect(readFileSync(join(dumpDir, README_NAME), "utf8")).toContain("FULL PROMPTS")
+  expect(dumps.filter((f) => f.endsWith(".body.json")).length).toBeGreaterThanOrEqual(2)
 
-  // secrets: every token the simulator minted or accepted
-  const secrets = new Set<string>()
+  // secrets: every token minted up front, by a refresh (through the proxy), or presented to the backend
+  const secrets = new Set<string>([API_KEY, ...minted])
   for (const a of sim.accounts()) for (const s of [a.tokens.access, a.tokens.refresh, a.tokens.idToken]) secrets.add(s)
   for (const r of sim.refreshes) secrets.add(r.refreshToken)
   for (const r of sim.requests) {
     const auth = r.headers.authorization
     if (auth?.startsWith("Bearer ")) secrets.add(auth.slice(7))
   }
-  expect(sim.refreshes.length).toBeGreaterThan(0)
   const artifacts: Array<[string, string]> = [
-    ["log", safeRead(logFile)],
-    [
-      "state",
-      safeList(configDir)
-        .filter((f) => f.includes("state"))
-        .map((f) => safeRead(join(configDir, f)))
-        .join("\n"),
-    ],
-    ...safeList(dumpDir).map((f): [string, string] => [`dump ${f}`, safeRead(join(dumpDir, f))]),
-    ...cliOutput.map((o, i): [string, string] => [`cli ${i}`, o]),
+    ...logs.map((f): [string, string] => [f.slice(home.length), safeRead(f)]),
+    [stateFile.slice(home.length), safeRead(stateFile)],
+    ...dumps.map((f): [string, string] => [f.slice(home.length), safeRead(f)]),
+    ...runs.flatMap(
+      (r): Array<[string, string]> => [
+        [`cli ${r.args} stdout`, r.out],
+        [`cli ${r.args} stderr`, r.err],
+      ],
+    ),
     ...errors.map((e, i): [string, string] => [`error response ${i}`, e]),
   ]
   const leaks: Array<string> = []
-  for (const [name, text] of artifacts) for (const s of secrets) if (s.length > 8 && text.includes(s)) leaks.push(name)
+  for (const [name, text] of artifacts) {
+    for (const s of secrets) if (text.includes(s)) leaks.push(`${name}: a minted secret`)
+    for (const shape of SHAPES) if (shape.test(text)) leaks.push(`${name}: ${shape.source}`)
+  }
+  // the store and auth.json hold tokens by design; never an API key
+  for (const file of [config, authFile]) if (safeRead(file).includes(API_KEY)) leaks.push(`${file}: the API key`)
   expect(leaks).toEqual([])
+  // the scanner does see tokens where they legitimately are: the store holds the fallbacks' current ones
+  const store = safeRead(config)
+  expect([...secrets].some((s) => store.includes(s)) && SHAPES.slice(0, 2).every((shape) => shape.test(store))).toBe(
+    true,
+  )
+  expect(artifacts.find(([name]) => name.endsWith(".log"))?.[1]).toContain("request served")
+  const bytes = artifacts.reduce((n, [, t]) => n + t.length, 0)
   held.push(
-    `modes: ${checked.length} files 0600 (log file ${logFiles.length > 0 ? "present" : "not written"}), dirs 0700; scanned ${artifacts.length} artifacts ` +
-      `(${artifacts.reduce((n, [, t]) => n + t.length, 0)} bytes) for ${secrets.size} minted secrets: 0 found`,
+    `modes: ${files.length} files 0600, ${dirs.length} dirs 0700 (log rotated once); refreshes ${refreshOutcomes.join(",")}; ` +
+      `scanned ${artifacts.length} artifacts (${(bytes / 1e6).toFixed(1)} MB) for ${secrets.size} secrets + 3 shapes: 0 found`,
   )
 }, 60_000)
 
