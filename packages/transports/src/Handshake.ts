@@ -11,16 +11,29 @@ export const MAX_HEADER_BYTES = 64 * 1024
 export const MAX_REJECTION_BODY_BYTES = 1024 * 1024
 
 const encoder = new TextEncoder()
-const latin1 = new TextDecoder("latin1")
+const EMPTY = new Uint8Array(0)
 const utf8 = new TextDecoder()
 
 /** 16 random bytes, base64: the Sec-WebSocket-Key. */
 export const makeKey = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64")
 
+const bunSha1 = (globalThis as { Bun?: { SHA1: { hash: (input: string, encoding: "base64") => string } } }).Bun?.SHA1
+
+/** Bun's one-shot SHA1 is about three times cheaper than a `node:crypto` hash object; both give the same bytes. */
 export const acceptFor = (key: string): string =>
-  createHash("sha1")
-    .update(key + WS_GUID)
-    .digest("base64")
+  bunSha1 !== undefined
+    ? bunSha1.hash(key + WS_GUID, "base64")
+    : createHash("sha1")
+        .update(key + WS_GUID)
+        .digest("base64")
+
+/** Bytes as latin1 text (one native call; `TextDecoder("latin1")` is windows-1252 and slower). */
+const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
+  (bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString(
+    "latin1",
+    start,
+    end,
+  )
 
 /** Headers the handshake owns; a caller's copy of them is dropped rather than sent twice. */
 const RESERVED = new Set([
@@ -70,25 +83,50 @@ interface Head {
   readonly headers: Record<string, string>
 }
 
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/
+
+/** Walks the lines with `indexOf` on the one decoded string: no split array, no per-line regex. */
 const parseHead = (text: string): Head | string => {
-  const lines = text.split("\r\n")
-  const match = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? "")
-  if (match === null) return `malformed status line ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`
+  let eol = text.indexOf("\r\n")
+  if (eol < 0) eol = text.length
+  const statusLine = text.slice(0, eol)
+  const match = STATUS_LINE.exec(statusLine)
+  if (match === null) return `malformed status line ${JSON.stringify(statusLine.slice(0, 80))}`
   const headers: Record<string, string> = {}
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string
-    if (line === "") continue
-    const colon = line.indexOf(":")
-    if (colon <= 0) return `malformed header line ${JSON.stringify(line.slice(0, 80))}`
-    const name = line.slice(0, colon).trim().toLowerCase()
-    const value = line.slice(colon + 1).trim()
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`
+  let pos = eol + 2
+  while (pos < text.length) {
+    let end = text.indexOf("\r\n", pos)
+    if (end < 0) end = text.length
+    if (end > pos) {
+      const colon = text.indexOf(":", pos)
+      if (colon <= pos || colon >= end) {
+        return `malformed header line ${JSON.stringify(text.slice(pos, Math.min(end, pos + 80)))}`
+      }
+      const name = text.slice(pos, colon).trim().toLowerCase()
+      const value = text.slice(colon + 1, end).trim()
+      const seen = headers[name]
+      headers[name] = seen === undefined ? value : `${seen}, ${value}`
+    }
+    pos = end + 2
   }
   return { status: Number(match[1]), headers }
 }
 
-const hasToken = (value: string | undefined, token: string): boolean =>
-  (value ?? "").split(",").some((part) => part.trim().toLowerCase() === token)
+const hasToken = (value: string | undefined, token: string): boolean => {
+  if (value === undefined) return false
+  const lower = value.toLowerCase()
+  return lower === token || lower.split(",").some((part) => part.trim() === token)
+}
+
+/** Index of CR LF CR LF in `bytes[from, to)`: native search for each CR, then a check of the next three bytes. */
+const findTerminator = (bytes: Uint8Array, from: number, to: number): number => {
+  let i = bytes.indexOf(13, from)
+  while (i >= 0 && i + 3 < to) {
+    if (bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i
+    i = bytes.indexOf(13, i + 1)
+  }
+  return -1
+}
 
 /** Decodes a complete chunked body, or returns undefined while the terminating chunk is missing. */
 const dechunk = (bytes: Uint8Array): Uint8Array | undefined => {
@@ -103,7 +141,7 @@ const dechunk = (bytes: Uint8Array): Uint8Array | undefined => {
       }
     }
     if (eol < 0) return undefined
-    const size = Number.parseInt(latin1.decode(bytes.subarray(pos, eol)).split(";")[0] as string, 16)
+    const size = Number.parseInt(latin1(bytes, pos, eol).split(";")[0] as string, 16)
     if (!Number.isFinite(size)) return bytes
     if (size === 0) break
     if (eol + 2 + size > bytes.length) return undefined
@@ -113,32 +151,50 @@ const dechunk = (bytes: Uint8Array): Uint8Array | undefined => {
   return Buffer.concat(parts)
 }
 
-/** Feed response bytes with `push`; it returns the outcome once known. `end` is for a socket that closed. */
+/**
+ * Feed response bytes with `push`; it returns the outcome once known. `end` is for a socket that closed.
+ * The usual response, a whole 101 in one chunk, is parsed straight from that chunk: nothing is buffered.
+ */
 export class HandshakeParser {
-  private buf = new Uint8Array(1024)
+  private buf: Uint8Array = EMPTY
   private len = 0
   private scanFrom = 0
   private head: Head | undefined = undefined
   private bodyStart = 0
+  /** computed up front, so that it costs nothing once the answer is in */
+  private readonly accept: string
 
-  constructor(private readonly key: string) {}
+  constructor(key: string) {
+    this.accept = acceptFor(key)
+  }
 
   push(chunk: Uint8Array): HandshakeResult | undefined {
+    if (this.head === undefined && this.len === 0) {
+      const end = findTerminator(chunk, 0, chunk.length)
+      if (end >= 0 && end <= MAX_HEADER_BYTES) {
+        const parsed = parseHead(latin1(chunk, 0, end))
+        if (typeof parsed === "string") return { _tag: "Invalid", message: parsed }
+        this.head = parsed
+        if (parsed.status === 101) return this.verify(parsed, chunk.slice(end + 4))
+        this.bodyStart = end + 4
+      }
+    }
     this.append(chunk)
     if (this.head === undefined) {
-      const end = this.findTerminator()
+      const end = findTerminator(this.buf, Math.max(0, this.scanFrom - 3), this.len)
       if (end < 0) {
+        this.scanFrom = this.len
         if (this.len > MAX_HEADER_BYTES)
           return { _tag: "Invalid", message: `response header block over ${MAX_HEADER_BYTES} bytes` }
         return undefined
       }
       if (end > MAX_HEADER_BYTES)
         return { _tag: "Invalid", message: `response header block over ${MAX_HEADER_BYTES} bytes` }
-      const parsed = parseHead(latin1.decode(this.buf.subarray(0, end)))
+      const parsed = parseHead(latin1(this.buf, 0, end))
       if (typeof parsed === "string") return { _tag: "Invalid", message: parsed }
       this.head = parsed
       this.bodyStart = end + 4
-      if (parsed.status === 101) return this.verify(parsed)
+      if (parsed.status === 101) return this.verify(parsed, this.buf.slice(this.bodyStart, this.len))
     }
     return this.body(false)
   }
@@ -159,7 +215,7 @@ export class HandshakeParser {
 
   private append(chunk: Uint8Array): void {
     if (this.len + chunk.length > this.buf.length) {
-      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + chunk.length))
+      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + chunk.length, 1024))
       grown.set(this.buf.subarray(0, this.len))
       this.buf = grown
     }
@@ -167,21 +223,11 @@ export class HandshakeParser {
     this.len += chunk.length
   }
 
-  /** Index of "\r\n\r\n", scanning only bytes not scanned before (1-byte chunks stay linear). */
-  private findTerminator(): number {
-    const b = this.buf
-    for (let i = Math.max(0, this.scanFrom - 3); i + 3 < this.len; i++) {
-      if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i
-    }
-    this.scanFrom = this.len
-    return -1
-  }
-
-  private verify(head: Head): HandshakeResult {
+  private verify(head: Head, rest: Uint8Array): HandshakeResult {
     const h = head.headers
     if (h.upgrade?.toLowerCase() !== "websocket") return { _tag: "Invalid", message: "101 without Upgrade: websocket" }
     if (!hasToken(h.connection, "upgrade")) return { _tag: "Invalid", message: "101 without Connection: Upgrade" }
-    if (h["sec-websocket-accept"] !== acceptFor(this.key)) {
+    if (h["sec-websocket-accept"] !== this.accept) {
       return { _tag: "Invalid", message: "Sec-WebSocket-Accept does not match the key" }
     }
     if (h["sec-websocket-extensions"] !== undefined) {
@@ -190,7 +236,7 @@ export class HandshakeParser {
         message: `server chose an extension that was not offered: ${h["sec-websocket-extensions"]}`,
       }
     }
-    return { _tag: "Upgraded", headers: h, rest: this.buf.slice(this.bodyStart, this.len) }
+    return { _tag: "Upgraded", headers: h, rest }
   }
 
   private body(closed: boolean): HandshakeResult | undefined {

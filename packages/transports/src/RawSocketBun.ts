@@ -1,30 +1,28 @@
 /**
  * RawSocket over `Bun.connect`. Bun's `write` may accept only part of the bytes under backpressure: the rest
- * waits in a queue flushed on `drain`, so callers can write without caring.
+ * waits in a queue flushed on `drain`, so callers can write without caring. A plain connection passes no
+ * `tls` key at all, so Bun takes its plain TCP path.
  */
 import {
-  connectGuard,
+  type PendingRawSocket,
   type RawSocket,
   RawSocketError,
-  type RawSocketHandlers,
-  type RawSocketOptions,
+  type RawSocketStartHandlers,
+  type RawSocketTarget,
 } from "./RawSocket.ts"
 
-/** `firstWrite`: bytes sent the moment the connection is usable (TCP open, or TLS verified), with no hop back. */
-export interface EarlyWriteOptions extends RawSocketOptions {
-  /** read when the socket opens: may be set after the connect started */
-  firstWrite?: Uint8Array
-}
+const CONNECTING = 0
+const OPEN = 1
+const CLOSED = 2
 
-export const connectBun = async (options: EarlyWriteOptions, handlers: RawSocketHandlers): Promise<RawSocket> => {
+export const startBun = (target: RawSocketTarget, handlers: RawSocketStartHandlers): PendingRawSocket => {
   let socket: Bun.Socket<undefined> | undefined
-  let closed = false
+  let state = CONNECTING
   let ending = false
   let lastError: Error | undefined
   const queue: Array<Uint8Array> = []
-  const guard = connectGuard(options, () => socket?.terminate())
-  const useTls = options.tls !== false
-  const tlsOptions = typeof options.tls === "object" ? options.tls : {}
+  const useTls = target.tls !== false
+  const tlsOptions = typeof target.tls === "object" ? target.tls : {}
   const rejectUnauthorized = tlsOptions.rejectUnauthorized ?? true
 
   const flush = (s: Bun.Socket<undefined>) => {
@@ -41,106 +39,24 @@ export const connectBun = async (options: EarlyWriteOptions, handlers: RawSocket
     if (ending) s.end()
   }
 
-  const writeFirst = (s: Bun.Socket<undefined>) => {
-    const data = options.firstWrite
-    // a connect that already timed out or was aborted sends nothing
-    if (data === undefined || guard.settled()) return
-    const written = s.write(data)
-    if (written < data.length) queue.push(data.subarray(Math.max(0, written)))
-  }
-
   const finish = (error?: Error) => {
-    if (closed) return
-    closed = true
-    if (!guard.settled()) {
-      guard.settle(
+    const was = state
+    state = CLOSED
+    if (was === OPEN) handlers.onClose(error)
+    else if (was === CONNECTING) {
+      handlers.onConnectError(
         new RawSocketError(
           "connect",
-          `connection to ${options.host}:${options.port} closed: ${error?.message ?? "no reason"}`,
+          `connection to ${target.host}:${target.port} closed: ${error?.message ?? "no reason"}`,
           { cause: error },
         ),
       )
-      return
     }
-    handlers.onClose(error)
   }
 
-  Bun.connect({
-    hostname: options.host,
-    port: options.port,
-    ...(useTls
-      ? {
-          tls: {
-            rejectUnauthorized,
-            ...(tlsOptions.ca !== undefined
-              ? { ca: [...(typeof tlsOptions.ca === "string" ? [tlsOptions.ca] : tlsOptions.ca)] }
-              : {}),
-            ...(tlsOptions.servername !== undefined ? { serverName: tlsOptions.servername } : {}),
-          },
-        }
-      : {}),
-    socket: {
-      open(s) {
-        socket = s
-        s.setNoDelay(true)
-        if (guard.settled()) s.terminate()
-        else if (!useTls) {
-          writeFirst(s)
-          guard.settle()
-        }
-      },
-      handshake(s, _success, authorizationError) {
-        if (authorizationError !== null && rejectUnauthorized) {
-          if (
-            guard.settle(
-              new RawSocketError("tls", `TLS certificate rejected: ${authorizationError.message}`, {
-                cause: authorizationError,
-              }),
-            )
-          )
-            closed = true
-          s.terminate()
-          return
-        }
-        writeFirst(s)
-        guard.settle()
-      },
-      data(_s, data) {
-        if (!closed) handlers.onData(data)
-      },
-      drain(s) {
-        flush(s)
-      },
-      end(s) {
-        s.end()
-      },
-      error(_s, error) {
-        lastError = error
-      },
-      close(_s, error) {
-        finish(error ?? lastError)
-      },
-      connectError(_s, error) {
-        closed = true
-        guard.settle(
-          new RawSocketError("connect", `connect to ${options.host}:${options.port} failed: ${error.message}`, {
-            cause: error,
-          }),
-        )
-      },
-    },
-  }).then(
-    (s) => {
-      socket = s
-      if (guard.settled() && closed) s.terminate()
-    },
-    () => {},
-  )
-
-  await guard.promise
-  return {
+  const raw: RawSocket = {
     write: (data) => {
-      if (closed || socket === undefined) return
+      if (state !== OPEN || socket === undefined) return
       if (queue.length > 0) {
         queue.push(data)
         return
@@ -149,13 +65,96 @@ export const connectBun = async (options: EarlyWriteOptions, handlers: RawSocket
       if (written < data.length) queue.push(data.subarray(Math.max(0, written)))
     },
     end: () => {
-      if (closed || socket === undefined) return
+      if (state !== OPEN || socket === undefined) return
       ending = true
       if (queue.length === 0) socket.end()
     },
     destroy: () => {
-      if (socket !== undefined) socket.terminate()
+      socket?.terminate()
       finish(undefined)
+    },
+  }
+
+  const opened = () => {
+    state = OPEN
+    handlers.onOpen(raw)
+  }
+
+  const socketHandler: Bun.SocketHandler<undefined> = {
+    open(s) {
+      socket = s
+      // small frames (each streamed token, the first request) must not wait for Nagle
+      s.setNoDelay(true)
+      if (state === CLOSED) s.terminate()
+      else if (!useTls) opened()
+    },
+    handshake(s, _success, authorizationError) {
+      if (state !== CONNECTING) return
+      if (authorizationError !== null && rejectUnauthorized) {
+        state = CLOSED
+        handlers.onConnectError(
+          new RawSocketError("tls", `TLS certificate rejected: ${authorizationError.message}`, {
+            cause: authorizationError,
+          }),
+        )
+        s.terminate()
+        return
+      }
+      opened()
+    },
+    data(_s, data) {
+      if (state === OPEN) handlers.onData(data)
+    },
+    drain(s) {
+      flush(s)
+    },
+    end(s) {
+      s.end()
+    },
+    error(_s, error) {
+      lastError = error
+    },
+    close(_s, error) {
+      finish(error ?? lastError)
+    },
+    connectError(_s, error) {
+      if (state !== CONNECTING) return
+      state = CLOSED
+      handlers.onConnectError(
+        new RawSocketError("connect", `connect to ${target.host}:${target.port} failed: ${error.message}`, {
+          cause: error,
+        }),
+      )
+    },
+  }
+
+  Bun.connect(
+    useTls
+      ? {
+          hostname: target.host,
+          port: target.port,
+          tls: {
+            rejectUnauthorized,
+            ...(tlsOptions.ca !== undefined
+              ? { ca: [...(typeof tlsOptions.ca === "string" ? [tlsOptions.ca] : tlsOptions.ca)] }
+              : {}),
+            ...(tlsOptions.servername !== undefined ? { serverName: tlsOptions.servername } : {}),
+          },
+          socket: socketHandler,
+        }
+      : { hostname: target.host, port: target.port, socket: socketHandler },
+  ).then(
+    (s) => {
+      socket = s
+      if (state === CLOSED) s.terminate()
+    },
+    () => {},
+  )
+
+  return {
+    cancel: () => {
+      state = CLOSED
+      socket?.terminate()
     },
   }
 }

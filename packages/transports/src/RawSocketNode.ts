@@ -5,78 +5,81 @@
 import { isIP, connect as netConnect, type Socket } from "node:net"
 import { connect as tlsConnect } from "node:tls"
 import {
-  connectGuard,
+  type PendingRawSocket,
   type RawSocket,
   RawSocketError,
-  type RawSocketHandlers,
-  type RawSocketOptions,
+  type RawSocketStartHandlers,
+  type RawSocketTarget,
 } from "./RawSocket.ts"
 
-/** `firstWrite`: bytes sent the moment the connection is usable (TCP connected, or TLS verified). */
-export interface EarlyWriteOptions extends RawSocketOptions {
-  /** read when the socket opens: may be set after the connect started */
-  firstWrite?: Uint8Array
-}
+const CONNECTING = 0
+const OPEN = 1
+const CLOSED = 2
 
-export const connectNode = async (options: EarlyWriteOptions, handlers: RawSocketHandlers): Promise<RawSocket> => {
-  let closed = false
+export const startNode = (target: RawSocketTarget, handlers: RawSocketStartHandlers): PendingRawSocket => {
+  let state = CONNECTING
   let lastError: Error | undefined
-  const useTls = options.tls !== false
-  const tlsOptions = typeof options.tls === "object" ? options.tls : {}
-  const servername = tlsOptions.servername ?? (isIP(options.host) === 0 ? options.host : undefined)
+  const useTls = target.tls !== false
+  const tlsOptions = typeof target.tls === "object" ? target.tls : {}
+  const servername = tlsOptions.servername ?? (isIP(target.host) === 0 ? target.host : undefined)
   const socket: Socket = useTls
     ? tlsConnect({
-        host: options.host,
-        port: options.port,
+        host: target.host,
+        port: target.port,
         rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
         ...(servername !== undefined ? { servername } : {}),
         ...(tlsOptions.ca !== undefined
           ? { ca: typeof tlsOptions.ca === "string" ? [tlsOptions.ca] : [...tlsOptions.ca] }
           : {}),
       })
-    : netConnect({ host: options.host, port: options.port })
-  const guard = connectGuard(options, () => socket.destroy())
+    : netConnect({ host: target.host, port: target.port })
   socket.setNoDelay(true)
+  const raw: RawSocket = {
+    write: (data) => {
+      if (state === OPEN && !socket.destroyed) socket.write(data)
+    },
+    end: () => {
+      if (state === OPEN) socket.end()
+    },
+    destroy: () => {
+      socket.destroy()
+    },
+  }
   // only once the peer is verified: the first bytes carry the credentials
   socket.once(useTls ? "secureConnect" : "connect", () => {
-    if (options.firstWrite !== undefined && !guard.settled()) socket.write(options.firstWrite)
-    guard.settle()
+    if (state !== CONNECTING) return
+    state = OPEN
+    handlers.onOpen(raw)
   })
   socket.on("data", (data: Uint8Array) => {
-    if (!closed) handlers.onData(data)
+    if (state === OPEN) handlers.onData(data)
   })
   socket.on("error", (error: Error & { code?: string }) => {
     lastError = error
+    if (state !== CONNECTING) return
+    state = CLOSED
     const tlsFailure = useTls && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/.test(`${error.code ?? ""} ${error.message}`)
-    guard.settle(
+    handlers.onConnectError(
       new RawSocketError(
         tlsFailure ? "tls" : "connect",
-        `${tlsFailure ? "TLS" : "connect"} to ${options.host}:${options.port} failed: ${error.message}`,
+        `${tlsFailure ? "TLS" : "connect"} to ${target.host}:${target.port} failed: ${error.message}`,
         { cause: error },
       ),
     )
   })
   socket.on("close", () => {
-    if (closed) return
-    closed = true
-    if (
-      guard.settle(
-        new RawSocketError("connect", `connection to ${options.host}:${options.port} closed while connecting`),
+    const was = state
+    state = CLOSED
+    if (was === OPEN) handlers.onClose(lastError)
+    else if (was === CONNECTING) {
+      handlers.onConnectError(
+        new RawSocketError("connect", `connection to ${target.host}:${target.port} closed while connecting`),
       )
-    )
-      return
-    handlers.onClose(lastError)
+    }
   })
-
-  await guard.promise
   return {
-    write: (data) => {
-      if (!closed && !socket.destroyed) socket.write(data)
-    },
-    end: () => {
-      if (!closed) socket.end()
-    },
-    destroy: () => {
+    cancel: () => {
+      state = CLOSED
       socket.destroy()
     },
   }

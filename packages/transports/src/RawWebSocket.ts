@@ -9,13 +9,13 @@ import { CloseCode, encodeClose, encodePong, encodeText } from "./Frame.ts"
 import { FrameDecoder } from "./FrameDecoder.ts"
 import { buildRequest, HandshakeParser, type HandshakeResult, makeKey } from "./Handshake.ts"
 import {
-  connectRawSocket,
+  loadRawSocket,
+  type PendingRawSocket,
   type RawSocket,
-  RawSocketError,
   type RawSocketImplementation,
+  type RawSocketStarter,
   type RawTlsOptions,
 } from "./RawSocket.ts"
-import type { EarlyWriteOptions } from "./RawSocketBun.ts"
 import { TransportAborted, TransportTimeout } from "./Transport.ts"
 import { UpgradeRejected, type WsConnection, type WsConnector } from "./WsConnection.ts"
 
@@ -72,111 +72,101 @@ const parseTargetUncached = (raw: string): Target | string => {
   return { url, host, port: url.port === "" ? (secure ? 443 : 80) : Number(url.port), secure }
 }
 
-const toConnectError = (error: unknown, afterMs: number): unknown => {
-  if (!(error instanceof RawSocketError)) return error
-  if (error.phase === "timeout") return new TransportTimeout({ phase: "connect", afterMs })
-  if (error.phase === "aborted") return new TransportAborted()
-  return error
-}
-
-export const connectRawWebSocket = async (
+/**
+ * Connect, upgrade and hand over, driven by the socket's own callbacks: the upgrade request is written from
+ * the open callback and the connection is built and resolved inside the data callback that completes the
+ * 101, so the caller's first `send` runs in that same event-loop turn (one microtask hop, no more). Once
+ * the implementation module is loaded this runs synchronously up to the socket callbacks.
+ */
+export const connectRawWebSocket = (
   rawUrl: string,
   headers: Readonly<Record<string, string>>,
   options: RawWebSocketOptions,
 ): Promise<WsConnection> => {
   const target = parseTarget(rawUrl)
-  if (typeof target === "string") throw new Error(target)
-  const started = performance.now()
-  // set right after the connect starts, before any socket callback can run
-  let parser!: HandshakeParser
-  const where = `${target.host}:${target.port}`
-  // bytes (or a close) arriving between the end of the handshake and the connection taking over
-  const early: Array<Uint8Array> = []
-  let earlyClose: { error?: Error } | undefined
-  let outcome: HandshakeResult | Error | undefined
-  let wake: (() => void) | undefined
-  const complete = (result: HandshakeResult | Error) => {
-    if (outcome !== undefined) return
-    outcome = result
-    onData = (chunk) => early.push(chunk.slice())
-    onSocketClose = (error) => {
-      earlyClose = error === undefined ? {} : { error }
+  if (typeof target === "string") return Promise.reject(new Error(target))
+  if (options.signal?.aborted) return Promise.reject(new TransportAborted())
+  const start = loadRawSocket(options.implementation)
+  return start instanceof Promise
+    ? start.then((loaded) => upgrade(loaded, target, headers, options))
+    : upgrade(start, target, headers, options)
+}
+
+const upgrade = (
+  start: RawSocketStarter,
+  target: Target,
+  headers: Readonly<Record<string, string>>,
+  options: RawWebSocketOptions,
+): Promise<WsConnection> =>
+  new Promise<WsConnection>((resolve, reject) => {
+    if (options.signal?.aborted) return reject(new TransportAborted())
+    // built before connecting: a header that would break the request never opens a socket
+    const key = makeKey()
+    const request = buildRequest(target.url, headers, key)
+    if (typeof request === "string") return reject(new Error(`cannot build the upgrade request: ${request}`))
+    const parser = new HandshakeParser(key)
+    const where = `${target.host}:${target.port}`
+    let done = false
+    let socket: RawSocket | undefined
+    let pending: PendingRawSocket | undefined
+    let live: LiveConnection | undefined
+    const settle = () => {
+      done = true
+      clearTimeout(timer)
+      options.signal?.removeEventListener("abort", onAbort)
     }
-    wake?.()
-  }
-  // the upgrade request goes out from the socket's own open callback, so the answer is parsed from its
-  // first byte on, even if it lands before the connect's promise chain has resumed here
-  let onData = (chunk: Uint8Array) => {
-    const result = parser.push(chunk)
-    if (result !== undefined) complete(result)
-  }
-  let onSocketClose = (error?: Error) =>
-    complete(
-      error === undefined
-        ? parser.end()
-        : new Error(`connection to ${where} lost during the handshake: ${error.message}`),
+    const fail = (error: unknown) => {
+      if (done) return
+      settle()
+      pending?.cancel()
+      reject(error)
+    }
+    const onAbort = () => fail(new TransportAborted())
+    // one deadline for TCP connect, TLS and the upgrade response
+    const timer = setTimeout(
+      () => fail(new TransportTimeout({ phase: "connect", afterMs: options.connectTimeoutMs })),
+      options.connectTimeoutMs,
     )
-  const socketOptions: EarlyWriteOptions = {
-    host: target.host,
-    port: target.port,
-    tls: target.secure ? (options.tls ?? true) : false,
-    connectTimeoutMs: options.connectTimeoutMs,
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    ...(options.implementation !== undefined ? { implementation: options.implementation } : {}),
-  }
-  const connecting = connectRawSocket(socketOptions, {
-    onData: (chunk) => onData(chunk),
-    onClose: (error) => onSocketClose(error),
-  })
-  // built while the TCP connect is in flight; the socket sends it from its open callback
-  const key = makeKey()
-  const request = buildRequest(target.url, headers, key)
-  if (typeof request === "string") {
-    connecting.then(
-      (socket) => socket.destroy(),
-      () => {},
+    options.signal?.addEventListener("abort", onAbort, { once: true })
+    const complete = (result: HandshakeResult) => {
+      if (result._tag === "Upgraded") {
+        settle()
+        live = openConnection(socket as RawSocket, result.headers, result.rest, options)
+        return resolve(live.connection)
+      }
+      if (result._tag === "Rejected") {
+        return fail(new UpgradeRejected({ status: result.status, headers: result.headers, body: result.body }))
+      }
+      fail(new Error(`WebSocket handshake with ${where} failed: ${result.message}`))
+    }
+    pending = start(
+      { host: target.host, port: target.port, tls: target.secure ? (options.tls ?? true) : false },
+      {
+        onOpen: (opened) => {
+          socket = opened
+          opened.write(request)
+        },
+        onData: (chunk) => {
+          if (live !== undefined) return live.onData(chunk)
+          if (done) return
+          const result = parser.push(chunk)
+          if (result !== undefined) complete(result)
+        },
+        onClose: (error) => {
+          if (live !== undefined) return live.onClose(error)
+          if (done) return
+          if (error === undefined) complete(parser.end())
+          else fail(new Error(`connection to ${where} lost during the handshake: ${error.message}`))
+        },
+        onConnectError: fail,
+      },
     )
-    throw new Error(`cannot build the upgrade request: ${request}`)
-  }
-  parser = new HandshakeParser(key)
-  socketOptions.firstWrite = request
-  let socket: RawSocket
-  try {
-    socket = await connecting
-  } catch (error) {
-    throw toConnectError(error, options.connectTimeoutMs)
-  }
-
-  if (outcome === undefined) {
-    const remaining = Math.max(1, options.connectTimeoutMs - (performance.now() - started))
-    const onAbort = () => complete(new TransportAborted())
-    let timer: ReturnType<typeof setTimeout> | undefined
-    await new Promise<void>((resolve) => {
-      wake = resolve
-      timer = setTimeout(
-        () => complete(new TransportTimeout({ phase: "connect", afterMs: options.connectTimeoutMs })),
-        remaining,
-      )
-      options.signal?.addEventListener("abort", onAbort, { once: true })
-      if (options.signal?.aborted) onAbort()
-    })
-    clearTimeout(timer)
-    options.signal?.removeEventListener("abort", onAbort)
-  }
-  if (outcome === undefined) throw new Error(`WebSocket handshake with ${where} ended without an outcome`)
-
-  if (outcome instanceof Error || outcome._tag !== "Upgraded") socket.destroy()
-  if (outcome instanceof Error) throw outcome
-  if (outcome._tag === "Rejected") {
-    throw new UpgradeRejected({ status: outcome.status, headers: outcome.headers, body: outcome.body })
-  }
-  if (outcome._tag === "Invalid") throw new Error(`WebSocket handshake with ${where} failed: ${outcome.message}`)
-  return openConnection(socket, outcome.headers, outcome.rest, options, (data, close) => {
-    onData = data
-    onSocketClose = close
-    for (const chunk of early.splice(0)) data(chunk)
-    if (earlyClose !== undefined) close(earlyClose.error)
   })
+
+interface LiveConnection {
+  readonly connection: WsConnection
+  readonly onData: (chunk: Uint8Array) => void
+  readonly onClose: (error?: Error) => void
 }
 
 const openConnection = (
@@ -184,8 +174,7 @@ const openConnection = (
   headers: Record<string, string>,
   rest: Uint8Array,
   options: RawWebSocketOptions,
-  attach: (onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void) => void,
-): WsConnection => {
+): LiveConnection => {
   const messageListeners: Array<(text: string) => void> = []
   const closeListeners: Array<(code: number, reason: string) => void> = []
   const pending: Array<string> = []
@@ -268,7 +257,7 @@ const openConnection = (
   watchTimer = setTimeout(watch, Math.min(stallMs, idleMs ?? stallMs))
   ;(watchTimer as { unref?: () => void }).unref?.()
   if (rest.length > 0) onData(rest)
-  attach(onData, (error) => {
+  const onClose = (error?: Error) => {
     socketGone = true
     if (closeTimer !== undefined) clearTimeout(closeTimer)
     closeTimer = undefined
@@ -277,9 +266,9 @@ const openConnection = (
       CloseCode.Abnormal,
       error === undefined ? "connection closed without a close frame" : `connection lost: ${error.message}`,
     )
-  })
+  }
 
-  return {
+  const connection: WsConnection = {
     status: 101,
     headers,
     send: (text) => {
@@ -304,6 +293,7 @@ const openConnection = (
       else closeListeners.push(listener)
     },
   }
+  return { connection, onData, onClose }
 }
 
 /** A connector with fixed defaults (TLS options for tests, a forced socket implementation, limits). */
