@@ -133,7 +133,16 @@ const respond = (
       return
     }
     const frame = decodeFrame(text)
-    if (frame === undefined) return
+    if (frame === undefined) {
+      // a garbled answer: before output another attempt is safe (like a malformed HTTP stream); after it the
+      // turn ends with an error rather than waiting for the idle limit
+      end(false)
+      const message = "the backend sent a WebSocket frame that is not a JSON event"
+      if (commit.sawOutput) return source.fail(new Error(message))
+      return source.fail(
+        new PreOutputFailure({ failure: new Transient({ message }), status: 200, headers: { ...socket.conn.headers } }),
+      )
+    }
     const { json, type } = frame
     if (type === "codex.rate_limits") {
       const snapshot = quotaFromRateLimitsFrame(json, ctx.http.now())
