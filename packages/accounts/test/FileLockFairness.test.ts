@@ -6,7 +6,7 @@
 import { afterAll, describe, expect } from "bun:test"
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { basename, join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
 import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
@@ -78,7 +78,7 @@ describe("FileLock hand-off", () => {
       const got = yield* lock.withLock(path, (h) => Effect.succeed(h.waitedMs), { timeoutMs: 2_000 })
       expect(got).toBeLessThan(1_000)
       // passed over, not deleted: its owner may still be alive
-      expect(readdirSync(join(path, ".."))).toEqual([frozen.split("/").pop()])
+      expect(readdirSync(join(path, ".."))).toEqual([basename(frozen)])
     }),
   )
 
