@@ -60,6 +60,7 @@ const bench: Bench = async () => {
       notes: [
         "lock wait = from calling update until the update function runs (lock acquisition + re-read inside the lock)",
         "each mutation fsyncs the file and its directory; process start-up is included in both totals",
+        "waiters take the lock first come, first served: p50 is about (processes - 1) mutations, p99 stays close to it",
       ],
     }
   } finally {
