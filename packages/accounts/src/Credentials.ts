@@ -291,7 +291,8 @@ export const make = Effect.gen(function* () {
     )
 
   return {
-    access: (key: string) => obtain(key, undefined).pipe(Effect.withSpan("Credentials.access")),
+    // untraced: every request asks, and almost always gets the cached grant
+    access: (key: string) => obtain(key, undefined),
     afterUnauthorized: (key: string, rejected: Redacted.Redacted<string>) =>
       obtain(key, rejected).pipe(Effect.withSpan("Credentials.afterUnauthorized")),
   } satisfies CredentialsShape

@@ -69,7 +69,7 @@ export const make = Effect.fnUntraced(function* (options?: QuotaCacheOptions) {
   })
   const writer = yield* makeThrottledWriter(write, options?.throttleMs ?? DEFAULT_THROTTLE_MS)
 
-  const push = Effect.fn("QuotaCache.push")(function* (key: string, snapshot: QuotaSnapshot) {
+  const push = Effect.fnUntraced(function* (key: string, snapshot: QuotaSnapshot) {
     const now = yield* Clock.currentTimeMillis
     const previous = readings.get(key)
     const merged = mergeQuota(previous, snapshot)

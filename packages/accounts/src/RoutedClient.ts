@@ -59,6 +59,8 @@ export interface SendOptions {
   readonly pin?: string | undefined
   /** every stream event, tagged with the account that produced it */
   readonly onEvent?: ((account: string, event: StreamEvent) => void) | undefined
+  /** the store document the caller already read for this request (saves a second read); read here when absent */
+  readonly document?: StoreDocument | undefined
 }
 
 /** Every account is exhausted, gated by the killswitch or needs a login: the caller gets a 429 at once. */
@@ -140,12 +142,13 @@ export const make = Effect.gen(function* () {
   /** A corrupt store never stops the main account: route with the defaults (main only). */
   const currentDocument = store.read.pipe(Effect.orElseSucceed(() => emptyDocument()))
 
-  const selection = Effect.gen(function* () {
-    const doc = yield* currentDocument
-    const quota = yield* quotaCache.all
-    const now = yield* Clock.currentTimeMillis
-    return selectAccounts(routingAccounts(doc, quota), policyOf(doc), now)
-  })
+  const selectFrom = (doc: StoreDocument) =>
+    Effect.gen(function* () {
+      const quota = yield* quotaCache.all
+      const now = yield* Clock.currentTimeMillis
+      return selectAccounts(routingAccounts(doc, quota), policyOf(doc), now)
+    })
+  const selection = Effect.flatMap(currentDocument, selectFrom)
 
   const markExhausted = (key: string, until: number) =>
     store
@@ -156,8 +159,9 @@ export const make = Effect.gen(function* () {
       )
       .pipe(Effect.ignore)
 
-  const send = Effect.fn("RoutedClient.send")(function* (host: HostRequest, options: SendOptions) {
-    const all = yield* selection
+  // untraced: a span per request costs more than the selection itself
+  const send = Effect.fnUntraced(function* (host: HostRequest, options: SendOptions) {
+    const all = yield* options.document === undefined ? selection : selectFrom(options.document)
     const chosen =
       options.pin === undefined
         ? all

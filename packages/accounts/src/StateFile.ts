@@ -204,7 +204,7 @@ export const makeAt = Effect.fnUntraced(function* (path: string, options?: State
     Effect.ignore,
   )
   const writer = yield* makeThrottledWriter(write, options?.throttleMs ?? DEFAULT_THROTTLE_MS)
-  const update = Effect.fn("StateFile.update")(function* (
+  const update = Effect.fnUntraced(function* (
     f: (state: StateDocument) => StateDocument,
     updateOptions?: { readonly urgent?: boolean },
   ) {

@@ -91,7 +91,8 @@ export const makeAt = (path: string, options?: StoreOptions) =>
         return yield* Effect.fromResult(loaded.doc)
       }
       return yield* Effect.fromResult(cached.doc)
-    }).pipe(Effect.withSpan("Store.read"))
+    })
+    // untraced: it runs on every request (settings, routing, keep-warm), where a span costs more than the read
 
     const update = <E = never>(
       f: (doc: StoreDocument) => StoreDocument | Effect.Effect<StoreDocument, E>,

@@ -6,6 +6,7 @@
  */
 
 import { randomBytes } from "node:crypto"
+import { statSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node-shared"
 import { Context, Effect, FileSystem, Layer, Option, Schema } from "effect"
@@ -79,8 +80,39 @@ const toBytes = (data: string | Uint8Array) => (typeof data === "string" ? encod
 export const tempPathFor = (path: string): string =>
   join(dirname(path), `${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`)
 
+/**
+ * `stat` straight through `node:fs`: it runs several times per request (the store's change check), where a
+ * synchronous stat costs microseconds and the platform `FileSystem` path (bigint stat, full info record,
+ * callback, fiber resume) several times more. Same answers: None only for ENOENT, mtime truncated to ms.
+ */
+const nativeStat = (path: string): Effect.Effect<Option.Option<FileStat>, FileError> =>
+  Effect.suspend(() => {
+    let info: ReturnType<typeof statSync>
+    try {
+      info = statSync(path, { throwIfNoEntry: false })
+    } catch (error) {
+      const code = (error as { readonly code?: unknown }).code
+      return Effect.fail(
+        new FileError({
+          path,
+          operation: "stat",
+          message: error instanceof Error ? error.message : String(error),
+          code: typeof code === "string" ? code : "Unknown",
+        }),
+      )
+    }
+    if (info === undefined) return Effect.succeed(Option.none())
+    return Effect.succeed(Option.some({ size: info.size, mtimeMs: Math.trunc(info.mtimeMs), ino: info.ino }))
+  })
+
+/** Set by `Files.layer` (the real disk); over any other `FileSystem` (tests injecting faults) stat goes through it. */
+const NativeStat = Context.Reference<boolean>("@cortexkit/openai-auth-core/Files/NativeStat", {
+  defaultValue: () => false,
+})
+
 export const make = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
+  const native = yield* NativeStat
 
   const makeDir = Effect.fn("Files.makeDir")(function* (path: string, options?: { readonly mode?: number }) {
     const mode = options?.mode ?? 0o700
@@ -102,7 +134,7 @@ export const make = Effect.gen(function* () {
     )
   })
 
-  const stat = Effect.fnUntraced(function* (path: string) {
+  const platformStat = Effect.fnUntraced(function* (path: string) {
     return yield* fs.stat(path).pipe(
       Effect.map((info): Option.Option<FileStat> => {
         const size = Number(info.size)
@@ -113,6 +145,8 @@ export const make = Effect.gen(function* () {
       Effect.mapError(toFileError(path, "stat")),
     )
   })
+
+  const stat = native ? nativeStat : platformStat
 
   const rename = Effect.fn("Files.rename")(function* (from: string, to: string) {
     yield* fs.rename(from, to).pipe(Effect.mapError(toFileError(from, "rename")))
@@ -208,5 +242,9 @@ export const make = Effect.gen(function* () {
 export class Files extends Context.Service<Files, FilesShape>()("@cortexkit/openai-auth-core/Files") {
   /** Files over an already provided `FileSystem` (tests may swap in a faulty one) */
   static readonly layerNoDeps: Layer.Layer<Files, never, FileSystem.FileSystem> = Layer.effect(Files, make)
-  static readonly layer: Layer.Layer<Files> = Files.layerNoDeps.pipe(Layer.provide(NodeFileSystem.layer))
+  /** the real disk; `stat` skips the platform layer (see `nativeStat`) */
+  static readonly layer: Layer.Layer<Files> = Files.layerNoDeps.pipe(
+    Layer.provide(NodeFileSystem.layer),
+    Layer.provide(Layer.succeed(NativeStat, true)),
+  )
 }

@@ -79,10 +79,30 @@ const resetFrom = (now: number, resetAt: number | undefined, resetAfterSeconds: 
       ? now + resetAfterSeconds * 1000
       : undefined
 
-const makeWindow = (usedPercent: number, windowMinutes: number, resetsAt: number | undefined): QuotaWindow =>
-  resetsAt === undefined
-    ? new QuotaWindow({ usedPercent, windowMinutes })
-    : new QuotaWindow({ usedPercent, windowMinutes, resetsAt })
+// Every response repeats the same few windows, and a class instance costs a schema parse to build: the last
+// ones built are reused when the values match (they are immutable).
+const recentWindows: Array<QuotaWindow> = []
+const makeWindow = (usedPercent: number, windowMinutes: number, resetsAt: number | undefined): QuotaWindow => {
+  for (const w of recentWindows) {
+    if (w.usedPercent === usedPercent && w.windowMinutes === windowMinutes && w.resetsAt === resetsAt) return w
+  }
+  const window =
+    resetsAt === undefined
+      ? new QuotaWindow({ usedPercent, windowMinutes })
+      : new QuotaWindow({ usedPercent, windowMinutes, resetsAt })
+  recentWindows.unshift(window)
+  if (recentWindows.length > 8) recentWindows.pop()
+  return window
+}
+
+let recentCredits: QuotaCredits | undefined
+const makeCredits = (hasCredits: boolean, unlimited: boolean, balance: string | undefined): QuotaCredits => {
+  const last = recentCredits
+  if (last !== undefined && last.hasCredits === hasCredits && last.unlimited === unlimited && last.balance === balance)
+    return last
+  recentCredits = new QuotaCredits({ hasCredits, unlimited, ...(balance === undefined ? {} : { balance }) })
+  return recentCredits
+}
 
 interface Family {
   fiveHour?: QuotaWindow
@@ -134,10 +154,12 @@ const snapshot = (p: SnapshotParts): QuotaSnapshot =>
 
 // ---- headers --------------------------------------------------------------------------------------------
 
-const decodeNumber = Schema.decodeUnknownOption(LooseNumber)
+/** `LooseNumber` on a header string, without the schema machinery (every response carries a dozen of these) */
 const headerNumber = (value: string | undefined): number | undefined => {
-  if (value === undefined || value.trim() === "") return undefined
-  return Option.getOrUndefined(decodeNumber(value.trim()))
+  const v = value?.trim()
+  if (v === undefined || v === "") return undefined
+  const n = Number(v)
+  return Number.isFinite(n) ? n : undefined
 }
 const headerBool = (value: string | undefined): boolean | undefined => {
   const v = value?.trim().toLowerCase()
@@ -157,6 +179,26 @@ export const headerRecord = (headers: Headers | Readonly<Record<string, string>>
     })
   } else {
     for (const [key, value] of Object.entries(headers)) if (typeof value === "string") out[key.toLowerCase()] = value
+  }
+  return out
+}
+
+/** only the `x-codex-*` entries, lower-cased: the rest of a response's headers never matter here */
+const codexHeaders = (headers: Headers | Readonly<Record<string, string>>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  if (typeof (headers as Headers).forEach === "function" && typeof (headers as Headers).get === "function") {
+    ;(headers as Headers).forEach((value, key) => {
+      const k = key.toLowerCase()
+      if (k.startsWith("x-codex-")) out[k] = value
+    })
+  } else {
+    const record = headers as Readonly<Record<string, string>>
+    for (const key of Object.keys(record)) {
+      const value = record[key]
+      if (typeof value !== "string") continue
+      const k = key.toLowerCase()
+      if (k.startsWith("x-codex-")) out[k] = value
+    }
   }
   return out
 }
@@ -195,7 +237,7 @@ export const quotaFromHeaders = (
   headers: Headers | Readonly<Record<string, string>>,
   now: number,
 ): QuotaSnapshot | undefined => {
-  const h = headerRecord(headers)
+  const h = codexHeaders(headers)
   const main = headerFamily(h, "x-codex", now)
   const additional: Array<NamedLimit> = []
   const seen = new Set<string>()
@@ -212,11 +254,7 @@ export const quotaFromHeaders = (
   const credits =
     hasCredits === undefined && unlimited === undefined
       ? undefined
-      : new QuotaCredits({
-          hasCredits: hasCredits ?? false,
-          unlimited: unlimited ?? false,
-          ...(balance === undefined ? {} : { balance }),
-        })
+      : makeCredits(hasCredits ?? false, unlimited ?? false, balance)
   if (familyIsEmpty(main) && additional.length === 0 && credits === undefined) return undefined
   return snapshot({
     observedAt: now,

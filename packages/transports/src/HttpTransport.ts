@@ -179,12 +179,12 @@ export const makeHttpTransport = (options: HttpTransportOptions = {}): Transport
   const resolved = resolveHttpOptions(options)
   return Transport.of({
     kind: "http",
-    send: Effect.fn("HttpTransport.send")(function* (request: TransportRequest, onEvent: StreamEventListener) {
-      return yield* Effect.tryPromise({
+    // untraced and generator-free: this runs once per request
+    send: (request: TransportRequest, onEvent: StreamEventListener) =>
+      Effect.tryPromise({
         try: (signal) => sendHttp(request, onEvent, resolved, signal),
         catch: toTransportError,
-      })
-    }),
+      }),
   })
 }
 
