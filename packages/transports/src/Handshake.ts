@@ -14,8 +14,13 @@ const encoder = new TextEncoder()
 const EMPTY = new Uint8Array(0)
 const utf8 = new TextDecoder()
 
-/** 16 random bytes, base64: the Sec-WebSocket-Key. */
-export const makeKey = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64")
+type Base64Able = Uint8Array & { toBase64?: () => string }
+
+/** 16 random bytes, base64: the Sec-WebSocket-Key (the runtime's own `toBase64` where there is one). */
+export const makeKey = (): string => {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)) as Base64Able
+  return bytes.toBase64 !== undefined ? bytes.toBase64() : Buffer.from(bytes).toString("base64")
+}
 
 const bunSha1 = (globalThis as { Bun?: { SHA1: { hash: (input: string, encoding: "base64") => string } } }).Bun?.SHA1
 
@@ -47,17 +52,33 @@ const RESERVED = new Set([
   "transfer-encoding",
 ])
 
-/** The request bytes, or an error message when a header would break the request (CR/LF injection). */
-export const buildRequest = (url: URL, headers: Readonly<Record<string, string>>, key: string): Uint8Array | string => {
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const LINE_BREAK = /[\r\n\0]/
+
+/** Pooled sockets reconnect to the same URL object (the raw client caches its parse): its request line too. */
+let lastUrl: URL | undefined
+let lastPrefix = ""
+
+const requestPrefix = (url: URL): string => {
+  if (url === lastUrl) return lastPrefix
   const defaultPort = url.protocol === "wss:" || url.protocol === "https:" ? "443" : "80"
   const host = url.port === "" || url.port === defaultPort ? url.hostname : `${url.hostname}:${url.port}`
-  let head =
+  lastPrefix =
     `GET ${url.pathname || "/"}${url.search} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\n` +
-    `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`
-  for (const [name, value] of Object.entries(headers)) {
+    "Connection: Upgrade\r\nSec-WebSocket-Key: "
+  lastUrl = url
+  return lastPrefix
+}
+
+/** The request bytes, or an error message when a header would break the request (CR/LF injection). */
+export const buildRequest = (url: URL, headers: Readonly<Record<string, string>>, key: string): Uint8Array | string => {
+  let head = `${requestPrefix(url)}${key}\r\nSec-WebSocket-Version: 13\r\n`
+  // for-in over a plain record: no entries array on the connect path
+  for (const name in headers) {
+    const value = headers[name] as string
     if (RESERVED.has(name.toLowerCase())) continue
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return `invalid header name ${JSON.stringify(name)}`
-    if (/[\r\n\0]/.test(value)) return `header ${name} contains a line break`
+    if (!TOKEN.test(name)) return `invalid header name ${JSON.stringify(name)}`
+    if (LINE_BREAK.test(value)) return `header ${name} contains a line break`
     head += `${name}: ${value}\r\n`
   }
   return encoder.encode(`${head}\r\n`)
@@ -112,10 +133,68 @@ const parseHead = (text: string): Head | string => {
   return { status: Number(match[1]), headers }
 }
 
-const hasToken = (value: string | undefined, token: string): boolean => {
+function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false
   const lower = value.toLowerCase()
   return lower === token || lower.split(",").some((part) => part.trim() === token)
+}
+
+/** Every header line is `token:value` with no stray CR or LF: then `parseHead` cannot fail on it. */
+const SIMPLE_LINES = /^(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*)*$/
+const CHECKED = /\r\n(upgrade|connection|sec-websocket-accept|sec-websocket-extensions):([^\r\n]*)/gi
+
+const join = (seen: string | undefined, value: string): string => (seen === undefined ? value : `${seen}, ${value}`)
+
+/** Why a 101 is not a valid upgrade for `accept`, or undefined when it is. */
+const refuse101 = (
+  upgrade: string | undefined,
+  connection: string | undefined,
+  accept: string | undefined,
+  extensions: string | undefined,
+  expected: string,
+): string | undefined => {
+  if (upgrade?.toLowerCase() !== "websocket") return "101 without Upgrade: websocket"
+  if (!hasToken(connection, "upgrade")) return "101 without Connection: Upgrade"
+  if (accept !== expected) return "Sec-WebSocket-Accept does not match the key"
+  if (extensions !== undefined) return `server chose an extension that was not offered: ${extensions}`
+  return undefined
+}
+
+/**
+ * The usual 101 decided from the four headers the check reads, found by one native regex scan; the full
+ * header record is parsed only if someone reads it. Undefined when the head is not a well-formed 101: the
+ * full parse then decides, with its exact messages.
+ */
+const quick101 = (text: string, expected: string, rest: Uint8Array): HandshakeResult | undefined => {
+  const eol = text.indexOf("\r\n")
+  const match = STATUS_LINE.exec(eol < 0 ? text : text.slice(0, eol))
+  if (match === null || match[1] !== "101") return undefined
+  const lines = eol < 0 ? "" : text.slice(eol)
+  if (!SIMPLE_LINES.test(lines)) return undefined
+  let upgrade: string | undefined
+  let connection: string | undefined
+  let accept: string | undefined
+  let extensions: string | undefined
+  CHECKED.lastIndex = 0
+  for (let m = CHECKED.exec(lines); m !== null; m = CHECKED.exec(lines)) {
+    const value = (m[2] as string).trim()
+    const length = (m[1] as string).length
+    if (length === 7) upgrade = join(upgrade, value)
+    else if (length === 10) connection = join(connection, value)
+    else if (length === 20) accept = join(accept, value)
+    else extensions = join(extensions, value)
+  }
+  const refused = refuse101(upgrade, connection, accept, extensions, expected)
+  if (refused !== undefined) return { _tag: "Invalid", message: refused }
+  let headers: Record<string, string> | undefined
+  return {
+    _tag: "Upgraded",
+    get headers() {
+      headers ??= (parseHead(text) as Head).headers
+      return headers
+    },
+    rest,
+  }
 }
 
 /** Index of CR LF CR LF in `bytes[from, to)`: native search for each CR, then a check of the next three bytes. */
@@ -172,7 +251,10 @@ export class HandshakeParser {
     if (this.head === undefined && this.len === 0) {
       const end = findTerminator(chunk, 0, chunk.length)
       if (end >= 0 && end <= MAX_HEADER_BYTES) {
-        const parsed = parseHead(latin1(chunk, 0, end))
+        const text = latin1(chunk, 0, end)
+        const upgraded = quick101(text, this.accept, chunk.slice(end + 4))
+        if (upgraded !== undefined) return upgraded
+        const parsed = parseHead(text)
         if (typeof parsed === "string") return { _tag: "Invalid", message: parsed }
         this.head = parsed
         if (parsed.status === 101) return this.verify(parsed, chunk.slice(end + 4))
@@ -190,7 +272,10 @@ export class HandshakeParser {
       }
       if (end > MAX_HEADER_BYTES)
         return { _tag: "Invalid", message: `response header block over ${MAX_HEADER_BYTES} bytes` }
-      const parsed = parseHead(latin1(this.buf, 0, end))
+      const text = latin1(this.buf, 0, end)
+      const upgraded = quick101(text, this.accept, this.buf.slice(end + 4, this.len))
+      if (upgraded !== undefined) return upgraded
+      const parsed = parseHead(text)
       if (typeof parsed === "string") return { _tag: "Invalid", message: parsed }
       this.head = parsed
       this.bodyStart = end + 4
@@ -225,18 +310,14 @@ export class HandshakeParser {
 
   private verify(head: Head, rest: Uint8Array): HandshakeResult {
     const h = head.headers
-    if (h.upgrade?.toLowerCase() !== "websocket") return { _tag: "Invalid", message: "101 without Upgrade: websocket" }
-    if (!hasToken(h.connection, "upgrade")) return { _tag: "Invalid", message: "101 without Connection: Upgrade" }
-    if (h["sec-websocket-accept"] !== this.accept) {
-      return { _tag: "Invalid", message: "Sec-WebSocket-Accept does not match the key" }
-    }
-    if (h["sec-websocket-extensions"] !== undefined) {
-      return {
-        _tag: "Invalid",
-        message: `server chose an extension that was not offered: ${h["sec-websocket-extensions"]}`,
-      }
-    }
-    return { _tag: "Upgraded", headers: h, rest }
+    const refused = refuse101(
+      h.upgrade,
+      h.connection,
+      h["sec-websocket-accept"],
+      h["sec-websocket-extensions"],
+      this.accept,
+    )
+    return refused === undefined ? { _tag: "Upgraded", headers: h, rest } : { _tag: "Invalid", message: refused }
   }
 
   private body(closed: boolean): HandshakeResult | undefined {

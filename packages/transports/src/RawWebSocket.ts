@@ -131,7 +131,8 @@ const upgrade = (
     const complete = (result: HandshakeResult) => {
       if (result._tag === "Upgraded") {
         settle()
-        live = openConnection(socket as RawSocket, result.headers, result.rest, options)
+        // the result, not its headers: they are parsed only when the connection's `headers` is read
+        live = openConnection(socket as RawSocket, result, options)
         return resolve(live.connection)
       }
       if (result._tag === "Rejected") {
@@ -171,8 +172,7 @@ interface LiveConnection {
 
 const openConnection = (
   socket: RawSocket,
-  headers: Record<string, string>,
-  rest: Uint8Array,
+  upgraded: { readonly headers: Record<string, string>; readonly rest: Uint8Array },
   options: RawWebSocketOptions,
 ): LiveConnection => {
   const messageListeners: Array<(text: string) => void> = []
@@ -256,7 +256,7 @@ const openConnection = (
   }
   watchTimer = setTimeout(watch, Math.min(stallMs, idleMs ?? stallMs))
   ;(watchTimer as { unref?: () => void }).unref?.()
-  if (rest.length > 0) onData(rest)
+  if (upgraded.rest.length > 0) onData(upgraded.rest)
   const onClose = (error?: Error) => {
     socketGone = true
     if (closeTimer !== undefined) clearTimeout(closeTimer)
@@ -270,7 +270,9 @@ const openConnection = (
 
   const connection: WsConnection = {
     status: 101,
-    headers,
+    get headers() {
+      return upgraded.headers
+    },
     send: (text) => {
       if (state === OPEN) socket.write(encodeText(text))
     },
