@@ -439,6 +439,19 @@ const familyOf = (
   return f
 }
 
+/** Whether merging `older` into `newer` would give `newer` back unchanged (the common case, answered cheaply). */
+const covers = (newer: QuotaSnapshot, older: QuotaSnapshot, at: number): boolean =>
+  older.additional.length === 0 &&
+  newer.additional.every((n, i) => newer.additional.findIndex((m) => m.name === n.name) === i) &&
+  newer.otherWindows.length === 0 &&
+  older.otherWindows.length === 0 &&
+  (newer.fiveHour !== undefined || fresh(older.fiveHour, at) === undefined) &&
+  (newer.weekly !== undefined || fresh(older.weekly, at) === undefined) &&
+  (newer.planType !== undefined || older.planType === undefined) &&
+  (newer.credits !== undefined || older.credits === undefined) &&
+  (newer.activeLimit !== undefined || older.activeLimit === undefined) &&
+  (newer.limitReached !== undefined || older.limitReached === undefined)
+
 /**
  * Combines two readings, window by window: the newer reading (by `observedAt`) wins wherever it has a value;
  * windows only the older one knows are kept unless they have already reset (their percentage is stale).
@@ -447,6 +460,8 @@ export const mergeQuota = (a: QuotaSnapshot | undefined, b: QuotaSnapshot): Quot
   if (a === undefined) return b
   const [older, newer] = a.observedAt > b.observedAt ? [b, a] : [a, b]
   const at = newer.observedAt
+  // every response brings a reading with the same fields as the last one: nothing of the older survives
+  if (covers(newer, older, at)) return newer
   const named = new Map<string, NamedLimit>()
   for (const n of older.additional) named.set(n.name, n)
   for (const n of newer.additional) {
