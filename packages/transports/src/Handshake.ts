@@ -139,8 +139,11 @@ function hasToken(value: string | undefined, token: string): boolean {
   return lower === token || lower.split(",").some((part) => part.trim() === token)
 }
 
-/** Every header line is `token:value` with no stray CR or LF: then `parseHead` cannot fail on it. */
-const SIMPLE_LINES = /^(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*)*$/
+/**
+ * A 101 status line (as `STATUS_LINE` reads it: latin1 text has no other line terminators than CR and LF)
+ * followed only by `token:value` lines with no stray CR or LF, on which `parseHead` cannot fail.
+ */
+const SIMPLE_101 = /^HTTP\/1\.[01] 101(?: [^\r\n]*)?(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*)*$/
 const CHECKED = /\r\n(upgrade|connection|sec-websocket-accept|sec-websocket-extensions):([^\r\n]*)/gi
 
 const join = (seen: string | undefined, value: string): string => (seen === undefined ? value : `${seen}, ${value}`)
@@ -166,17 +169,13 @@ const refuse101 = (
  * full parse then decides, with its exact messages.
  */
 const quick101 = (text: string, expected: string, rest: Uint8Array): HandshakeResult | undefined => {
-  const eol = text.indexOf("\r\n")
-  const match = STATUS_LINE.exec(eol < 0 ? text : text.slice(0, eol))
-  if (match === null || match[1] !== "101") return undefined
-  const lines = eol < 0 ? "" : text.slice(eol)
-  if (!SIMPLE_LINES.test(lines)) return undefined
+  if (!SIMPLE_101.test(text)) return undefined
   let upgrade: string | undefined
   let connection: string | undefined
   let accept: string | undefined
   let extensions: string | undefined
   CHECKED.lastIndex = 0
-  for (let m = CHECKED.exec(lines); m !== null; m = CHECKED.exec(lines)) {
+  for (let m = CHECKED.exec(text); m !== null; m = CHECKED.exec(text)) {
     const value = (m[2] as string).trim()
     const length = (m[1] as string).length
     if (length === 7) upgrade = join(upgrade, value)
@@ -197,8 +196,11 @@ const quick101 = (text: string, expected: string, rest: Uint8Array): HandshakeRe
   }
 }
 
-/** Index of CR LF CR LF in `bytes[from, to)`: native search for each CR, then a check of the next three bytes. */
+const TERMINATOR = Buffer.from("\r\n\r\n")
+
+/** Index of CR LF CR LF in `bytes[from, to)`: one native search on a Buffer, else one per CR. */
 const findTerminator = (bytes: Uint8Array, from: number, to: number): number => {
+  if (bytes instanceof Buffer && to === bytes.length) return bytes.indexOf(TERMINATOR, from)
   let i = bytes.indexOf(13, from)
   while (i >= 0 && i + 3 < to) {
     if (bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i

@@ -1,7 +1,8 @@
 /**
  * RawSocket over `Bun.connect`. Bun's `write` may accept only part of the bytes under backpressure: the rest
  * waits in a queue flushed on `drain`, so callers can write without caring. A plain connection passes no
- * `tls` key at all, so Bun takes its plain TCP path.
+ * `tls` key at all, so Bun takes its plain TCP path. One handler object serves every socket (the per-socket
+ * state rides in `socket.data`): a connect allocates one object instead of a dozen closures.
  */
 import {
   type PendingRawSocket,
@@ -15,17 +16,54 @@ const CONNECTING = 0
 const OPEN = 1
 const CLOSED = 2
 
-export const startBun = (target: RawSocketTarget, handlers: RawSocketStartHandlers): PendingRawSocket => {
-  let socket: Bun.Socket<undefined> | undefined
-  let state = CONNECTING
-  let ending = false
-  let lastError: Error | undefined
-  const queue: Array<Uint8Array> = []
-  const useTls = target.tls !== false
-  const tlsOptions = typeof target.tls === "object" ? target.tls : {}
-  const rejectUnauthorized = tlsOptions.rejectUnauthorized ?? true
+class BunRawSocket implements RawSocket, PendingRawSocket {
+  socket: Bun.Socket<BunRawSocket> | undefined = undefined
+  state = CONNECTING
+  ending = false
+  lastError: Error | undefined = undefined
+  readonly queue: Array<Uint8Array> = []
 
-  const flush = (s: Bun.Socket<undefined>) => {
+  constructor(
+    readonly target: RawSocketTarget,
+    readonly handlers: RawSocketStartHandlers,
+    readonly useTls: boolean,
+    readonly rejectUnauthorized: boolean,
+  ) {}
+
+  write(data: Uint8Array): void {
+    const socket = this.socket
+    if (this.state !== OPEN || socket === undefined) return
+    if (this.queue.length > 0) {
+      this.queue.push(data)
+      return
+    }
+    const written = socket.write(data)
+    if (written < data.length) this.queue.push(data.subarray(Math.max(0, written)))
+  }
+
+  end(): void {
+    if (this.state !== OPEN || this.socket === undefined) return
+    this.ending = true
+    if (this.queue.length === 0) this.socket.end()
+  }
+
+  destroy(): void {
+    this.socket?.terminate()
+    this.finish(undefined)
+  }
+
+  cancel(): void {
+    this.state = CLOSED
+    this.socket?.terminate()
+  }
+
+  opened(): void {
+    this.state = OPEN
+    this.handlers.onOpen(this)
+  }
+
+  flush(s: Bun.Socket<BunRawSocket>): void {
+    const queue = this.queue
     while (queue.length > 0) {
       const head = queue[0] as Uint8Array
       const written = s.write(head)
@@ -36,103 +74,92 @@ export const startBun = (target: RawSocketTarget, handlers: RawSocketStartHandle
       }
       queue.shift()
     }
-    if (ending) s.end()
+    if (this.ending) s.end()
   }
 
-  const finish = (error?: Error) => {
-    const was = state
-    state = CLOSED
-    if (was === OPEN) handlers.onClose(error)
+  finish(error?: Error): void {
+    const was = this.state
+    this.state = CLOSED
+    if (was === OPEN) this.handlers.onClose(error)
     else if (was === CONNECTING) {
-      handlers.onConnectError(
+      this.handlers.onConnectError(
         new RawSocketError(
           "connect",
-          `connection to ${target.host}:${target.port} closed: ${error?.message ?? "no reason"}`,
+          `connection to ${this.target.host}:${this.target.port} closed: ${error?.message ?? "no reason"}`,
           { cause: error },
         ),
       )
     }
   }
+}
 
-  const raw: RawSocket = {
-    write: (data) => {
-      if (state !== OPEN || socket === undefined) return
-      if (queue.length > 0) {
-        queue.push(data)
-        return
-      }
-      const written = socket.write(data)
-      if (written < data.length) queue.push(data.subarray(Math.max(0, written)))
-    },
-    end: () => {
-      if (state !== OPEN || socket === undefined) return
-      ending = true
-      if (queue.length === 0) socket.end()
-    },
-    destroy: () => {
-      socket?.terminate()
-      finish(undefined)
-    },
-  }
-
-  const opened = () => {
-    state = OPEN
-    handlers.onOpen(raw)
-  }
-
-  const socketHandler: Bun.SocketHandler<undefined> = {
-    open(s) {
-      socket = s
-      // small frames (each streamed token, the first request) must not wait for Nagle
-      s.setNoDelay(true)
-      if (state === CLOSED) s.terminate()
-      else if (!useTls) opened()
-    },
-    handshake(s, _success, authorizationError) {
-      if (state !== CONNECTING) return
-      if (authorizationError !== null && rejectUnauthorized) {
-        state = CLOSED
-        handlers.onConnectError(
-          new RawSocketError("tls", `TLS certificate rejected: ${authorizationError.message}`, {
-            cause: authorizationError,
-          }),
-        )
-        s.terminate()
-        return
-      }
-      opened()
-    },
-    data(_s, data) {
-      if (state === OPEN) handlers.onData(data)
-    },
-    drain(s) {
-      flush(s)
-    },
-    end(s) {
-      s.end()
-    },
-    error(_s, error) {
-      lastError = error
-    },
-    close(_s, error) {
-      finish(error ?? lastError)
-    },
-    connectError(_s, error) {
-      if (state !== CONNECTING) return
-      state = CLOSED
-      handlers.onConnectError(
-        new RawSocketError("connect", `connect to ${target.host}:${target.port} failed: ${error.message}`, {
-          cause: error,
+const handler: Bun.SocketHandler<BunRawSocket> = {
+  open(s) {
+    const raw = s.data
+    raw.socket = s
+    // small frames (each streamed token, the first request) must not wait for Nagle
+    s.setNoDelay(true)
+    if (raw.state === CLOSED) s.terminate()
+    else if (!raw.useTls) raw.opened()
+  },
+  handshake(s, _success, authorizationError) {
+    const raw = s.data
+    if (raw.state !== CONNECTING) return
+    if (authorizationError !== null && raw.rejectUnauthorized) {
+      raw.state = CLOSED
+      raw.handlers.onConnectError(
+        new RawSocketError("tls", `TLS certificate rejected: ${authorizationError.message}`, {
+          cause: authorizationError,
         }),
       )
-    },
-  }
+      s.terminate()
+      return
+    }
+    raw.opened()
+  },
+  data(s, data) {
+    const raw = s.data
+    if (raw.state === OPEN) raw.handlers.onData(data)
+  },
+  drain(s) {
+    s.data.flush(s)
+  },
+  end(s) {
+    s.end()
+  },
+  error(s, error) {
+    s.data.lastError = error
+  },
+  close(s, error) {
+    const raw = s.data
+    raw.finish(error ?? raw.lastError)
+  },
+  connectError(s, error) {
+    const raw = s.data
+    if (raw.state !== CONNECTING) return
+    raw.state = CLOSED
+    raw.handlers.onConnectError(
+      new RawSocketError("connect", `connect to ${raw.target.host}:${raw.target.port} failed: ${error.message}`, {
+        cause: error,
+      }),
+    )
+  },
+}
 
+const ignore = () => {}
+
+export const startBun = (target: RawSocketTarget, handlers: RawSocketStartHandlers): PendingRawSocket => {
+  const useTls = target.tls !== false
+  const tlsOptions = typeof target.tls === "object" ? target.tls : {}
+  const rejectUnauthorized = tlsOptions.rejectUnauthorized ?? true
+  const raw = new BunRawSocket(target, handlers, useTls, rejectUnauthorized)
+  // failures arrive through `connectError`; the promise's rejection carries nothing more
   Bun.connect(
     useTls
       ? {
           hostname: target.host,
           port: target.port,
+          data: raw,
           tls: {
             rejectUnauthorized,
             ...(tlsOptions.ca !== undefined
@@ -140,21 +167,9 @@ export const startBun = (target: RawSocketTarget, handlers: RawSocketStartHandle
               : {}),
             ...(tlsOptions.servername !== undefined ? { serverName: tlsOptions.servername } : {}),
           },
-          socket: socketHandler,
+          socket: handler,
         }
-      : { hostname: target.host, port: target.port, socket: socketHandler },
-  ).then(
-    (s) => {
-      socket = s
-      if (state === CLOSED) s.terminate()
-    },
-    () => {},
-  )
-
-  return {
-    cancel: () => {
-      state = CLOSED
-      socket?.terminate()
-    },
-  }
+      : { hostname: target.host, port: target.port, data: raw, socket: handler },
+  ).catch(ignore)
+  return raw
 }
