@@ -20,6 +20,9 @@ import { FileLock } from "./FileLock.ts"
 import { Store } from "./Store.ts"
 import type { Account, StoreDocument } from "./StoreSchema.ts"
 
+export const BACKOFF_BASE_MS = 5_000
+export const BACKOFF_MAX_MS = 5 * 60_000
+
 /** A token is refreshed this long before it expires, so a request never leaves with a token about to die. */
 export const EXPIRY_SKEW_MS = 60_000
 
@@ -260,6 +263,36 @@ export const make = Effect.gen(function* () {
       ),
     )
 
+  /**
+   * After a transient refresh failure (issuer down, store locked) the account is left alone for a while
+   * instead of hammering the token endpoint on every request: 5 s, doubling up to 5 minutes.
+   */
+  const backoff = new Map<string, { readonly until: number; readonly failures: number; readonly message: string }>()
+  const refreshWithBackoff = (key: string, rejected: Redacted.Redacted<string> | undefined, now: number) => {
+    const waiting = backoff.get(key)
+    if (waiting !== undefined && waiting.until > now) {
+      return Effect.fail(
+        new CredentialsUnavailable({
+          key,
+          message: `${waiting.message} (next refresh attempt in ${Math.ceil((waiting.until - now) / 1000)} s)`,
+        }),
+      )
+    }
+    const refresh = key === MAIN ? refreshMain(rejected) : refreshFallback(key, rejected)
+    return refresh.pipe(
+      Effect.tap(() => Effect.sync(() => backoff.delete(key))),
+      Effect.tapError((error) =>
+        error._tag === "CredentialsUnavailable"
+          ? Effect.sync(() => {
+              const failures = (waiting?.failures ?? 0) + 1
+              const delay = Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS)
+              backoff.set(key, { until: now + delay, failures, message: error.message })
+            })
+          : Effect.void,
+      ),
+    )
+  }
+
   const obtain = (key: string, rejected: Redacted.Redacted<string> | undefined) =>
     permitFor(key).withPermits(1)(
       Effect.gen(function* () {
@@ -285,8 +318,7 @@ export const make = Effect.gen(function* () {
             return remember(grantOf(key, { ...account, accountId: account.id }))
           }
         }
-        const grant = key === MAIN ? yield* refreshMain(rejected) : yield* refreshFallback(key, rejected)
-        return remember(grant)
+        return remember(yield* refreshWithBackoff(key, rejected, now))
       }),
     )
 
