@@ -20,6 +20,8 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 60)
 const WARM_SECONDS = 15
 /** RSS a worker may gain between warm-up and the end (after a full GC each time) */
 const RSS_GROWTH_BOUND = 48 * 1024 * 1024
+/** live JS heap a worker may gain over the same span: a leak of per-request objects shows here first */
+const HEAP_GROWTH_BOUND = 16 * 1024 * 1024
 /** the longest a worker may go without a served turn */
 const MAX_GAP_MS = 15_000
 
@@ -40,8 +42,8 @@ interface WorkerReport {
   readonly statuses: Record<string, number>
   readonly errors: ReadonlyArray<string>
   readonly maxGapMs: number
-  readonly rssWarm: number
-  readonly rssEnd: number
+  readonly warm: { readonly rss: number; readonly heap: number }
+  readonly end: { readonly rss: number; readonly heap: number }
 }
 
 interface Edit {
@@ -284,8 +286,10 @@ test(`soak: ${WORKERS} processes, one store, ${SECONDS} s of refreshes, fallback
   }
 
   // bounded memory
-  const growth = reports.map((r) => r.rssEnd - r.rssWarm)
+  const growth = reports.map((r) => r.end.rss - r.warm.rss)
+  const heapGrowth = reports.map((r) => r.end.heap - r.warm.heap)
   for (const g of growth) expect(g).toBeLessThan(RSS_GROWTH_BOUND)
+  for (const g of heapGrowth) expect(g).toBeLessThan(HEAP_GROWTH_BOUND)
 
   if (process.env.SOAK_VERBOSE) console.log(JSON.stringify(reports, null, 1), JSON.stringify(edits))
   const served = reports.reduce((n, r) => n + r.served, 0)
@@ -301,7 +305,8 @@ test(`soak: ${WORKERS} processes, one store, ${SECONDS} s of refreshes, fallback
       `${gated} gated 429s to the caller; ${sim.refreshes.length} refreshes (0 reused); ${limitAnswers} usage-limit answers ` +
       `fell back (${usageLimits} scripted, ${spikes} quota spikes); edits: routing ${edits.routing.length}, ` +
       `killswitch ${edits.killswitch.length}, 0 lost; store read ${seen.length} times, 0 bad; max gap ` +
-      `${Math.max(...reports.map((r) => r.maxGapMs))} ms; RSS growth max ${mb(Math.max(...growth))} MB ` +
-      `(end max ${mb(Math.max(...reports.map((r) => r.rssEnd)))} MB, bound ${mb(RSS_GROWTH_BOUND)} MB)`,
+      `${Math.max(...reports.map((r) => r.maxGapMs))} ms; growth after warm-up: RSS max ${mb(Math.max(...growth))} MB (bound ${mb(RSS_GROWTH_BOUND)}), ` +
+      `heap max ${mb(Math.max(...heapGrowth))} MB (bound ${mb(HEAP_GROWTH_BOUND)}); end RSS max ` +
+      `${mb(Math.max(...reports.map((r) => r.end.rss)))} MB`,
   )
 }, 240_000)

@@ -31,9 +31,10 @@ const bodyFor = (session: string, n: number) =>
     stream: true,
   })
 
-const rss = () => {
+const memory = () => {
   Bun.gc(true)
-  return process.memoryUsage().rss
+  const { rss, heapUsed } = process.memoryUsage()
+  return { rss, heap: heapUsed }
 }
 
 const started = Date.now()
@@ -41,7 +42,7 @@ let served = 0
 let gated = 0
 let lastServed = started
 let maxGapMs = 0
-let rssWarm: number | undefined
+let warm: { rss: number; heap: number } | undefined
 const statuses: Record<string, number> = {}
 const errors: Array<string> = []
 const gatedSamples: Array<string> = []
@@ -64,15 +65,18 @@ for (let n = 0; Date.now() - started < runMs; n++) {
     } else if (response.status === 429 && /usage_limit_reached|"UsageLimit"/.test(text)) {
       gated++
       if (gatedSamples.length < 3) gatedSamples.push(`+${Date.now() - started} ms ${text.slice(0, 300)}`)
+      // a refusal costs no backend call: honour Retry-After (capped) as the host does, instead of spinning
+      const retryAfter = Number(response.headers.get("retry-after") ?? 1)
+      await Bun.sleep(Math.min(Number.isFinite(retryAfter) ? retryAfter * 1000 : 1000, 500))
     } else if (errors.length < 5) errors.push(`${response.status} ${text.slice(0, 300)}`)
   } catch (error) {
     if (errors.length < 5) errors.push(`thrown: ${error instanceof Error ? error.message : String(error)}`)
   }
-  if (rssWarm === undefined && Date.now() - started >= warmMs) rssWarm = rss()
+  if (warm === undefined && Date.now() - started >= warmMs) warm = memory()
 }
 maxGapMs = Math.max(maxGapMs, Date.now() - lastServed)
-const rssEnd = rss()
+const end = memory()
 await runtime.dispose()
 process.stdout.write(
-  `${JSON.stringify({ id, served, gated, gatedSamples, statuses, errors, maxGapMs, rssWarm: rssWarm ?? rssEnd, rssEnd })}\n`,
+  `${JSON.stringify({ id, served, gated, gatedSamples, statuses, errors, maxGapMs, warm: warm ?? end, end })}\n`,
 )
