@@ -51,6 +51,15 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
 
 const EMPTY = new Uint8Array(0)
 
+interface KnownName {
+  readonly bytes: Uint8Array
+  readonly name: string
+}
+/** event names seen by any parser (a Codex stream uses about twenty) */
+const names: Array<KnownName> = []
+const MAX_NAMES = 48
+let nextName = 0
+
 export class SseParser {
   private readonly limit: number
   private readonly onError: ((error: SseEventTooLarge) => void) | undefined
@@ -67,7 +76,6 @@ export class SseParser {
   private hasData = false
   private skipData = false
   private eventBytes = 0
-  private readonly names: Array<{ readonly bytes: Uint8Array; readonly name: string }> = []
   private overflow = false
   /** in overflow mode: the current line had bytes that were not kept */
   private lineDirty = false
@@ -91,9 +99,24 @@ export class SseParser {
 
   push(chunk: Uint8Array): Array<SseMessage> {
     const out: Array<SseMessage> = []
+    this.run(chunk, out, undefined)
+    return out
+  }
+
+  /**
+   * Like `push`, but hands each message to `take` as soon as its event ends and stops at the first one
+   * `take` answers true for. Returns the offset in `chunk` just past the blank line that ended that event,
+   * or -1 when the whole chunk was read. After a stop the rest of the chunk was not read: the parser must
+   * not be pushed to again.
+   */
+  pushUntil(chunk: Uint8Array, take: (message: SseMessage) => boolean): number {
+    return this.run(chunk, [], take)
+  }
+
+  private run(chunk: Uint8Array, out: Array<SseMessage>, take: ((message: SseMessage) => boolean) | undefined): number {
     const n = chunk.length
     let pos = 0
-    if (n === 0) return out
+    if (n === 0) return -1
     const base = this.consumed
     this.consumed = base + n
     if (this.afterCR) {
@@ -108,7 +131,7 @@ export class SseParser {
       if (nextLF !== -1 && nextLF < pos) nextLF = chunk.indexOf(LF, pos)
       if (nextLF === -1 && nextCR === -1) {
         this.keep(chunk.subarray(pos))
-        return out
+        return -1
       }
       const isCR = nextCR !== -1 && (nextLF === -1 || nextCR < nextLF)
       const end = isCR ? nextCR : nextLF
@@ -125,9 +148,13 @@ export class SseParser {
       if (this.dispatched) {
         this.dispatched = false
         this.eventStart = base + pos
+        if (take !== undefined && out.length > 0) {
+          for (const message of out) if (take(message)) return pos
+          out.length = 0
+        }
       }
     }
-    return out
+    return -1
   }
 
   /** End of stream: the last line and event count even without their terminators. */
@@ -237,12 +264,11 @@ export class SseParser {
     return from >= to ? "" : decoder.decode(buf.subarray(from, to))
   }
 
-  /** Event names repeat all stream long: match their bytes against names seen before instead of decoding. */
+  /** Event names repeat all stream long (and across streams): match their bytes instead of decoding. */
   private eventName(buf: Uint8Array, from: number, to: number): string {
     const len = to - from
-    const names = this.names
     for (let i = 0; i < names.length; i++) {
-      const known = names[i] as { bytes: Uint8Array; name: string }
+      const known = names[i] as KnownName
       const kb = known.bytes
       if (kb.length !== len) continue
       let j = 0
@@ -250,7 +276,12 @@ export class SseParser {
       if (j === len) return known.name
     }
     const name = from >= to ? "" : decoder.decode(buf.subarray(from, to))
-    if (names.length < 32 && len <= 64) names.push({ bytes: buf.slice(from, to), name })
+    if (len <= 64) {
+      // once full, slots are reused in turn, so names a stream stops using make room again
+      const known = { bytes: buf.slice(from, to), name }
+      if (names.length < MAX_NAMES) names.push(known)
+      else names[nextName++ % MAX_NAMES] = known
+    }
     return name
   }
 

@@ -12,9 +12,8 @@
  * still be retried on another account without the user having seen half an answer, so the signal must not
  * fire early. Server-side tool activity (`web_search_call.*`) is not output either.
  */
-import { Schema } from "effect"
 import { classifyEvent, Transient } from "./CodexError.ts"
-import { ChunkWindow, MarkerScanner } from "./internal/sse-skip.ts"
+import { TailWindow } from "./internal/sse-tail.ts"
 import { quotaFromHeaders, quotaFromRateLimitsFrame } from "./Quota.ts"
 import { type SseMessage, SseParser, type SseParserOptions } from "./Sse.ts"
 import { type StreamEvent, type StreamEventListener, type TerminalOutcome, Usage } from "./StreamEvent.ts"
@@ -23,6 +22,8 @@ export interface ObserverOptions {
   /** epoch ms clock for quota readings and reset hints; default `Date.now` */
   readonly now?: () => number
   readonly maxEventBytes?: number
+  /** bytes kept after the first output for the end-of-stream walk (default 32 MiB); older chunks are let go */
+  readonly tailBytes?: number
 }
 
 const DELTAS = new Set([
@@ -41,24 +42,22 @@ const TERMINAL: Record<string, TerminalOutcome> = {
   error: "error",
 }
 
-const lenientNumber = Schema.optional(Schema.Unknown)
-const UsageJson = Schema.Struct({
-  input_tokens: lenientNumber,
-  output_tokens: lenientNumber,
-  total_tokens: lenientNumber,
-  input_tokens_details: Schema.optional(Schema.Unknown),
-  output_tokens_details: Schema.optional(Schema.Unknown),
-})
-const decodeUsage = Schema.decodeUnknownOption(UsageJson)
+/** every field optional and checked where it is read (`num`): a partial usage object still counts */
+interface UsageJson {
+  readonly input_tokens?: unknown
+  readonly output_tokens?: unknown
+  readonly total_tokens?: unknown
+  readonly input_tokens_details?: unknown
+  readonly output_tokens_details?: unknown
+}
 
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0)
 const field = (o: unknown, key: string): unknown =>
   typeof o === "object" && o !== null ? (o as Record<string, unknown>)[key] : undefined
 
 const usageFrom = (raw: unknown): Usage | undefined => {
-  const decoded = decodeUsage(raw)
-  if (decoded._tag === "None") return undefined
-  const u = decoded.value
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined
+  const u = raw as UsageJson
   const input = num(u.input_tokens)
   const output = num(u.output_tokens)
   return new Usage({
@@ -221,19 +220,22 @@ const parseData = (message: SseMessage): unknown => {
   }
 }
 
-/** PARSE -> SKIP only when the parser's open event is at most this long (it is searched once for markers) */
-const RESCAN_LIMIT = 64 * 1024
-/** chunks kept by reference for stepping back from a marker to its event's start */
-const WINDOW_BYTES = 256 * 1024
+/** default bound on the bytes kept for the end-of-stream walk; a `response.completed` repeats the whole answer */
+export const DEFAULT_TAIL_BYTES = 32 * 1024 * 1024
+/** at most this many events are walked back over at the end (terminal ones, `[DONE]`, comments) */
+const TAIL_EVENTS = 16
 
 /**
  * A pass-through `TransformStream` for an SSE response body that reports `StreamEvent`s on the side.
  * Every chunk object is enqueued unchanged before it is looked at, so observing adds no latency.
  *
- * Until the id and first output are seen every line is parsed (the prefix is short). Then the observer
- * switches to skip mode (`internal/sse-skip.ts`): chunks are only searched for byte markers, and the full
- * parser is restarted at the start of an event that holds one. It switches back as soon as that parser
- * holds no open event with a marker.
+ * Until the id and first output are seen every line is parsed (the prefix is short, and a failure there
+ * must be known at once so the attempt can still be retried). From then on the observer is off the byte
+ * path: everything it still has to report is terminal and so comes last, so chunks are only kept by
+ * reference (`internal/sse-tail.ts`) and at the end of the stream (close, upstream error or cancel) the
+ * last events are found by walking backwards from the end and parsed. `codex.rate_limits` after the first
+ * output is not looked for on this path: the HTTP backend does not send it (it arrives as WebSocket frames,
+ * which go through `observeEvent`).
  */
 export const observeSse = (
   listener: StreamEventListener,
@@ -245,110 +247,137 @@ export const observeSse = (
     streamStart,
     ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
   })
-  let parser = new SseParser(parserOptions(true))
-  /** absolute offset of the parser's first byte */
-  let parserAt = 0
-  const window = new ChunkWindow(WINDOW_BYTES)
-  let scanner: MarkerScanner | undefined
-  /** skip mode: offsets below this are searched; `floor` is the last known event boundary */
-  let scanFrom = 0
-  let floor = 0
-  /** parse mode after a hit: the marker that the parser must get past before skipping again */
-  let hitAt = -1
+  const parser = new SseParser(parserOptions(true))
+  const window = new TailWindow(options.tailBytes ?? DEFAULT_TAIL_BYTES)
+  /** tail mode: nothing looks at the bytes until the end */
+  let tail = false
+  let ended = false
 
+  const take = (message: SseMessage) => {
+    // `event:` names let most deltas be skipped without decoding or JSON parsing.
+    if (message.event !== undefined && !observer.wants(message.event)) return
+    const json = parseData(message)
+    if (json !== undefined) observer.event(json)
+  }
   const consume = (messages: Array<SseMessage>) => {
     for (const message of messages) {
       if (observer.done) return
-      // `event:` names let most deltas be skipped without decoding or JSON parsing.
-      if (message.event !== undefined && !observer.wants(message.event)) continue
+      take(message)
+    }
+  }
+  /** parse mode: reads up to the event that settles (or ends) the response */
+  const settles = (message: SseMessage): boolean => {
+    take(message)
+    return observer.done || observer.settled
+  }
+
+  /**
+   * One event `[from, to)` found by the backward walk: the JSON it carries when it may belong to the end of
+   * the stream (a terminal event, or one without a type such as `[DONE]`, a comment, a keepalive without
+   * data), or undefined for any other event: the end of the stream lies after it.
+   */
+  const tailEvent = (from: number, to: number): Array<unknown> | undefined => {
+    let declined = false
+    const parser = new SseParser({
+      ...parserOptions(from === 0),
+      decodeData: (event) => {
+        if (observer.wants(event)) return true
+        declined = true
+        return false
+      },
+    })
+    const messages: Array<SseMessage> = []
+    for (const slice of window.slices(from, to)) for (const message of parser.push(slice)) messages.push(message)
+    for (const message of parser.end()) messages.push(message)
+    if (declined) return undefined
+    const out: Array<unknown> = []
+    for (const message of messages) {
       const json = parseData(message)
-      if (json !== undefined) observer.event(json)
+      const type = field(json, "type")
+      if (typeof type !== "string") continue
+      if (!(type in TERMINAL) && type !== "codex.rate_limits") return undefined
+      out.push(json)
     }
+    return out
   }
 
-  /** parse mode, after a chunk: enter skip mode if the parser's open event holds no marker */
-  const maybeSkip = () => {
-    if (observer.done || !observer.settled) return
-    const open = parserAt + parser.eventStart
-    if (open <= hitAt || window.end - open > RESCAN_LIMIT || open < window.start) return
-    const fresh = new MarkerScanner()
-    for (const [at, chunk] of spans(window, open)) {
-      const found = fresh.feed(chunk, at, open)
-      if (found !== -1) {
-        hitAt = found
-        return
+  /**
+   * End of stream in tail mode: walks back over the last events while they are terminal (or carry nothing),
+   * then reports them in stream order, so the first terminal event wins as it would going forward.
+   * `complete`: the stream closed normally, so a last event without its blank line still counts (as the
+   * parser's `end()` would); after an error or a cancel only events ended by a blank line count.
+   */
+  const finishTail = (complete: boolean) => {
+    if (!window.intact()) return observer.end("stream closed before response.completed (kept bytes were detached)")
+    const lower = window.lower
+    let pos = complete ? window.end : window.boundaryBefore(window.end, false)
+    const found: Array<Array<unknown>> = []
+    while (pos > lower && found.length < TAIL_EVENTS) {
+      const from = window.boundaryBefore(pos, true)
+      if (from === -1) {
+        if (found.length === 0) pos = -1
+        break
       }
+      const jsons = tailEvent(from, pos)
+      if (jsons === undefined) break
+      found.push(jsons)
+      pos = from
     }
-    scanner = fresh
-    scanFrom = open
-    floor = open
-  }
-
-  /** skip mode: one chunk (already in the window) starting at `at` */
-  const skip = (chunk: Uint8Array, at: number, active: MarkerScanner) => {
-    for (;;) {
-      const found = active.feed(chunk, at, scanFrom)
-      if (found === -1) return
-      const start = window.eventStart(found, floor)
-      if (start === -1) {
-        // the event began before the window reaches: treated like an oversized event
-        scanFrom = found + 1
-        continue
-      }
-      scanner = undefined
-      hitAt = found
-      parser = new SseParser(parserOptions(start === 0))
-      parserAt = start
-      for (const slice of window.slices(start)) {
-        consume(parser.push(slice))
+    for (let i = found.length - 1; i >= 0; i--) {
+      for (const json of found[i] as Array<unknown>) {
+        observer.event(json)
         if (observer.done) return
       }
-      maybeSkip()
-      return
     }
+    if (pos === -1) {
+      observer.end(`stream closed before response.completed (its last event exceeds the ${window.cap} bytes kept)`)
+    }
+  }
+
+  const end = (complete: boolean) => {
+    if (ended) return
+    ended = true
+    try {
+      if (tail) finishTail(complete)
+      else if (complete) consume(parser.end())
+    } catch {
+      // nothing here throws by design; this only shields the byte flow from a bug on the side
+    }
+    observer.end()
   }
 
   // `cancel` (WHATWG 2023) runs on an upstream abort or a reader cancel; Bun supports it, the DOM lib types lag.
   const transformer: Transformer<Uint8Array, Uint8Array> & { cancel: (reason: unknown) => void } = {
     transform(chunk, controller) {
       controller.enqueue(chunk)
+      if (tail) {
+        if (chunk.length > 0) window.add(chunk)
+        return
+      }
       if (observer.done || chunk.length === 0) return
       try {
-        const at = window.end
         window.add(chunk)
-        if (scanner !== undefined) skip(chunk, at, scanner)
-        else {
-          consume(parser.push(chunk))
-          maybeSkip()
+        const stop = parser.pushUntil(chunk, settles)
+        if (observer.done) return
+        if (stop === -1) {
+          // keep only the parser's open event
+          window.setFloor(parser.eventStart)
+          return
         }
-      } catch {
-        // nothing here throws by design; this only shields the byte flow from a bug on the side
-      }
-    },
-    flush() {
-      try {
-        // in skip mode every marker has been searched for: nothing is pending
-        if (scanner === undefined) consume(parser.end())
+        // the rest of this chunk is left to the backward walk, which must not step back past this point
+        window.setFloor(window.end - chunk.length + stop)
+        tail = true
       } catch {
         // see above
       }
-      observer.end()
+    },
+    flush() {
+      end(true)
     },
     // upstream error (pipeThrough aborts the writable) or the reader cancelling
     cancel() {
-      observer.end()
+      end(false)
     },
   }
   return new TransformStream<Uint8Array, Uint8Array>(transformer)
-}
-
-/** `[absolute offset, bytes]` of the window from `from` on */
-const spans = (window: ChunkWindow, from: number): Array<[number, Uint8Array]> => {
-  const out: Array<[number, Uint8Array]> = []
-  let at = from
-  for (const slice of window.slices(from)) {
-    out.push([at, slice])
-    at += slice.length
-  }
-  return out
 }

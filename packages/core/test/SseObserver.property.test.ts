@@ -8,11 +8,12 @@ const NOW = 1_780_000_000_000
 const enc = new TextEncoder()
 
 /** The straightforward observer: every line parsed, every wanted event decoded. */
-const reference = (all: Uint8Array, maxEventBytes?: number): Array<StreamEvent> => {
+const reference = (all: Uint8Array, maxEventBytes?: number, closed = true): Array<StreamEvent> => {
   const events: Array<StreamEvent> = []
   const observer = new StreamObserver((e) => events.push(e), { now: () => NOW })
   const parser = new SseParser(maxEventBytes === undefined ? {} : { maxEventBytes })
-  for (const m of [...parser.push(all), ...parser.end()]) {
+  // an upstream error ends the stream without `end()`: an event not closed by its blank line never counts
+  for (const m of [...parser.push(all), ...(closed ? parser.end() : [])]) {
     if (observer.done) break
     if (m.event !== undefined && !observer.wants(m.event)) continue
     let json: unknown
@@ -27,18 +28,39 @@ const reference = (all: Uint8Array, maxEventBytes?: number): Array<StreamEvent> 
   return events
 }
 
-const fast = async (chunks: ReadonlyArray<Uint8Array>, maxEventBytes?: number) => {
+const fast = async (
+  chunks: ReadonlyArray<Uint8Array>,
+  maxEventBytes?: number,
+  extra: { readonly fail?: boolean; readonly tailBytes?: number } = {},
+) => {
   const events: Array<StreamEvent> = []
-  const source = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const c of chunks) controller.enqueue(c)
-      controller.close()
+  let index = 0
+  // pulled one by one: `error()` would discard chunks still queued, and they must reach the observer first
+  const source = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const chunk = chunks[index++]
+        if (chunk !== undefined) controller.enqueue(chunk)
+        else if (extra.fail === true) controller.error(new Error("socket hang up"))
+        else controller.close()
+      },
     },
-  })
+    { highWaterMark: 0 },
+  )
   const out: Array<Uint8Array> = []
-  const options = maxEventBytes === undefined ? { now: () => NOW } : { now: () => NOW, maxEventBytes }
-  for await (const c of source.pipeThrough(observeSse((e) => events.push(e), options))) out.push(c)
-  return { events, out }
+  const options = {
+    now: () => NOW,
+    ...(maxEventBytes === undefined ? {} : { maxEventBytes }),
+    ...(extra.tailBytes === undefined ? {} : { tailBytes: extra.tailBytes }),
+  }
+  let failed: unknown
+  try {
+    for await (const c of source.pipeThrough(observeSse((e) => events.push(e), options))) out.push(c)
+  } catch (error) {
+    failed = error
+  }
+  if (failed !== undefined && extra.fail !== true) throw failed
+  return { events, out, failed }
 }
 
 const splitAt = (all: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
@@ -132,46 +154,126 @@ const render = (
   return s
 }
 
-describe("observeSse skip mode against the full parser", () => {
+type Ev = {
+  type: string
+  text: string
+  name: string
+  eol: string
+  spaced: boolean
+  split: boolean
+  comment: boolean
+}
+
+const TERMINALS = new Set(["response.completed", "response.incomplete", "response.failed", "response.done", "error"])
+/**
+ * After the first output only terminal events still matter, and a terminal event is the last one a server
+ * sends; `codex.rate_limits` never comes over HTTP. So the middle of a stream holds neither (a terminal type
+ * under a delta's `event:` name is ignored by both observers, so that may sit anywhere) ...
+ */
+const middleArb = eventArb.filter(
+  (e) => e.name === "delta" || (!TERMINALS.has(e.type) && e.type !== "codex.rate_limits"),
+)
+/** ... and the end is zero to two terminal events (the first one wins) and maybe what some servers add after */
+const endArb = fc.array(
+  eventArb.filter((e) => e.name !== "delta" && (TERMINALS.has(e.type) || e.type === "codex.rate_limits")),
+  { maxLength: 2 },
+)
+const junkArb = fc.array(fc.constantFrom(": ping\n\n", "data: [DONE]\n\n", "\r\n", "event: keepalive\n\n"), {
+  maxLength: 2,
+})
+
+const start: Array<Ev> = [
+  { type: "response.created", text: "", name: "same", eol: "\n", spaced: false, split: false, comment: false },
+  {
+    type: "response.output_text.delta",
+    text: "hi",
+    name: "same",
+    eol: "\n",
+    spaced: false,
+    split: false,
+    comment: false,
+  },
+]
+
+const streamArb = fc.record({
+  middle: fc.array(middleArb, { maxLength: 40 }),
+  end: endArb,
+  junk: junkArb,
+  unterminated: fc.boolean(),
+})
+
+const renderStream = (s: { middle: Array<Ev>; end: Array<Ev>; junk: Array<string>; unterminated: boolean }) => {
+  let text = render([...start, ...s.middle, ...s.end]) + s.junk.join("")
+  if (s.unterminated) text = text.replace(/(\r\n|\r|\n)+$/, "")
+  return enc.encode(text)
+}
+
+describe("observeSse tail mode against the full parser", () => {
   test("property: the same events as the straightforward observer, however the stream is cut", async () => {
     await fc.assert(
+      fc.asyncProperty(streamArb, fc.array(fc.nat(), { maxLength: 40 }), async (stream, cuts) => {
+        const all = renderStream(stream)
+        const chunks = splitAt(all, cuts)
+        const { events: got, out } = await fast(chunks)
+        expect(out.length).toBe(chunks.length)
+        for (const [i, c] of out.entries()) expect(c).toBe(chunks[i] as Uint8Array)
+        expect(got).toEqual(reference(all))
+        expect(got.at(-1)?._tag).toBe("Terminal")
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  test("property: an upstream error anywhere reports what the full parser saw, else dropped", async () => {
+    await fc.assert(
+      fc.asyncProperty(streamArb, fc.array(fc.nat(), { maxLength: 20 }), fc.nat(), async (stream, cuts, at) => {
+        const all = renderStream(stream)
+        const prefix = all.subarray(0, at % (all.length + 1))
+        const { events, failed } = await fast(splitAt(prefix, cuts), undefined, { fail: true })
+        expect(failed).toBeInstanceOf(Error)
+        const expected = reference(prefix, undefined, false)
+        expect(events).toEqual(expected)
+        const last = events.at(-1)
+        expect(last?._tag).toBe("Terminal")
+        // without a terminal event closed by its blank line, the attempt is dropped
+        if (last?._tag === "Terminal" && last.outcome === "dropped") expect(last.failure?._tag).toBe("Transient")
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test("property: huge terminal events (the whole answer repeated), marker words inside, cut anywhere", async () => {
+    const piece = fc.constantFrom('error"', "complete", "response.done", "\n\n", "\r\n", "data: ", "é水🎉", "word ")
+    await fc.assert(
       fc.asyncProperty(
-        fc.array(eventArb, { maxLength: 25 }),
-        fc.array(fc.nat(), { maxLength: 40 }),
+        fc.array(piece, { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1_000, max: 60_000 }),
+        fc.constantFrom("\n", "\r\n", "\r"),
+        fc.constantFrom("response.completed", "response.incomplete", "response.failed"),
         fc.boolean(),
-        async (events, cuts, unterminated) => {
-          // a realistic start so that skip mode engages early
-          const prefix = [
-            {
-              type: "response.created",
-              text: "",
-              name: "same",
-              eol: "\n",
-              spaced: false,
-              split: false,
-              comment: false,
+        fc.array(fc.nat(), { maxLength: 12 }),
+        async (pieces, repeat, eol, type, named, cuts) => {
+          const answer = pieces.join("").repeat(Math.ceil(repeat / pieces.join("").length))
+          const head = render([...start, ...start.slice(1).map((e) => ({ ...e, eol, text: answer.slice(0, 500) }))])
+          const body = {
+            type,
+            response: {
+              id: "resp_0",
+              output: [{ type: "message", content: [{ type: "output_text", text: answer }] }],
+              usage,
+              ...(type === "response.failed" ? { error: { code: "server_error", message: "x" } } : {}),
             },
-            {
-              type: "response.output_text.delta",
-              text: "hi",
-              name: "same",
-              eol: "\n",
-              spaced: false,
-              split: false,
-              comment: false,
-            },
-          ]
-          let text = render([...prefix, ...events])
-          if (unterminated) text = text.replace(/(\r\n|\r|\n)+$/, "")
-          const all = enc.encode(text)
-          const chunks = splitAt(all, cuts)
-          const { events: got, out } = await fast(chunks)
-          expect(out.length).toBe(chunks.length)
-          for (const [i, c] of out.entries()) expect(c).toBe(chunks[i] as Uint8Array)
-          expect(got).toEqual(reference(all))
+          }
+          const tail = `${named ? `event: ${type}${eol}` : ""}data: ${JSON.stringify(body)}${eol}${eol}`
+          const all = enc.encode(head + tail)
+          // cuts land all over, including inside the terminal event
+          const spread = cuts.map((c) => all.length - 1 - (c % Math.min(all.length, tail.length * 2)))
+          const { events } = await fast(splitAt(all, spread))
+          expect(events).toEqual(reference(all))
+          expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: type.slice("response.".length) })
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 40 },
     )
   })
 

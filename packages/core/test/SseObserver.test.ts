@@ -189,6 +189,102 @@ describe("observeSse", () => {
   })
 })
 
+describe("observeSse after the first output (tail mode)", () => {
+  const deltas = (n: number, eol = "\n") => {
+    const one = `event: response.output_text.delta${eol}data: {"type":"response.output_text.delta","delta":"word error\\" complete"}${eol}${eol}`
+    return new TextEncoder().encode(one.repeat(n))
+  }
+  const head = () => [
+    ev("response.created", { response: { id: "r" } }),
+    ev("response.output_text.delta", { delta: "a" }),
+  ]
+  const pull = async (chunks: ReadonlyArray<Uint8Array>, options: { tailBytes?: number; fail?: boolean } = {}) => {
+    const events: Array<StreamEvent> = []
+    let index = 0
+    const source = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          const chunk = chunks[index++]
+          if (chunk !== undefined) controller.enqueue(chunk)
+          else if (options.fail === true) controller.error(new Error("reset"))
+          else controller.close()
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    const ts = observeSse((e) => events.push(e), {
+      now: () => NOW,
+      ...(options.tailBytes === undefined ? {} : { tailBytes: options.tailBytes }),
+    })
+    try {
+      for await (const _ of source.pipeThrough(ts));
+    } catch {
+      // the upstream error reaches the reader; the events are what is checked
+    }
+    return events
+  }
+
+  test("keeps at most about tailBytes: a small terminal event after megabytes is still found", async () => {
+    const events = await pull(
+      [
+        ...head(),
+        ...Array.from({ length: 40 }, () => deltas(1000)),
+        ev("response.completed", { response: { id: "r", usage } }),
+      ],
+      { tailBytes: 64 * 1024 },
+    )
+    expect(tags(events)).toEqual(["ResponseId", "FirstOutput", "Usage", "Terminal"])
+    expect(events.at(-1)).toEqual({ _tag: "Terminal", outcome: "completed" })
+  })
+
+  test("a terminal event larger than tailBytes is reported as dropped, with a clear message", async () => {
+    const huge = ev("response.completed", { response: { id: "r", output: [{ text: "x".repeat(300_000) }], usage } })
+    const chunks = [...head(), deltas(10)]
+    for (let i = 0; i < huge.length; i += 4096) chunks.push(huge.subarray(i, i + 4096))
+    const events = await pull(chunks, { tailBytes: 64 * 1024 })
+    const t = events.at(-1)
+    expect(t?._tag === "Terminal" && t.outcome).toBe("dropped")
+    expect(t?._tag === "Terminal" && t.failure?.message).toContain("exceeds the 65536 bytes kept")
+  })
+
+  test("[DONE], comments and blank lines after the terminal event, CRLF, are stepped over", async () => {
+    const enc = new TextEncoder()
+    const completed = `event: response.completed\r\ndata: ${JSON.stringify({ type: "response.completed", response: { id: "r", usage } })}\r\n\r\n`
+    const events = await pull([
+      ...head(),
+      deltas(50, "\r\n"),
+      enc.encode(`${completed}: bye\r\n\r\ndata: [DONE]\r\n\r\n\r\n`),
+    ])
+    expect(tags(events)).toEqual(["ResponseId", "FirstOutput", "Usage", "Terminal"])
+    expect(events.at(-1)).toEqual({ _tag: "Terminal", outcome: "completed" })
+  })
+
+  test("an upstream error after a complete terminal event still reports it; one cut inside it is dropped", async () => {
+    const completed = ev("response.completed", { response: { id: "r", usage } })
+    const ok = await pull([...head(), deltas(20), completed], { fail: true })
+    expect(ok.at(-1)).toEqual({ _tag: "Terminal", outcome: "completed" })
+    const cut = await pull([...head(), deltas(20), completed.subarray(0, completed.length - 2)], { fail: true })
+    expect(cut.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "dropped" })
+    expect(tags(cut)).toEqual(["ResponseId", "FirstOutput", "Terminal"])
+  })
+
+  test("a consumer that detaches a passed chunk cannot make the observer misread: dropped", async () => {
+    const events: Array<StreamEvent> = []
+    const ts = observeSse((e) => events.push(e), { now: () => NOW })
+    const writer = ts.writable.getWriter()
+    const reader = ts.readable.getReader()
+    for (const c of [...head(), ev("response.completed", { response: { id: "r", usage } })]) {
+      void writer.write(c)
+      const { value } = await reader.read()
+      // a consumer that transfers the buffer it was handed (ArrayBuffer.prototype.transfer)
+      if (value !== undefined) (value.buffer as ArrayBuffer).transfer()
+    }
+    void writer.close()
+    await reader.read()
+    expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "dropped" })
+  })
+})
+
 describe("observeEvent (WebSocket frames)", () => {
   test("shares the logic: state per response, terminal once, error frames classified with their headers", () => {
     const events: Array<StreamEvent> = []
