@@ -15,6 +15,8 @@ import { Store } from "./Store.ts"
 
 export interface QuotaCacheShape {
   readonly push: (key: string, snapshot: QuotaSnapshot) => Effect.Effect<void>
+  /** `push` called from plain code (a transport's event listener): no fiber unless a write must be started */
+  readonly offer: (key: string, snapshot: QuotaSnapshot) => void
   readonly get: (key: string) => Effect.Effect<Option.Option<QuotaSnapshot>>
   readonly all: Effect.Effect<ReadonlyMap<string, QuotaSnapshot>>
   /** write pending readings now */
@@ -69,18 +71,30 @@ export const make = Effect.fnUntraced(function* (options?: QuotaCacheOptions) {
   })
   const writer = yield* makeThrottledWriter(write, options?.throttleMs ?? DEFAULT_THROTTLE_MS)
 
-  const push = Effect.fnUntraced(function* (key: string, snapshot: QuotaSnapshot) {
-    const now = yield* Clock.currentTimeMillis
+  /** records the reading; true when the account just became exhausted (written at once) */
+  const remember = (key: string, snapshot: QuotaSnapshot, now: number): boolean => {
     const previous = readings.get(key)
     const merged = mergeQuota(previous, snapshot)
     readings.set(key, merged)
     dirty.add(key)
-    const newlyExhausted = isExhausted(merged, now) && (previous === undefined || !isExhausted(previous, now))
-    yield* newlyExhausted ? writer.urgent : writer.request
+    return isExhausted(merged, now) && (previous === undefined || !isExhausted(previous, now))
+  }
+
+  const push = Effect.fnUntraced(function* (key: string, snapshot: QuotaSnapshot) {
+    const now = yield* Clock.currentTimeMillis
+    yield* remember(key, snapshot, now) ? writer.urgent : writer.request
   })
+
+  const clock = yield* Effect.clockWith(Effect.succeed)
+  const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  const offer = (key: string, snapshot: QuotaSnapshot): void => {
+    if (remember(key, snapshot, clock.currentTimeMillisUnsafe())) runFork(writer.urgent)
+    else if (writer.requestUnsafe()) runFork(writer.request)
+  }
 
   return QuotaCache.of({
     push,
+    offer,
     get: (key) => Effect.sync(() => Option.fromUndefinedOr(readings.get(key))),
     all: Effect.sync(() => new Map(readings)),
     flush: writer.flush,

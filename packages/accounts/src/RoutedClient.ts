@@ -136,8 +136,6 @@ export const make = Effect.gen(function* () {
   const credentials = yield* Credentials
   const quotaCache = yield* QuotaCache
   const transports = yield* Transports
-  const context = yield* Effect.context<never>()
-  const runDetached = Effect.runForkWith(context)
 
   /** A corrupt store never stops the main account: route with the defaults (main only). */
   const currentDocument = store.read.pipe(Effect.orElseSucceed(() => emptyDocument()))
@@ -198,7 +196,7 @@ export const make = Effect.gen(function* () {
           settings: options.settings,
         })
         const listener: StreamEventListener = (event) => {
-          if (event._tag === "Quota") runDetached(quotaCache.push(key, event.snapshot))
+          if (event._tag === "Quota") quotaCache.offer(key, event.snapshot)
           options.onEvent?.(key, event)
         }
         const result = yield* transport

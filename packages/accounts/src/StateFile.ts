@@ -21,6 +21,11 @@ export const stateFilePath = (storePath: string): string => join(dirname(storePa
 export interface ThrottledWriter {
   /** something changed: write within the throttle interval (at most one write per interval) */
   readonly request: Effect.Effect<void>
+  /**
+   * `request` without running an effect when a write is already scheduled (the per-response path): marks the
+   * change and returns true only when the caller must still run `request` to start the writer
+   */
+  readonly requestUnsafe: () => boolean
   /** something important changed: write now, without waiting for the interval */
   readonly urgent: Effect.Effect<void>
   /** write pending changes now and wait for it */
@@ -117,7 +122,12 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Ef
   })
 
   yield* Effect.addFinalizer(() => flush)
-  const writer: ThrottledWriter = { request, urgent, flush, idle }
+  const requestUnsafe = () => {
+    dirty = true
+    return current === undefined
+  }
+
+  const writer: ThrottledWriter = { request, requestUnsafe, urgent, flush, idle }
   return writer
 })
 
