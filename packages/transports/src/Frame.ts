@@ -108,7 +108,25 @@ const writeHeader = (frame: Uint8Array, opcode: number, length: number, key: Uin
   return pos + 4
 }
 
-const freshKey = (): Uint8Array => crypto.getRandomValues(new Uint8Array(4))
+/**
+ * CSPRNG bytes handed out from a 4 KiB pool refilled in one call: a mask key per frame (and a handshake
+ * nonce per connect) without a call into the CSPRNG each time. Every byte is used once; a view is only
+ * read while the caller encodes, before the pool can be refilled.
+ */
+const pool = new Uint8Array(4096)
+let poolPos = pool.length
+
+export const randomView = (n: number): Uint8Array => {
+  if (poolPos + n > pool.length) {
+    crypto.getRandomValues(pool)
+    poolPos = 0
+  }
+  const view = pool.subarray(poolPos, poolPos + n)
+  poolPos += n
+  return view
+}
+
+const freshKey = (): Uint8Array => randomView(4)
 
 /** One masked FIN frame carrying `payload` (copied; the caller's bytes are never modified). */
 export const encodeFrame = (opcode: number, payload: Uint8Array, key: Uint8Array = freshKey()): Uint8Array => {

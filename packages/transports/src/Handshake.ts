@@ -5,6 +5,7 @@
  * intact, because a 429 `usage_limit_reached` body is what the error classifier reads.
  */
 import { createHash } from "node:crypto"
+import { randomView } from "./Frame.ts"
 
 export const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 export const MAX_HEADER_BYTES = 64 * 1024
@@ -18,7 +19,7 @@ type Base64Able = Uint8Array & { toBase64?: () => string }
 
 /** 16 random bytes, base64: the Sec-WebSocket-Key (the runtime's own `toBase64` where there is one). */
 export const makeKey = (): string => {
-  const bytes = crypto.getRandomValues(new Uint8Array(16)) as Base64Able
+  const bytes = randomView(16) as Base64Able
   return bytes.toBase64 !== undefined ? bytes.toBase64() : Buffer.from(bytes).toString("base64")
 }
 

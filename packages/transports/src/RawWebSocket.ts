@@ -299,9 +299,9 @@ const openConnection = (
 }
 
 /** A connector with fixed defaults (TLS options for tests, a forced socket implementation, limits). */
-export const makeRawConnector =
-  (defaults: RawWebSocketDefaults = {}): WsConnector =>
-  (url, headers, options) =>
-    connectRawWebSocket(url, headers, { ...defaults, ...options })
+export const makeRawConnector = (defaults: RawWebSocketDefaults = {}): WsConnector =>
+  Object.keys(defaults).length === 0
+    ? (url, headers, options) => connectRawWebSocket(url, headers, options)
+    : (url, headers, options) => connectRawWebSocket(url, headers, { ...defaults, ...options })
 
 export const rawConnector: WsConnector = makeRawConnector()
