@@ -11,11 +11,18 @@ import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { type Env, type ResolvedSettings, resolveSettings, Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Context, Effect, Layer, Result } from "effect"
 
+export interface LiveSnapshot {
+  readonly settings: ResolvedSettings
+  readonly document: StoreDocument
+}
+
 export class LiveSettings extends Context.Service<
   LiveSettings,
   {
     readonly current: Effect.Effect<ResolvedSettings>
     readonly document: Effect.Effect<StoreDocument>
+    /** both from one read of the store (the request path passes the document on to the routed client) */
+    readonly snapshot: Effect.Effect<LiveSnapshot>
   }
 >()("@cortexkit/opencode-openai-auth/LiveSettings") {
   static readonly layerWith = (env: Env) =>
@@ -42,21 +49,26 @@ export class LiveSettings extends Context.Service<
           ),
         )
 
-        const current = Effect.gen(function* () {
-          const doc = yield* document
-          if (last !== undefined && last.doc === doc) return last.settings
+        const settingsOf = (doc: StoreDocument): Effect.Effect<ResolvedSettings> => {
+          if (last !== undefined && last.doc === doc) return Effect.succeed(last.settings)
           const resolved = resolveSettings(env, doc, { tmpDir: tmpdir(), homeDir: homedir() })
           if (Result.isFailure(resolved)) {
-            yield* log.error("a setting in the config file is invalid; keeping the previous settings", {
-              reason: resolved.failure.message,
-            })
-            return last?.settings ?? startup
+            return log
+              .error("a setting in the config file is invalid; keeping the previous settings", {
+                reason: resolved.failure.message,
+              })
+              .pipe(Effect.as(last?.settings ?? startup))
           }
           last = { doc, settings: resolved.success }
-          return resolved.success
-        })
+          return Effect.succeed(resolved.success)
+        }
 
-        return LiveSettings.of({ current, document })
+        const current = Effect.flatMap(document, settingsOf)
+        const snapshot = Effect.flatMap(document, (doc) =>
+          Effect.map(settingsOf(doc), (settings): LiveSnapshot => ({ settings, document: doc })),
+        )
+
+        return LiveSettings.of({ current, document, snapshot })
       }),
     )
 }

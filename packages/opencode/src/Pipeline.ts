@@ -84,7 +84,7 @@ export const makeFetch =
     let sessionKeyOf: string | undefined
     return runtime.runPromise(
       Effect.gen(function* () {
-        const settings = yield* (yield* LiveSettings).current
+        const { settings, document } = yield* (yield* LiveSettings).snapshot
         const client = yield* RoutedClient
         const state = yield* StateFile
         const dumps = yield* Dumps
@@ -96,6 +96,7 @@ export const makeFetch =
         const result = yield* client
           .send(host, {
             settings,
+            document,
             signal: signal ?? undefined,
             // usage arrives at the end of the stream, long after the dump was written
             onEvent: (_, event) => {
@@ -117,14 +118,25 @@ export const makeFetch =
           attempts: routed.attempts.length,
           ms: Date.now() - started,
         })
-        yield* state.update((s) => ({ ...s, lastServed: { key: routed.account, at: Date.now() } }))
-        yield* keepWarm.track({
-          sessionKey: routed.sessionKey,
-          account: routed.account,
-          subagent: options.isSubagent?.(routed.sessionKey) ?? false,
-          body: routed.request.json as Record<string, unknown>,
-          model: host.body.model,
-        })
+        const servedAt = Date.now()
+        const subagent = options.isSubagent?.(routed.sessionKey) ?? false
+        // bookkeeping the answer does not wait for: a forked fiber starts on the scheduler's next turn, once
+        // the caller already holds the response and its first bytes
+        yield* Effect.forkDetach(
+          state
+            .update((s) => ({ ...s, lastServed: { key: routed.account, at: servedAt } }))
+            .pipe(
+              Effect.andThen(
+                keepWarm.track({
+                  sessionKey: routed.sessionKey,
+                  account: routed.account,
+                  subagent,
+                  body: routed.request.json as Record<string, unknown>,
+                  model: host.body.model,
+                }),
+              ),
+            ),
+        )
         if (dumpSequence !== undefined) {
           yield* Effect.forkDetach(
             dumps.write({
