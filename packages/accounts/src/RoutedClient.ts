@@ -148,14 +148,31 @@ export const make = Effect.gen(function* () {
     })
   const selection = Effect.flatMap(currentDocument, selectFrom)
 
+  // Under load many requests in flight hit the same usage limit at once; one store write (lock, fsync) says
+  // it for all of them, instead of each queueing on the lock before it may move on to the next account.
+  const marking = new Map<string, number>()
+  const exhaustedOnDisk = (doc: StoreDocument, key: string) =>
+    key === MAIN ? doc.main?.exhaustedUntil : doc.accounts.find((a) => keyOf(a) === key)?.exhaustedUntil
   const markExhausted = (key: string, until: number) =>
-    store
-      .update((doc) =>
-        key === MAIN
-          ? { ...doc, main: { ...(doc.main ?? { state: "active" as const }), exhaustedUntil: until } }
-          : { ...doc, accounts: doc.accounts.map((a) => (keyOf(a) === key ? { ...a, exhaustedUntil: until } : a)) },
-      )
-      .pipe(Effect.ignore)
+    Effect.gen(function* () {
+      if ((marking.get(key) ?? Number.NEGATIVE_INFINITY) >= until) return
+      if ((exhaustedOnDisk(yield* currentDocument, key) ?? Number.NEGATIVE_INFINITY) >= until) return
+      marking.set(key, until)
+      yield* store
+        .update((doc) =>
+          key === MAIN
+            ? { ...doc, main: { ...(doc.main ?? { state: "active" as const }), exhaustedUntil: until } }
+            : { ...doc, accounts: doc.accounts.map((a) => (keyOf(a) === key ? { ...a, exhaustedUntil: until } : a)) },
+        )
+        .pipe(
+          Effect.ignore,
+          Effect.ensuring(
+            Effect.sync(() => {
+              if (marking.get(key) === until) marking.delete(key)
+            }),
+          ),
+        )
+    })
 
   // untraced: a span per request costs more than the selection itself
   const send = Effect.fnUntraced(function* (host: HostRequest, options: SendOptions) {
@@ -230,7 +247,8 @@ export const make = Effect.gen(function* () {
           last = new BackendUnreachable({ message: unreachableMessage(error), attempts })
           break
         }
-        if (error.quota !== undefined) yield* quotaCache.push(key, error.quota)
+        // recorded at once for routing; an exhausted account's urgent write runs beside the request, not before it
+        if (error.quota !== undefined) quotaCache.offer(key, error.quota)
         const failure = error.failure
         attempts.push({ account: key, outcome: failure._tag, message: failure.message })
         last = new RequestRefused({
