@@ -98,9 +98,27 @@ export const build = async (outdir: string = DEFAULT_OUTDIR): Promise<BuildResul
   const src = join(PLUGIN_PKG, "src")
   const common = { external: externals, format: "esm", sourcemap: "none", minify: false, packages: "bundle" } as const
   const [server, tui, cli] = await Promise.all([
-    Bun.build({ ...common, entrypoints: [join(src, "server.ts")], outdir, target: "bun" }),
+    // split: the server entry loads the Effect runtime with `import()` on first use, and only a separate chunk
+    // keeps `effect` out of OpenCode's start-up (an external import in the same file is hoisted)
+    Bun.build({
+      ...common,
+      entrypoints: [join(src, "server.ts")],
+      outdir,
+      target: "bun",
+      splitting: true,
+      naming: { entry: "[name].[ext]", chunk: "chunks/[name]-[hash].[ext]" },
+    }),
     solidPlugin().then((plugin) =>
-      Bun.build({ ...common, entrypoints: [join(src, "tui.tsx")], outdir, target: "bun", plugins: [plugin] }),
+      Bun.build({
+        ...common,
+        entrypoints: [join(src, "tui.tsx")],
+        outdir,
+        target: "bun",
+        plugins: [plugin],
+        // the same reason as the server: the dialogs and sidebar load after the prompt is up
+        splitting: true,
+        naming: { entry: "[name].[ext]", chunk: "chunks/[name]-[hash].[ext]" },
+      }),
     ),
     Bun.build({
       ...common,

@@ -92,6 +92,7 @@ describe("the packed plugin, installed from its tarball", () => {
     expect(readdirSync(join(modules, "@cortexkit"))).toEqual(["opencode-openai-auth"])
     for (const host of ["@opentui", "solid-js", "@opencode-ai"]) expect(existsSync(join(modules, host))).toBe(false)
     expect(readdirSync(installed).sort()).toEqual([
+      "LICENSE",
       "README.md",
       "chunks",
       "cli.js",
@@ -124,9 +125,16 @@ describe("the packed plugin, installed from its tarball", () => {
     const probe = await run(["bun", join(import.meta.dir, "packaging-tui-probe.ts"), tui])
     expect(probe.stderr).toBe("")
     expect(JSON.parse(probe.stdout.trim())).toEqual({ id: "cortexkit-openai-auth", tui: "function" })
-    const bare = await run(["bun", "-e", `await import(${JSON.stringify(tui)})`])
-    expect(bare.code).not.toBe(0)
-    expect(bare.stderr).toMatch(/@opentui\/solid|solid-js/)
+    // the dialogs and sidebar (a lazily loaded chunk) import the host's Solid and OpenTUI, never a copy
+    const rendering = readdirSync(join(installed, "chunks"))
+      .map((name) => join(installed, "chunks", name))
+      .filter((file) => /from\s*"(@opentui\/solid|solid-js)/.test(readFileSync(file, "utf8")))
+    expect(rendering.length).toBeGreaterThan(0)
+    for (const file of rendering) {
+      const bare = await run(["bun", "-e", `await import(${JSON.stringify(file)})`])
+      expect(bare.code).not.toBe(0)
+      expect(bare.stderr).toMatch(/@opentui\/solid|solid-js/)
+    }
   }, 30_000)
 
   test("openai-auth runs from the installed bin under Node 22 and under Bun", async () => {

@@ -1,0 +1,164 @@
+/**
+ * Everything behind the server entry that needs the Effect runtime: loaded on first use (the first request,
+ * login or slash command), so OpenCode's start-up, which waits for every plugin's init, does not pay for it.
+ */
+import { parseCommand, splitArguments } from "@cortexkit/openai-auth-accounts/CommandSyntax"
+import { runCommand } from "@cortexkit/openai-auth-accounts/Commands"
+import { type HostTokens, MainCredentials, MainCredentialsError } from "@cortexkit/openai-auth-accounts/Credentials"
+import { authorizeBrowser, type CallbackServer } from "@cortexkit/openai-auth-core/CallbackServer"
+import { DeviceFlow } from "@cortexkit/openai-auth-core/DeviceFlow"
+import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
+import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import type { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
+import type { PluginInput } from "@opencode-ai/plugin"
+import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { KeepWarm } from "./KeepWarm.ts"
+import { makeFetch } from "./Pipeline.ts"
+import { makeRuntime } from "./Runtime.ts"
+import { tuiPresent } from "./tui/Marker.ts"
+
+const PROVIDER = "openai"
+
+/** The main account lives in OpenCode's auth store: read through the loader's getter, written with auth.set. */
+const hostMainCredentials = (input: PluginInput, getAuth: () => Promise<unknown>) =>
+  Layer.succeed(MainCredentials, {
+    read: Effect.tryPromise({
+      try: () => getAuth(),
+      catch: (e) => new MainCredentialsError({ message: `cannot read OpenCode's auth store: ${String(e)}` }),
+    }).pipe(
+      Effect.map((auth): Option.Option<HostTokens> => {
+        const a = auth as { type?: string; access?: string; refresh?: string; expires?: number; accountId?: string }
+        if (a?.type !== "oauth" || typeof a.access !== "string" || typeof a.refresh !== "string") return Option.none()
+        return Option.some({
+          access: Redacted.make(a.access),
+          refresh: Redacted.make(a.refresh),
+          expiresAt: typeof a.expires === "number" ? a.expires : 0,
+          accountId: a.accountId,
+        })
+      }),
+    ),
+    write: (tokens: TokenSet) =>
+      Effect.tryPromise({
+        try: () =>
+          input.client.auth.set({
+            path: { id: PROVIDER },
+            body: {
+              type: "oauth",
+              access: Redacted.value(tokens.access),
+              refresh: Redacted.value(tokens.refresh),
+              expires: tokens.expiresAt,
+              ...{ accountId: tokens.accountId },
+            },
+          }),
+        catch: (e) => new MainCredentialsError({ message: `cannot write OpenCode's auth store: ${String(e)}` }),
+      }).pipe(Effect.asVoid),
+  })
+
+const oauthResult = (tokens: TokenSet) => ({
+  type: "success" as const,
+  access: Redacted.value(tokens.access),
+  refresh: Redacted.value(tokens.refresh),
+  expires: tokens.expiresAt,
+  accountId: tokens.accountId,
+})
+
+const configFile = Effect.gen(function* () {
+  return (yield* Settings).configFile
+})
+
+export interface OAuthStart {
+  readonly url: string
+  readonly instructions: string
+  readonly callback: () => Promise<ReturnType<typeof oauthResult> | { readonly type: "failed" }>
+}
+
+export const createCore = (
+  input: PluginInput,
+  getAuth: () => Promise<unknown>,
+  isSubagent: (session: string) => boolean,
+) => {
+  const runtime = makeRuntime(process.env, hostMainCredentials(input, getAuth))
+
+  const loginFlow = (
+    headless: boolean,
+  ): Effect.Effect<
+    { readonly url: string; readonly instructions: string; readonly wait: Effect.Effect<TokenSet, unknown> },
+    unknown,
+    Settings | DeviceFlow | CallbackServer | TokenClient
+  > =>
+    Effect.gen(function* () {
+      const settings = yield* Settings
+      if (headless) {
+        const device = yield* DeviceFlow
+        const code = yield* device.start({ issuer: settings.issuer })
+        return { url: code.verificationUrl, instructions: `Enter code: ${code.userCode}`, wait: device.poll(code) }
+      }
+      const scope = yield* Scope.make()
+      const flow = yield* authorizeBrowser({ issuer: settings.issuer }).pipe(Scope.provide(scope))
+      return {
+        url: flow.url,
+        instructions: "Complete the ChatGPT login in your browser; this window continues by itself.",
+        wait: flow.waitForTokens.pipe(Effect.ensuring(Scope.close(scope, Exit.void))),
+      }
+    })
+
+  const authorize = async (headless: boolean): Promise<OAuthStart> => {
+    const flow = await runtime.runPromise(loginFlow(headless))
+    return {
+      url: flow.url,
+      instructions: flow.instructions,
+      callback: async () => {
+        const exit = await runtime.runPromiseExit(flow.wait)
+        return Exit.isSuccess(exit) ? oauthResult(exit.value) : { type: "failed" as const }
+      },
+    }
+  }
+
+  const notify = (message: string, variant: "info" | "success" | "error") =>
+    input.client.tui.showToast({ body: { title: "OpenAI", message, variant } }).catch(() => undefined)
+
+  /** Runs a slash command; returns the line to show, and whether no TUI is there to show it. */
+  const command = async (
+    name: string,
+    args: string,
+  ): Promise<{ readonly message: string; readonly headless: boolean }> => {
+    const headless = !tuiPresent(await runtime.runPromise(configFile))
+    const words = splitArguments(args)
+    if (words.length === 0 && !headless) {
+      await input.client.tui
+        .publish({ body: { type: "tui.command.execute", properties: { command: `openai.${name}.dialog` } } })
+        .catch(() => undefined)
+      return { message: `opened the ${name} dialog`, headless }
+    }
+    const parsed = parseCommand(name, words)
+    if (!parsed.ok) {
+      await notify(parsed.error, "error")
+      return { message: parsed.error, headless }
+    }
+    const exit = await runtime.runPromiseExit(runCommand(parsed.command))
+    const message = Exit.isSuccess(exit)
+      ? exit.value.summary
+      : `openai-${name} failed: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`
+    await notify(message, Exit.isSuccess(exit) ? "success" : "error")
+    return { message, headless }
+  }
+
+  const untrack = (session: string) =>
+    runtime
+      .runPromise(
+        Effect.gen(function* () {
+          yield* (yield* KeepWarm).untrack(session)
+        }),
+      )
+      .catch(() => undefined)
+
+  return {
+    fetch: makeFetch(runtime, { isSubagent }),
+    authorize,
+    command,
+    untrack,
+    dispose: () => runtime.dispose(),
+  }
+}
+
+export type ServerCore = ReturnType<typeof createCore>
