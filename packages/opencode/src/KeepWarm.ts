@@ -226,7 +226,8 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
       return oldest === undefined ? Effect.void : drop(oldest[0])
     })
 
-    const track = Effect.fn("KeepWarm.track")(function* (input: TrackInput) {
+    // untraced: it runs after every request
+    const track = Effect.fnUntraced(function* (input: TrackInput) {
       const settings = yield* options.settings
       if (!settings.enabled || (input.subagent && !settings.subagents)) {
         if (sessions.has(input.sessionKey)) yield* drop(input.sessionKey)

@@ -4,7 +4,7 @@
  * refresh, rewrite and send, then hand the SSE bytes back untouched while quota, dumps and the state file are
  * updated off the hot path. Refusals become the HTTP responses the AI SDK already knows how to report.
  */
-import type { AllAccountsGated, RoutedError } from "@cortexkit/openai-auth-accounts/RoutedClient"
+import type { RoutedError } from "@cortexkit/openai-auth-accounts/RoutedClient"
 import { RoutedClient } from "@cortexkit/openai-auth-accounts/RoutedClient"
 import { StateFile } from "@cortexkit/openai-auth-accounts/StateFile"
 import { decodeHostRequestResult } from "@cortexkit/openai-auth-core/HostRequest"
@@ -19,33 +19,37 @@ import { warmUsage } from "./Warmer.ts"
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
 
-const gatedResponse = (error: AllAccountsGated, now: number) => {
-  const retryAfter = error.retryAt === undefined ? undefined : Math.max(1, Math.ceil((error.retryAt - now) / 1000))
-  return json(
+/** The backend's own usage-limit shape, so OpenCode shows the same message and waits for the reset. */
+const usageLimitResponse = (message: string, resetsAt: number | undefined, now: number) =>
+  json(
     429,
     {
       error: {
         type: "usage_limit_reached",
-        message: error.message,
-        ...(error.retryAt === undefined ? {} : { resets_at: Math.ceil(error.retryAt / 1000) }),
+        message,
+        ...(resetsAt === undefined ? {} : { resets_at: Math.ceil(resetsAt / 1000) }),
       },
     },
-    retryAfter === undefined ? {} : { "retry-after": String(retryAfter) },
+    resetsAt === undefined ? {} : { "retry-after": String(Math.max(1, Math.ceil((resetsAt - now) / 1000))) },
   )
-}
 
 export const toResponse = (error: RoutedError, now: number): Response => {
   switch (error._tag) {
     case "AllAccountsGated":
-      return gatedResponse(error, now)
-    case "RequestRefused":
-      return json(error.status >= 400 ? error.status : 502, {
-        error: {
-          type: error.failure._tag,
-          code: "code" in error.failure ? error.failure.code : undefined,
-          message: error.message,
-        },
-      })
+      return usageLimitResponse(error.message, error.retryAt, now)
+    case "RequestRefused": {
+      const failure = error.failure
+      if (failure._tag === "UsageLimit") return usageLimitResponse(error.message, failure.resetsAt, now)
+      const retryAfter =
+        failure._tag === "BurstRateLimit" && failure.retryAfterMs !== undefined
+          ? { "retry-after": String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) }
+          : {}
+      return json(
+        error.status >= 400 ? error.status : 502,
+        { error: { type: failure._tag, code: "code" in failure ? failure.code : undefined, message: error.message } },
+        retryAfter,
+      )
+    }
     case "BackendUnreachable":
       return json(502, { error: { type: "backend_unreachable", message: error.message } })
     case "RequestAborted":
@@ -112,6 +116,13 @@ export const makeFetch =
         }
         const routed = result.success
         sessionKeyOf = routed.sessionKey
+        if (routed.attempts.length > 1) {
+          // a fallback, a refresh after a 401 or a burst retry happened: worth a line at the default level
+          yield* log.info("request served after retries", {
+            account: routed.account,
+            attempts: routed.attempts.map((a) => `${a.account}: ${a.outcome}`),
+          })
+        }
         yield* log.debug("request served", {
           account: routed.account,
           transport: routed.response.transport,

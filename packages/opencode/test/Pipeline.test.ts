@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { AllAccountsGated, RequestRefused } from "@cortexkit/openai-auth-accounts/RoutedClient"
+import { BadRequest, BurstRateLimit, type CodexFailure, UsageLimit } from "@cortexkit/openai-auth-core/CodexError"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { HostStore, tempDir } from "../../accounts/test/support/fixture.ts"
-import { makeFetch } from "../src/Pipeline.ts"
+import { makeFetch, toResponse } from "../src/Pipeline.ts"
 import { makeRuntime } from "../src/Runtime.ts"
 
 let sim: SimulatorHandle
@@ -58,5 +60,33 @@ describe("the plugin fetch", () => {
     expect(log).toContain(storePath)
     expect(log).toContain("cannot be read")
     expect(log).not.toContain(main.tokens.access)
+  })
+})
+
+describe("refusals as HTTP responses", () => {
+  const now = 1_800_000_000_000
+  const refused = (failure: CodexFailure, status: number) =>
+    new RequestRefused({ message: failure.message, status, failure, headers: {}, account: "main", attempts: [] })
+
+  test("a usage limit looks the same whether the last account refused or every account was gated", async () => {
+    const fromBackend = toResponse(refused(new UsageLimit({ message: "limit", resetsAt: now + 90_000 }), 429), now)
+    const gated = toResponse(new AllAccountsGated({ message: "limit", retryAt: now + 90_000, attempts: [] }), now)
+    for (const response of [fromBackend, gated]) {
+      expect(response.status).toBe(429)
+      expect(response.headers.get("retry-after")).toBe("90")
+      expect(await response.json()).toEqual({
+        error: { type: "usage_limit_reached", message: "limit", resets_at: Math.ceil((now + 90_000) / 1000) },
+      })
+    }
+  })
+
+  test("a burst limit carries its retry hint; other refusals keep the backend's status", async () => {
+    const burst = toResponse(refused(new BurstRateLimit({ message: "slow down", retryAfterMs: 2500 }), 429), now)
+    expect(burst.status).toBe(429)
+    expect(burst.headers.get("retry-after")).toBe("3")
+    const bad = toResponse(refused(new BadRequest({ message: "nope", status: 400, code: "bad" }), 400), now)
+    expect(bad.status).toBe(400)
+    expect(bad.headers.get("retry-after")).toBeNull()
+    expect(await bad.json()).toEqual({ error: { type: "BadRequest", code: "bad", message: "nope" } })
   })
 })
