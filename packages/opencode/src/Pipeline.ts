@@ -134,19 +134,26 @@ export const makeFetch =
         // bookkeeping the answer does not wait for: a forked fiber starts on the scheduler's next turn, once
         // the caller already holds the response and its first bytes
         yield* Effect.forkDetach(
-          state
-            .update((s) => ({ ...s, lastServed: { key: routed.account, at: servedAt } }))
-            .pipe(
-              Effect.andThen(
-                keepWarm.track({
-                  sessionKey: routed.sessionKey,
-                  account: routed.account,
-                  subagent,
-                  body: routed.request.json as Record<string, unknown>,
-                  model: host.body.model,
-                }),
-              ),
-            ),
+          Effect.gen(function* () {
+            yield* keepWarm.track({
+              sessionKey: routed.sessionKey,
+              account: routed.account,
+              subagent,
+              body: routed.request.json as Record<string, unknown>,
+              model: host.body.model,
+            })
+            // what `/openai-cachekeep` and the sidebar show: the account in use and the sessions kept warm
+            const warm = yield* keepWarm.status
+            yield* state.update((s) => ({
+              ...s,
+              lastServed: { key: routed.account, at: servedAt },
+              keepWarm: {
+                enabled: warm.enabled,
+                tracked: warm.tracked.filter((t) => t.stopped === undefined).length,
+                ...(s.keepWarm?.lastWarm === undefined ? {} : { lastWarm: s.keepWarm.lastWarm }),
+              },
+            }))
+          }),
         )
         if (dumpSequence !== undefined) {
           yield* Effect.forkDetach(
