@@ -76,8 +76,9 @@ export const createCore = (
   input: PluginInput,
   getAuth: () => Promise<unknown>,
   isSubagent: (session: string) => boolean,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ) => {
-  const runtime = makeRuntime(process.env, hostMainCredentials(input, getAuth))
+  const runtime = makeRuntime(env, hostMainCredentials(input, getAuth))
 
   const loginFlow = (
     headless: boolean,
@@ -114,8 +115,39 @@ export const createCore = (
     }
   }
 
-  const notify = (message: string, variant: "info" | "success" | "error") =>
-    input.client.tui.showToast({ body: { title: "OpenAI", message, variant } }).catch(() => undefined)
+  const notify = (message: string, variant: "info" | "success" | "error", duration?: number) =>
+    input.client.tui
+      .showToast({ body: { title: "OpenAI", message, variant, ...(duration === undefined ? {} : { duration }) } })
+      .catch(() => undefined)
+
+  /**
+   * `/openai-account add [label]` from inside OpenCode: a device-code login (it works in a terminal, over SSH
+   * and in the desktop app alike). The code is shown at once and the login completes in the background, so
+   * the command returns while the user signs in; a toast says when the account was added.
+   */
+  const addAccount = async (label: string | undefined, headless: boolean) => {
+    const started = await runtime.runPromiseExit(
+      Effect.gen(function* () {
+        const settings = yield* Settings
+        const device = yield* DeviceFlow
+        const code = yield* device.start({ issuer: settings.issuer })
+        return { code, poll: device.poll(code) }
+      }),
+    )
+    if (Exit.isFailure(started)) {
+      const message = `could not start the login: ${String(started.cause)}`
+      await notify(message, "error")
+      return { message, headless }
+    }
+    const { code, poll } = started.value
+    const message = `to add ${label === undefined ? "a ChatGPT account" : `"${label}"`}, open ${code.verificationUrl} and enter ${code.userCode}`
+    await notify(message, "info", 120_000)
+    void runtime
+      .runPromise(runCommand({ _tag: "AccountAdd", label, headless: true }, { login: () => poll }))
+      .then((result) => notify(result.summary, "success"))
+      .catch((error) => notify(`adding the account failed: ${String(error)}`, "error"))
+    return { message, headless }
+  }
 
   /** Runs a slash command; returns the line to show, and whether no TUI is there to show it. */
   const command = async (
@@ -135,6 +167,7 @@ export const createCore = (
       await notify(parsed.error, "error")
       return { message: parsed.error, headless }
     }
+    if (parsed.command._tag === "AccountAdd") return addAccount(parsed.command.label, headless)
     const exit = await runtime.runPromiseExit(runCommand(parsed.command))
     const message = Exit.isSuccess(exit)
       ? exit.value.summary

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import type { PluginInput } from "@opencode-ai/plugin"
+import { tempDir } from "../../accounts/test/support/fixture.ts"
+import { createCore } from "../src/ServerCore.ts"
+
+let sim: SimulatorHandle
+beforeAll(async () => {
+  sim = await startSimulator({ deviceInterval: "0" })
+})
+afterAll(async () => {
+  await sim.stop()
+})
+
+describe("slash commands inside OpenCode", () => {
+  test("/openai-account add shows a device code at once and adds the account when the login completes", async () => {
+    using dir = tempDir()
+    const main = sim.addAccount({ accountId: "acct_core_main", userId: "u_core_main" })
+    const added = sim.addAccount({ accountId: "acct_core_added", userId: "u_core_added" })
+    sim.nextLogin(added.accountId)
+    const toasts: Array<{ message: string; variant: string }> = []
+    const input = {
+      client: {
+        tui: {
+          showToast: async ({ body }: { body: { message: string; variant: string } }) => {
+            toasts.push(body)
+            return { data: true }
+          },
+          publish: async () => ({ data: true }),
+        },
+        auth: { set: async () => ({ data: true }) },
+      },
+    } as unknown as PluginInput
+    const storePath = join(dir.dir, "openai-auth.json")
+    const env = {
+      OPENCODE_OPENAI_AUTH_FILE: storePath,
+      OPENCODE_OPENAI_AUTH_LOG_FILE: join(dir.dir, "plugin.log"),
+      CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
+      CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
+      CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
+    }
+    const auth = {
+      type: "oauth",
+      access: main.tokens.access,
+      refresh: main.tokens.refresh,
+      expires: Date.now() + 3600_000,
+    }
+    const core = createCore(
+      input,
+      async () => auth,
+      () => false,
+      env,
+    )
+    try {
+      const result = await core.command("account", "add work")
+      expect(result.message).toContain(`${sim.url}/codex/device`)
+      expect(result.message).toMatch(/enter [A-Z0-9]{4}-[A-Z0-9]{4}/)
+      const deadline = Date.now() + 10_000
+      while (!toasts.some((t) => t.variant === "success") && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(toasts.find((t) => t.variant === "success")?.message).toContain("work")
+      const store = JSON.parse(readFileSync(storePath, "utf8")) as { accounts: Array<{ id: string; label?: string }> }
+      expect(store.accounts.map((a) => [a.id, a.label])).toEqual([[added.accountId, "work"]])
+    } finally {
+      await core.dispose()
+    }
+  })
+})
