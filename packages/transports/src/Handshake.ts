@@ -59,6 +59,7 @@ const LINE_BREAK = /[\r\n\0]/
 /** Pooled sockets reconnect to the same URL object (the raw client caches its parse): its request line too. */
 let lastUrl: URL | undefined
 let lastPrefix = ""
+let lastPrefixBytes: Uint8Array = EMPTY
 
 const requestPrefix = (url: URL): string => {
   if (url === lastUrl) return lastPrefix
@@ -67,22 +68,64 @@ const requestPrefix = (url: URL): string => {
   lastPrefix =
     `GET ${url.pathname || "/"}${url.search} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\n` +
     "Connection: Upgrade\r\nSec-WebSocket-Key: "
+  lastPrefixBytes = encoder.encode(lastPrefix)
   lastUrl = url
   return lastPrefix
 }
 
+/**
+ * The caller's headers usually repeat from one connect to the next (same token, same account): the checked
+ * and encoded tail of the last request is kept with the names and values it was built from, so a repeat is
+ * one comparison per header instead of checks, concatenation and encoding.
+ */
+let lastNames: Array<string> = []
+let lastValues: Array<string> = []
+let lastSuffix: Uint8Array | undefined
+
+const sameHeaders = (headers: Readonly<Record<string, string>>): boolean => {
+  let i = 0
+  for (const name in headers) {
+    if (lastNames[i] !== name || lastValues[i] !== headers[name]) return false
+    i++
+  }
+  return i === lastNames.length
+}
+
 /** The request bytes, or an error message when a header would break the request (CR/LF injection). */
 export const buildRequest = (url: URL, headers: Readonly<Record<string, string>>, key: string): Uint8Array | string => {
-  let head = `${requestPrefix(url)}${key}\r\nSec-WebSocket-Version: 13\r\n`
-  // for-in over a plain record: no entries array on the connect path
-  for (const name in headers) {
-    const value = headers[name] as string
-    if (RESERVED.has(name.toLowerCase())) continue
-    if (!TOKEN.test(name)) return `invalid header name ${JSON.stringify(name)}`
-    if (LINE_BREAK.test(value)) return `header ${name} contains a line break`
-    head += `${name}: ${value}\r\n`
+  requestPrefix(url)
+  if (lastSuffix === undefined || !sameHeaders(headers)) {
+    let tail = "\r\nSec-WebSocket-Version: 13\r\n"
+    const names: Array<string> = []
+    const values: Array<string> = []
+    // for-in over a plain record: no entries array on the connect path
+    for (const name in headers) {
+      const value = headers[name] as string
+      names.push(name)
+      values.push(value)
+      if (RESERVED.has(name.toLowerCase())) continue
+      if (!TOKEN.test(name)) return `invalid header name ${JSON.stringify(name)}`
+      if (LINE_BREAK.test(value)) return `header ${name} contains a line break`
+      tail += `${name}: ${value}\r\n`
+    }
+    lastSuffix = encoder.encode(`${tail}\r\n`)
+    lastNames = names
+    lastValues = values
   }
-  return encoder.encode(`${head}\r\n`)
+  const prefix = lastPrefixBytes
+  const suffix = lastSuffix
+  const keyLength = key.length
+  const out = new Uint8Array(prefix.length + keyLength + suffix.length)
+  out.set(prefix)
+  let pos = prefix.length
+  for (let i = 0; i < keyLength; i++) {
+    const code = key.charCodeAt(i)
+    // a key is base64; anything else goes through the encoder
+    if (code > 0x7f) return encoder.encode(`${lastPrefix}${key}${new TextDecoder().decode(suffix)}`)
+    out[pos++] = code
+  }
+  out.set(suffix, pos)
+  return out
 }
 
 export type HandshakeResult =
@@ -197,6 +240,107 @@ const quick101 = (text: string, expected: string, rest: Uint8Array): HandshakeRe
   }
 }
 
+/** RFC 7230 token bytes: a header name is one. */
+const TOKEN_BYTE = new Uint8Array(256)
+for (const c of "!#$%&'*+.^_`|~-") TOKEN_BYTE[c.charCodeAt(0)] = 1
+for (let c = 48; c <= 57; c++) TOKEN_BYTE[c] = 1
+for (let c = 65; c <= 90; c++) TOKEN_BYTE[c] = TOKEN_BYTE[c + 32] = 1
+
+const NAME_UPGRADE = "upgrade"
+const NAME_CONNECTION = "connection"
+const NAME_ACCEPT = "sec-websocket-accept"
+const NAME_EXTENSIONS = "sec-websocket-extensions"
+
+/** `bytes[from, from + name.length)` is `name` ignoring ASCII case (the bytes are already token bytes). */
+const nameIs = (bytes: Uint8Array, from: number, length: number, name: string): boolean => {
+  if (length !== name.length) return false
+  for (let i = 0; i < length; i++) if (((bytes[from + i] as number) | 0x20) !== name.charCodeAt(i)) return false
+  return true
+}
+
+/**
+ * `quick101` straight over the bytes of the head `bytes[0, end)`: the same grammar (a 101 status line, then
+ * only `token:value` lines) checked in one pass, and only the four headers the check reads turned into text.
+ * Undefined whenever the head is anything else, for the text paths to decide with their exact messages.
+ */
+const quickBytes101 = (
+  bytes: Uint8Array,
+  end: number,
+  expected: string,
+  rest: Uint8Array,
+): HandshakeResult | undefined => {
+  // "HTTP/1.x 101"
+  if (
+    end < 12 ||
+    bytes[0] !== 72 ||
+    bytes[1] !== 84 ||
+    bytes[2] !== 84 ||
+    bytes[3] !== 80 ||
+    bytes[4] !== 47 ||
+    bytes[5] !== 49 ||
+    bytes[6] !== 46 ||
+    (bytes[7] !== 48 && bytes[7] !== 49) ||
+    bytes[8] !== 32 ||
+    bytes[9] !== 49 ||
+    bytes[10] !== 48 ||
+    bytes[11] !== 49
+  )
+    return undefined
+  let pos = 12
+  if (pos < end && bytes[pos] !== 13) {
+    if (bytes[pos] !== 32) return undefined
+    while (pos < end && bytes[pos] !== 13) {
+      if (bytes[pos] === 10) return undefined
+      pos++
+    }
+  }
+  let upgrade: string | undefined
+  let connection: string | undefined
+  let accept: string | undefined
+  let extensions: string | undefined
+  while (pos < end) {
+    // at a CR: the line break before the next header line
+    if (bytes[pos + 1] !== 10) return undefined
+    const start = pos + 2
+    let colon = start
+    while (colon < end && TOKEN_BYTE[bytes[colon] as number] === 1) colon++
+    if (colon === start || colon >= end || bytes[colon] !== 58) return undefined
+    let eol = colon + 1
+    while (eol < end && bytes[eol] !== 13) {
+      if (bytes[eol] === 10) return undefined
+      eol++
+    }
+    const length = colon - start
+    if (length === 7 && nameIs(bytes, start, length, NAME_UPGRADE)) {
+      upgrade = join(upgrade, latin1(bytes, colon + 1, eol).trim())
+    } else if (length === 10 && nameIs(bytes, start, length, NAME_CONNECTION)) {
+      connection = join(connection, latin1(bytes, colon + 1, eol).trim())
+    } else if (length === 20 && nameIs(bytes, start, length, NAME_ACCEPT)) {
+      accept = join(accept, latin1(bytes, colon + 1, eol).trim())
+    } else if (length === 24 && nameIs(bytes, start, length, NAME_EXTENSIONS)) {
+      extensions = join(extensions, latin1(bytes, colon + 1, eol).trim())
+    }
+    pos = eol
+  }
+  const refused = refuse101(upgrade, connection, accept, extensions, expected)
+  if (refused !== undefined) return { _tag: "Invalid", message: refused }
+  return new Upgraded(latin1(bytes, 0, end), rest)
+}
+
+/** An accepted upgrade whose full header record is parsed only if someone reads it. */
+class Upgraded {
+  readonly _tag = "Upgraded" as const
+  private parsed: Record<string, string> | undefined = undefined
+  constructor(
+    private readonly text: string,
+    readonly rest: Uint8Array,
+  ) {}
+  get headers(): Record<string, string> {
+    this.parsed ??= (parseHead(this.text) as Head).headers
+    return this.parsed
+  }
+}
+
 const TERMINATOR = Buffer.from("\r\n\r\n")
 
 /** Index of CR LF CR LF in `bytes[from, to)`: one native search on a Buffer, else one per CR. */
@@ -254,6 +398,8 @@ export class HandshakeParser {
     if (this.head === undefined && this.len === 0) {
       const end = findTerminator(chunk, 0, chunk.length)
       if (end >= 0 && end <= MAX_HEADER_BYTES) {
+        const fast = quickBytes101(chunk, end, this.accept, end + 4 === chunk.length ? EMPTY : chunk.slice(end + 4))
+        if (fast !== undefined) return fast
         const text = latin1(chunk, 0, end)
         const upgraded = quick101(text, this.accept, chunk.slice(end + 4))
         if (upgraded !== undefined) return upgraded
@@ -275,6 +421,8 @@ export class HandshakeParser {
       }
       if (end > MAX_HEADER_BYTES)
         return { _tag: "Invalid", message: `response header block over ${MAX_HEADER_BYTES} bytes` }
+      const fast = quickBytes101(this.buf, end, this.accept, this.buf.slice(end + 4, this.len))
+      if (fast !== undefined) return fast
       const text = latin1(this.buf, 0, end)
       const upgraded = quick101(text, this.accept, this.buf.slice(end + 4, this.len))
       if (upgraded !== undefined) return upgraded
