@@ -6,7 +6,7 @@
  * is failed after `stallTimeoutMs`, and our own close waits at most `closeTimeoutMs` for the peer's answer.
  */
 import { CloseCode, encodeClose, encodePong, encodeText } from "./Frame.ts"
-import { FrameDecoder } from "./FrameDecoder.ts"
+import { FrameDecoder, type FrameSink } from "./FrameDecoder.ts"
 import { buildRequest, HandshakeParser, type HandshakeResult, makeKey } from "./Handshake.ts"
 import {
   loadRawSocket,
@@ -109,7 +109,7 @@ const upgrade = (
     let done = false
     let socket: RawSocket | undefined
     let pending: PendingRawSocket | undefined
-    let live: LiveConnection | undefined
+    let live: RawConnection | undefined
     const settle = () => {
       done = true
       clearTimeout(timer)
@@ -132,8 +132,8 @@ const upgrade = (
       if (result._tag === "Upgraded") {
         settle()
         // the result, not its headers: they are parsed only when the connection's `headers` is read
-        live = openConnection(socket as RawSocket, result, options)
-        return resolve(live.connection)
+        live = new RawConnection(socket as RawSocket, result, options)
+        return resolve(live)
       }
       if (result._tag === "Rejected") {
         return fail(new UpgradeRejected({ status: result.status, headers: result.headers, body: result.body }))
@@ -148,13 +148,13 @@ const upgrade = (
           opened.write(request)
         },
         onData: (chunk) => {
-          if (live !== undefined) return live.onData(chunk)
+          if (live !== undefined) return live.data(chunk)
           if (done) return
           const result = parser.push(chunk)
           if (result !== undefined) complete(result)
         },
         onClose: (error) => {
-          if (live !== undefined) return live.onClose(error)
+          if (live !== undefined) return live.socketClosed(error)
           if (done) return
           if (error === undefined) complete(parser.end())
           else fail(new Error(`connection to ${where} lost during the handshake: ${error.message}`))
@@ -164,138 +164,167 @@ const upgrade = (
     )
   })
 
-interface LiveConnection {
-  readonly connection: WsConnection
-  readonly onData: (chunk: Uint8Array) => void
-  readonly onClose: (error?: Error) => void
+type Listener = (text: string) => void
+type CloseListener = (code: number, reason: string) => void
+
+/** Timer callbacks take the connection as an argument: no closure per connection. */
+const runWatch = (conn: RawConnection): void => conn.watch()
+const destroySocket = (conn: RawConnection): void => conn.socket.destroy()
+const closeTimedOut = (conn: RawConnection): void => conn.closeTimedOut()
+
+/** The decoder's sink: one small object forwarding to the connection (whose `onClose` means something else). */
+class Sink implements FrameSink {
+  constructor(private readonly conn: RawConnection) {}
+  onText(text: string): void {
+    this.conn.deliver(text)
+  }
+  onBinary(): void {
+    this.conn.fail(CloseCode.UnsupportedData, "binary frame")
+  }
+  onPing(payload: Uint8Array): void {
+    if (this.conn.state !== CLOSED) this.conn.socket.write(encodePong(payload))
+  }
+  onPong(): void {}
+  onClose(code: number, reason: string): void {
+    // echo the peer's close unless this already answers ours
+    if (this.conn.state === OPEN)
+      this.conn.socket.write(code === CloseCode.NoStatus ? encodeClose() : encodeClose(code))
+    this.conn.finish(code, reason)
+  }
+  onError(code: number, message: string): void {
+    this.conn.fail(code, message)
+  }
 }
 
-const openConnection = (
-  socket: RawSocket,
-  upgraded: { readonly headers: Record<string, string>; readonly rest: Uint8Array },
-  options: RawWebSocketOptions,
-): LiveConnection => {
-  const messageListeners: Array<(text: string) => void> = []
-  const closeListeners: Array<(code: number, reason: string) => void> = []
-  const pending: Array<string> = []
-  let closedWith: { code: number; reason: string } | undefined
-  let state = OPEN
-  let lastDataAt = performance.now()
-  const stallMs = options.stallTimeoutMs ?? 60_000
-  const idleMs = options.idleTimeoutMs
-  const closeMs = options.closeTimeoutMs ?? 5_000
-  let watchTimer: ReturnType<typeof setTimeout> | undefined
-  let closeTimer: ReturnType<typeof setTimeout> | undefined
-  let socketGone = false
+/** One object per connection, its handlers on the prototype (a connect used to allocate a dozen closures). */
+class RawConnection implements WsConnection {
+  readonly status = 101
+  state = OPEN
+  private readonly messageListeners: Array<Listener> = []
+  private readonly closeListeners: Array<CloseListener> = []
+  private readonly pending: Array<string> = []
+  private closedWith: { code: number; reason: string } | undefined = undefined
+  private lastDataAt = performance.now()
+  private readonly stallMs: number
+  private readonly idleMs: number | undefined
+  private readonly closeMs: number
+  private watchTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  private closeTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  private socketGone = false
+  private readonly decoder: FrameDecoder
 
-  const finish = (code: number, reason: string) => {
-    if (state === CLOSED) return
-    state = CLOSED
-    if (watchTimer !== undefined) clearTimeout(watchTimer)
-    watchTimer = undefined
-    closedWith = { code, reason }
-    for (const listener of closeListeners) listener(code, reason)
+  constructor(
+    readonly socket: RawSocket,
+    private readonly upgraded: { readonly headers: Record<string, string>; readonly rest: Uint8Array },
+    options: RawWebSocketOptions,
+  ) {
+    this.stallMs = options.stallTimeoutMs ?? 60_000
+    this.idleMs = options.idleTimeoutMs
+    this.closeMs = options.closeTimeoutMs ?? 5_000
+    this.decoder = new FrameDecoder(
+      new Sink(this),
+      options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {},
+    )
+    this.watchTimer = setTimeout(runWatch, Math.min(this.stallMs, this.idleMs ?? this.stallMs), this)
+    ;(this.watchTimer as { unref?: () => void }).unref?.()
+    if (upgraded.rest.length > 0) this.data(upgraded.rest)
+  }
+
+  get headers(): Record<string, string> {
+    return this.upgraded.headers
+  }
+
+  deliver(text: string): void {
+    if (this.state === CLOSED) return
+    const listeners = this.messageListeners
+    const count = listeners.length
+    if (count === 0) this.pending.push(text)
+    else if (count === 1) (listeners[0] as Listener)(text)
+    else for (let i = 0; i < count; i++) (listeners[i] as Listener)(text)
+  }
+
+  finish(code: number, reason: string): void {
+    if (this.state === CLOSED) return
+    this.state = CLOSED
+    if (this.watchTimer !== undefined) clearTimeout(this.watchTimer)
+    this.watchTimer = undefined
+    this.closedWith = { code, reason }
+    for (const listener of this.closeListeners) listener(code, reason)
     // after the close is reported, the socket only needs to go away
-    if (socketGone) return
-    if (closeTimer === undefined) closeTimer = setTimeout(() => socket.destroy(), closeMs)
-    socket.end()
+    if (this.socketGone) return
+    if (this.closeTimer === undefined) this.closeTimer = setTimeout(destroySocket, this.closeMs, this)
+    this.socket.end()
   }
 
   /** Fails the connection: tell the peer why (best effort) and report the same code and reason. */
-  const fail = (code: number, reason: string) => {
-    if (state === CLOSED) return
-    socket.write(encodeClose(code, reason))
-    finish(code, reason)
+  fail(code: number, reason: string): void {
+    if (this.state === CLOSED) return
+    this.socket.write(encodeClose(code, reason))
+    this.finish(code, reason)
   }
-
-  const decoder = new FrameDecoder(
-    {
-      onText: (text) => {
-        if (state === CLOSED) return
-        const count = messageListeners.length
-        if (count === 0) pending.push(text)
-        else if (count === 1) (messageListeners[0] as (text: string) => void)(text)
-        else for (let i = 0; i < count; i++) (messageListeners[i] as (text: string) => void)(text)
-      },
-      onBinary: () => fail(CloseCode.UnsupportedData, "binary frame"),
-      onPing: (payload) => {
-        if (state !== CLOSED) socket.write(encodePong(payload))
-      },
-      onPong: () => {},
-      onClose: (code, reason) => {
-        // echo the peer's close unless this already answers ours
-        if (state === OPEN) socket.write(code === CloseCode.NoStatus ? encodeClose() : encodeClose(code))
-        finish(code, reason)
-      },
-      onError: fail,
-    },
-    options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {},
-  )
 
   /** One timer checks both watchdogs; it re-arms itself rather than being reset on every chunk. */
-  const watch = () => {
-    watchTimer = undefined
-    if (state === CLOSED) return
-    const quiet = performance.now() - lastDataAt
-    if (decoder.midMessage && quiet >= stallMs) {
-      return fail(CloseCode.Abnormal, `peer stalled mid-message: no data for ${Math.round(quiet)} ms`)
+  watch(): void {
+    this.watchTimer = undefined
+    if (this.state === CLOSED) return
+    const quiet = performance.now() - this.lastDataAt
+    if (this.decoder.midMessage && quiet >= this.stallMs) {
+      this.fail(CloseCode.Abnormal, `peer stalled mid-message: no data for ${Math.round(quiet)} ms`)
+      return
     }
-    if (idleMs !== undefined && quiet >= idleMs) {
-      return fail(CloseCode.Abnormal, `idle timeout: no data for ${Math.round(quiet)} ms`)
+    if (this.idleMs !== undefined && quiet >= this.idleMs) {
+      this.fail(CloseCode.Abnormal, `idle timeout: no data for ${Math.round(quiet)} ms`)
+      return
     }
-    const next = Math.min(stallMs, idleMs ?? stallMs)
-    watchTimer = setTimeout(watch, Math.max(1, next - quiet))
+    const next = Math.min(this.stallMs, this.idleMs ?? this.stallMs)
+    this.watchTimer = setTimeout(runWatch, Math.max(1, next - quiet), this)
     // the socket, not this watchdog, decides whether the process stays alive
-    ;(watchTimer as { unref?: () => void }).unref?.()
+    ;(this.watchTimer as { unref?: () => void }).unref?.()
   }
 
-  const onData = (chunk: Uint8Array) => {
-    if (state === CLOSED) return
-    lastDataAt = performance.now()
-    decoder.push(chunk)
+  data(chunk: Uint8Array): void {
+    if (this.state === CLOSED) return
+    this.lastDataAt = performance.now()
+    this.decoder.push(chunk)
   }
-  watchTimer = setTimeout(watch, Math.min(stallMs, idleMs ?? stallMs))
-  ;(watchTimer as { unref?: () => void }).unref?.()
-  if (upgraded.rest.length > 0) onData(upgraded.rest)
-  const onClose = (error?: Error) => {
-    socketGone = true
-    if (closeTimer !== undefined) clearTimeout(closeTimer)
-    closeTimer = undefined
-    if (state === CLOSED) return
-    finish(
+
+  socketClosed(error?: Error): void {
+    this.socketGone = true
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer)
+    this.closeTimer = undefined
+    if (this.state === CLOSED) return
+    this.finish(
       CloseCode.Abnormal,
       error === undefined ? "connection closed without a close frame" : `connection lost: ${error.message}`,
     )
   }
 
-  const connection: WsConnection = {
-    status: 101,
-    get headers() {
-      return upgraded.headers
-    },
-    send: (text) => {
-      if (state === OPEN) socket.write(encodeText(text))
-    },
-    close: (code = CloseCode.Normal, reason = "") => {
-      if (state !== OPEN) return
-      state = CLOSING
-      socket.write(encodeClose(code, reason))
-      closeTimer = setTimeout(() => {
-        closeTimer = undefined
-        finish(CloseCode.Abnormal, `close handshake timed out after ${closeMs} ms`)
-        socket.destroy()
-      }, closeMs)
-    },
-    onMessage: (listener) => {
-      messageListeners.push(listener)
-      if (pending.length > 0) for (const text of pending.splice(0)) listener(text)
-    },
-    onClose: (listener) => {
-      if (closedWith !== undefined) listener(closedWith.code, closedWith.reason)
-      else closeListeners.push(listener)
-    },
+  closeTimedOut(): void {
+    this.closeTimer = undefined
+    this.finish(CloseCode.Abnormal, `close handshake timed out after ${this.closeMs} ms`)
+    this.socket.destroy()
   }
-  return { connection, onData, onClose }
+
+  send(text: string): void {
+    if (this.state === OPEN) this.socket.write(encodeText(text))
+  }
+
+  close(code: number = CloseCode.Normal, reason = ""): void {
+    if (this.state !== OPEN) return
+    this.state = CLOSING
+    this.socket.write(encodeClose(code, reason))
+    this.closeTimer = setTimeout(closeTimedOut, this.closeMs, this)
+  }
+
+  onMessage(listener: Listener): void {
+    this.messageListeners.push(listener)
+    if (this.pending.length > 0) for (const text of this.pending.splice(0)) listener(text)
+  }
+
+  onClose(listener: CloseListener): void {
+    if (this.closedWith !== undefined) listener(this.closedWith.code, this.closedWith.reason)
+    else this.closeListeners.push(listener)
+  }
 }
 
 /** A connector with fixed defaults (TLS options for tests, a forced socket implementation, limits). */
