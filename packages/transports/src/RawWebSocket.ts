@@ -12,8 +12,10 @@ import {
   loadRawSocket,
   type PendingRawSocket,
   type RawSocket,
+  type RawSocketError,
   type RawSocketImplementation,
   type RawSocketStarter,
+  type RawSocketStartHandlers,
   type RawTlsOptions,
 } from "./RawSocket.ts"
 import { TransportAborted, TransportTimeout } from "./Transport.ts"
@@ -104,65 +106,103 @@ const upgrade = (
     const key = makeKey()
     const request = buildRequest(target.url, headers, key)
     if (typeof request === "string") return reject(new Error(`cannot build the upgrade request: ${request}`))
-    const parser = new HandshakeParser(key)
-    const where = `${target.host}:${target.port}`
-    let done = false
-    let socket: RawSocket | undefined
-    let pending: PendingRawSocket | undefined
-    let live: RawConnection | undefined
-    const settle = () => {
-      done = true
-      clearTimeout(timer)
-      options.signal?.removeEventListener("abort", onAbort)
-    }
-    const fail = (error: unknown) => {
-      if (done) return
-      settle()
-      pending?.cancel()
-      reject(error)
-    }
-    const onAbort = () => fail(new TransportAborted())
-    // one deadline for TCP connect, TLS and the upgrade response
-    const timer = setTimeout(
-      () => fail(new TransportTimeout({ phase: "connect", afterMs: options.connectTimeoutMs })),
-      options.connectTimeoutMs,
-    )
-    options.signal?.addEventListener("abort", onAbort, { once: true })
-    const complete = (result: HandshakeResult) => {
-      if (result._tag === "Upgraded") {
-        settle()
-        // the result, not its headers: they are parsed only when the connection's `headers` is read
-        live = new RawConnection(socket as RawSocket, result, options)
-        return resolve(live)
-      }
-      if (result._tag === "Rejected") {
-        return fail(new UpgradeRejected({ status: result.status, headers: result.headers, body: result.body }))
-      }
-      fail(new Error(`WebSocket handshake with ${where} failed: ${result.message}`))
-    }
-    pending = start(
+    const handshake = new Upgrade(target, options, request, new HandshakeParser(key), resolve, reject)
+    handshake.pending = start(
       { host: target.host, port: target.port, tls: target.secure ? (options.tls ?? true) : false },
-      {
-        onOpen: (opened) => {
-          socket = opened
-          opened.write(request)
-        },
-        onData: (chunk) => {
-          if (live !== undefined) return live.data(chunk)
-          if (done) return
-          const result = parser.push(chunk)
-          if (result !== undefined) complete(result)
-        },
-        onClose: (error) => {
-          if (live !== undefined) return live.socketClosed(error)
-          if (done) return
-          if (error === undefined) complete(parser.end())
-          else fail(new Error(`connection to ${where} lost during the handshake: ${error.message}`))
-        },
-        onConnectError: fail,
-      },
+      handshake,
     )
   })
+
+/** The connect deadline's callback takes the handshake as an argument: no closure per connect. */
+const connectTimedOut = (handshake: Upgrade): void =>
+  handshake.fail(new TransportTimeout({ phase: "connect", afterMs: handshake.options.connectTimeoutMs }))
+
+/** One connect's handshake and the socket's handlers in one object, its handlers on the prototype. */
+class Upgrade implements RawSocketStartHandlers {
+  private done = false
+  private socket: RawSocket | undefined = undefined
+  pending: PendingRawSocket | undefined = undefined
+  private live: RawConnection | undefined = undefined
+  private readonly timer: ReturnType<typeof setTimeout>
+  private readonly onAbort: (() => void) | undefined
+
+  constructor(
+    private readonly target: Target,
+    readonly options: RawWebSocketOptions,
+    private readonly request: Uint8Array,
+    private readonly parser: HandshakeParser,
+    private readonly resolve: (connection: WsConnection) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    // one deadline for TCP connect, TLS and the upgrade response
+    this.timer = setTimeout(connectTimedOut, options.connectTimeoutMs, this)
+    if (options.signal !== undefined) {
+      this.onAbort = () => this.fail(new TransportAborted())
+      options.signal.addEventListener("abort", this.onAbort, { once: true })
+    }
+  }
+
+  private get where(): string {
+    return `${this.target.host}:${this.target.port}`
+  }
+
+  private settle(): void {
+    this.done = true
+    clearTimeout(this.timer)
+    if (this.onAbort !== undefined) this.options.signal?.removeEventListener("abort", this.onAbort)
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return
+    this.settle()
+    this.pending?.cancel()
+    this.reject(error)
+  }
+
+  private complete(result: HandshakeResult): void {
+    if (result._tag === "Upgraded") {
+      this.settle()
+      // the result, not its headers: they are parsed only when the connection's `headers` is read
+      this.live = new RawConnection(this.socket as RawSocket, result, this.options)
+      this.resolve(this.live)
+      return
+    }
+    if (result._tag === "Rejected") {
+      this.fail(new UpgradeRejected({ status: result.status, headers: result.headers, body: result.body }))
+      return
+    }
+    this.fail(new Error(`WebSocket handshake with ${this.where} failed: ${result.message}`))
+  }
+
+  onOpen(opened: RawSocket): void {
+    this.socket = opened
+    opened.write(this.request)
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.live !== undefined) {
+      this.live.data(chunk)
+      return
+    }
+    if (this.done) return
+    const result = this.parser.push(chunk)
+    if (result !== undefined) this.complete(result)
+  }
+
+  onClose(error?: Error): void {
+    if (this.live !== undefined) {
+      this.live.socketClosed(error)
+      return
+    }
+    if (this.done) return
+    if (error === undefined) this.complete(this.parser.end())
+    else this.fail(new Error(`connection to ${this.where} lost during the handshake: ${error.message}`))
+  }
+
+  onConnectError(error: RawSocketError): void {
+    this.fail(error)
+  }
+}
 
 type Listener = (text: string) => void
 type CloseListener = (code: number, reason: string) => void
