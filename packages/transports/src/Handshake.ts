@@ -33,6 +33,30 @@ export const acceptFor = (key: string): string =>
         .update(key + WS_GUID)
         .digest("base64")
 
+/**
+ * One key and its accept value made ahead, when a connection ends (off anyone's clock), for the next connect
+ * to take: a nonce made a little early is as good as one made now, and it is still used once.
+ */
+let spareKey: string | undefined
+let spareAccept = ""
+let takenKey: string | undefined
+let takenAccept = ""
+
+export const prepareKey = (): void => {
+  if (spareKey !== undefined) return
+  spareKey = makeKey()
+  spareAccept = acceptFor(spareKey)
+}
+
+/** A fresh key: the prepared one when there is one (its accept value goes to the parser made for it). */
+export const takeKey = (): string => {
+  if (spareKey === undefined) return makeKey()
+  takenKey = spareKey
+  takenAccept = spareAccept
+  spareKey = undefined
+  return takenKey
+}
+
 /** Bytes as latin1 text (one native call; `TextDecoder("latin1")` is windows-1252 and slower). */
 const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
   (bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString(
@@ -391,7 +415,7 @@ export class HandshakeParser {
   private readonly accept: string
 
   constructor(key: string) {
-    this.accept = acceptFor(key)
+    this.accept = key === takenKey ? takenAccept : acceptFor(key)
   }
 
   push(chunk: Uint8Array): HandshakeResult | undefined {

@@ -7,7 +7,7 @@
  */
 import { CloseCode, encodeClose, encodePong, encodeText } from "./Frame.ts"
 import { FrameDecoder, type FrameSink } from "./FrameDecoder.ts"
-import { buildRequest, HandshakeParser, type HandshakeResult, makeKey } from "./Handshake.ts"
+import { buildRequest, HandshakeParser, type HandshakeResult, prepareKey, takeKey } from "./Handshake.ts"
 import {
   loadRawSocket,
   type PendingRawSocket,
@@ -103,7 +103,7 @@ const upgrade = (
   new Promise<WsConnection>((resolve, reject) => {
     if (options.signal?.aborted) return reject(new TransportAborted())
     // built before connecting: a header that would break the request never opens a socket
-    const key = makeKey()
+    const key = takeKey()
     const request = buildRequest(target.url, headers, key)
     if (typeof request === "string") return reject(new Error(`cannot build the upgrade request: ${request}`))
     const handshake = new Upgrade(target, options, request, new HandshakeParser(key), resolve, reject)
@@ -290,6 +290,8 @@ class RawConnection implements WsConnection {
     this.watchTimer = undefined
     this.closedWith = { code, reason }
     for (const listener of this.closeListeners) listener(code, reason)
+    // the next connect's key, made now rather than on its clock
+    prepareKey()
     // after the close is reported, the socket only needs to go away
     if (this.socketGone) return
     if (this.closeTimer === undefined) this.closeTimer = setTimeout(destroySocket, this.closeMs, this)
