@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs"
 import { builtinModules } from "node:module"
-import { join, resolve } from "node:path"
+import { join, posix, resolve } from "node:path"
 import { build, DEFAULT_OUTDIR, HOST_MODULES, RUNTIME_DEPENDENCIES } from "./build.ts"
 
 export interface PackFile {
@@ -73,6 +73,31 @@ export const importedPackages = (code: string): ReadonlyArray<string> => {
   return [...found]
 }
 
+/** Relative imports (`./chunks/x.js`) of a bundle, resolved against the importing file's folder. */
+const importedFiles = (from: string, code: string): ReadonlyArray<string> => {
+  const found: Array<string> = []
+  const patterns = [/\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g, /\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g]
+  for (const pattern of patterns)
+    for (const match of code.matchAll(pattern)) {
+      const specifier = match[1]
+      if (specifier !== undefined) found.push(posix.normalize(posix.join(posix.dirname(from), specifier)))
+    }
+  return found
+}
+
+/** The TUI entry and every chunk it loads: the only files OpenCode's TUI host modules may be imported from. */
+const tuiFiles = (paths: ReadonlyArray<string>, read: (path: string) => string): ReadonlySet<string> => {
+  const seen = new Set<string>()
+  const queue = paths.includes("tui.js") ? ["tui.js"] : []
+  while (queue.length > 0) {
+    const next = queue.pop() as string
+    if (seen.has(next) || !paths.includes(next)) continue
+    seen.add(next)
+    queue.push(...importedFiles(next, read(next)))
+  }
+  return seen
+}
+
 /** Every problem with a would-be tarball; empty means publishable. */
 export const checkPack = (
   report: PackReport,
@@ -84,6 +109,7 @@ export const checkPack = (
   for (const path of paths)
     for (const [pattern, what] of FORBIDDEN_PATHS) if (pattern.test(path)) problems.push(`${path}: ${what}`)
   for (const path of REQUIRED) if (!paths.includes(path)) problems.push(`${path}: missing`)
+  const tui = tuiFiles(paths, read)
   for (const path of paths.filter((p) => /\.(m?js|json|md)$/.test(p))) {
     const text = read(path)
     for (const [pattern, what] of SECRET_CONTENT) if (pattern.test(text)) problems.push(`${path}: contains a ${what}`)
@@ -92,11 +118,7 @@ export const checkPack = (
       if (BUILTINS.has(specifier) || specifier === "bun") continue
       if (!ALLOWED_IMPORT_ROOTS.has(packageRoot(specifier)))
         problems.push(`${path}: imports ${specifier}, which is neither bundled, declared nor supplied by OpenCode`)
-      else if (
-        path !== "tui.js" &&
-        HOST_MODULES.includes(packageRoot(specifier)) &&
-        specifier !== "@opencode-ai/plugin"
-      )
+      else if (!tui.has(path) && HOST_MODULES.includes(packageRoot(specifier)) && specifier !== "@opencode-ai/plugin")
         problems.push(`${path}: imports the host-only module ${specifier}`)
     }
   }
