@@ -50,7 +50,8 @@ const decodeText = (payload: Uint8Array): string => {
 export class FrameDecoder {
   private readonly max: number
   private state = HEADER
-  private readonly head = new Uint8Array(14)
+  /** only a header split across chunks is gathered here: made on first need */
+  private head: Uint8Array | undefined = undefined
   private headLen = 0
   private headNeed = 2
   private fin = false
@@ -96,14 +97,16 @@ export class FrameDecoder {
             continue
           }
         }
-        this.head[this.headLen++] = chunk[pos++] as number
+        if (this.head === undefined) this.head = new Uint8Array(14)
+        const head = this.head
+        head[this.headLen++] = chunk[pos++] as number
         if (this.headLen === 2) {
-          if (!this.checkFirst(this.head[0] as number, this.head[1] as number)) return
-          this.headNeed = headerLength(this.head[1] as number)
+          if (!this.checkFirst(head[0] as number, head[1] as number)) return
+          this.headNeed = headerLength(head[1] as number)
         }
         if (this.headLen >= 2 && this.headLen === this.headNeed) {
           this.headLen = 0
-          this.onHeader(this.head, 0)
+          this.onHeader(head, 0)
         }
         continue
       }
