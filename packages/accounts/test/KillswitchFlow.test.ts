@@ -4,104 +4,16 @@
  * the account; a reading whose window has reset says nothing any more (fail open); when every account is
  * gated the request fails at once with the earliest reset.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test"
-import type { SimAccount, SimulatorHandle } from "@cortexkit/openai-auth-testkit/Simulator"
-import { startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
-import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
-import { Context, Effect, Layer, Option } from "effect"
+import { describe, expect } from "bun:test"
+import type { SimAccount } from "@cortexkit/openai-auth-testkit/Simulator"
+import { Effect, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { keyOf, MAIN } from "../src/AccountKey.ts"
+import { MAIN } from "../src/AccountKey.ts"
 import { QuotaCache } from "../src/QuotaCache.ts"
 import { RoutedClient } from "../src/RoutedClient.ts"
-import type { Threshold } from "../src/Routing.ts"
-import { Store } from "../src/Store.ts"
-import {
-  accountsLayer,
-  fallbackAccount,
-  HostStore,
-  hostRequest,
-  readAll,
-  settingsFor,
-  tempDir,
-} from "./support/fixture.ts"
+import { attemptsOf, it, keyOfSim, responsesFor, send, setup, sim, TIMEOUT, useSimulator } from "./support/clock.ts"
 
-let sim: SimulatorHandle
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.stop()
-})
-
-/** one test's accounts: the main login (in the in-memory host store) and two fallbacks (in the store) */
-class Env extends Context.Service<
-  Env,
-  { readonly main: SimAccount; readonly fallbacks: ReadonlyArray<SimAccount>; readonly host: HostStore }
->()("test/RoutedClientClock/Env") {}
-
-const envLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    // before any service starts: a jump from 0 to now would run their periodic sleeps (the WebSocket pool's
-    // sweep) billions of times
-    yield* TestClock.setTime(Date.now())
-    const id = crypto.randomUUID().slice(0, 8)
-    const main = sim.addAccount({ accountId: `acct_main_${id}`, userId: `user_main_${id}` })
-    const fallbacks = [0, 1].map((i) => sim.addAccount({ accountId: `acct_fb${i}_${id}`, userId: `user_fb${i}_${id}` }))
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => tempDir()),
-      (d) => Effect.sync(() => d[Symbol.dispose]()),
-    )
-    const host = new HostStore(main)
-    return Layer.merge(
-      Layer.succeed(Env, { main, fallbacks, host }),
-      accountsLayer({ sim, storePath: `${dir.dir}/openai-auth.json`, host }),
-    )
-  }),
-)
-
-const it = testEffect(envLayer)
-/** real time for a whole test: sockets, refreshes and fsyncs on a shared, busy machine */
-const TIMEOUT = 30_000
-
-const keyOfSim = (a: SimAccount) => keyOf({ id: a.accountId, userId: a.userId })
-const responsesFor = (a: SimAccount) =>
-  sim.requests.filter((r) => r.accountId === a.accountId && r.path.endsWith("/responses"))
-
-/** the store gets the routing under test (the TestClock already reads the simulator's wall time) */
-const setup = (
-  options: {
-    routing?: "main-first" | "fallback-first"
-    active?: (env: Env["Service"]) => string
-    killswitch?: (env: Env["Service"]) => Record<string, Threshold>
-  } = {},
-) =>
-  Effect.gen(function* () {
-    const env = yield* Env
-    const store = yield* Store
-    yield* store.update((doc) => ({
-      ...doc,
-      routing: options.routing ?? "main-first",
-      accounts: env.fallbacks.map((a) => fallbackAccount(a)),
-      ...(options.active === undefined ? {} : { activeAccount: options.active(env) }),
-      ...(options.killswitch === undefined
-        ? {}
-        : { killswitch: { enabled: true, thresholds: options.killswitch(env) } }),
-    }))
-    return env
-  })
-
-const send = (session: string) =>
-  Effect.gen(function* () {
-    const client = yield* RoutedClient
-    const served = yield* client.send(hostRequest(session), { settings: settingsFor(sim) })
-    // the stream is read to its end, so its quota reading has reached the cache
-    yield* Effect.promise(() => readAll(served.response.body))
-    return served
-  })
-
-const attemptsOf = (served: {
-  readonly attempts: ReadonlyArray<{ readonly account: string; readonly outcome: string }>
-}) => served.attempts.map((a) => `${a.account}:${a.outcome}`)
+useSimulator()
 
 /** when the cached five-hour window of this account resets (TestClock / wall epoch ms) */
 const fiveHourReset = (key: string) =>

@@ -3,105 +3,29 @@
  * the wall clock, so every test first sets the TestClock to `Date.now()`), while every wait, expiry, reset
  * and quota window on our side is judged against the TestClock and moved only by the test.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test"
-import type { SimAccount, SimulatorHandle } from "@cortexkit/openai-auth-testkit/Simulator"
-import { startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
-import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
-import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Redacted } from "effect"
+import { describe, expect } from "bun:test"
+import type { SimAccount } from "@cortexkit/openai-auth-testkit/Simulator"
+import { Clock, Deferred, Duration, Effect, Fiber, Redacted } from "effect"
 import { TestClock } from "effect/testing"
-import { keyOf, MAIN } from "../src/AccountKey.ts"
+import { MAIN } from "../src/AccountKey.ts"
 import { EXPIRY_SKEW_MS } from "../src/Credentials.ts"
-import { MAX_BURST_WAIT_MS, RoutedClient } from "../src/RoutedClient.ts"
-import type { Threshold } from "../src/Routing.ts"
+import { MAX_BURST_WAIT_MS } from "../src/RoutedClient.ts"
 import { Store } from "../src/Store.ts"
 import {
-  accountsLayer,
-  fallbackAccount,
-  HostStore,
-  hostRequest,
-  hostTokens,
-  readAll,
-  settingsFor,
-  tempDir,
-} from "./support/fixture.ts"
+  attemptsOf,
+  type Env,
+  it,
+  keyOfSim,
+  responsesFor,
+  send,
+  setup,
+  sim,
+  TIMEOUT,
+  useSimulator,
+} from "./support/clock.ts"
+import { hostTokens } from "./support/fixture.ts"
 
-let sim: SimulatorHandle
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.stop()
-})
-
-/** one test's accounts: the main login (in the in-memory host store) and two fallbacks (in the store) */
-class Env extends Context.Service<
-  Env,
-  { readonly main: SimAccount; readonly fallbacks: ReadonlyArray<SimAccount>; readonly host: HostStore }
->()("test/RoutedClientClock/Env") {}
-
-const envLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    // before any service starts: a jump from 0 to now would run their periodic sleeps (the WebSocket pool's
-    // sweep) billions of times
-    yield* TestClock.setTime(Date.now())
-    const id = crypto.randomUUID().slice(0, 8)
-    const main = sim.addAccount({ accountId: `acct_main_${id}`, userId: `user_main_${id}` })
-    const fallbacks = [0, 1].map((i) => sim.addAccount({ accountId: `acct_fb${i}_${id}`, userId: `user_fb${i}_${id}` }))
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => tempDir()),
-      (d) => Effect.sync(() => d[Symbol.dispose]()),
-    )
-    const host = new HostStore(main)
-    return Layer.merge(
-      Layer.succeed(Env, { main, fallbacks, host }),
-      accountsLayer({ sim, storePath: `${dir.dir}/openai-auth.json`, host }),
-    )
-  }),
-)
-
-const it = testEffect(envLayer)
-/** real time for a whole test: sockets, refreshes and fsyncs on a shared, busy machine */
-const TIMEOUT = 30_000
-
-const keyOfSim = (a: SimAccount) => keyOf({ id: a.accountId, userId: a.userId })
-const responsesFor = (a: SimAccount) =>
-  sim.requests.filter((r) => r.accountId === a.accountId && r.path.endsWith("/responses"))
-
-/** the store gets the routing under test (the TestClock already reads the simulator's wall time) */
-const setup = (
-  options: {
-    routing?: "main-first" | "fallback-first"
-    active?: (env: Env["Service"]) => string
-    killswitch?: (env: Env["Service"]) => Record<string, Threshold>
-  } = {},
-) =>
-  Effect.gen(function* () {
-    const env = yield* Env
-    const store = yield* Store
-    yield* store.update((doc) => ({
-      ...doc,
-      routing: options.routing ?? "main-first",
-      accounts: env.fallbacks.map((a) => fallbackAccount(a)),
-      ...(options.active === undefined ? {} : { activeAccount: options.active(env) }),
-      ...(options.killswitch === undefined
-        ? {}
-        : { killswitch: { enabled: true, thresholds: options.killswitch(env) } }),
-    }))
-    return env
-  })
-
-const send = (session: string) =>
-  Effect.gen(function* () {
-    const client = yield* RoutedClient
-    const served = yield* client.send(hostRequest(session), { settings: settingsFor(sim) })
-    // the stream is read to its end, so its quota reading has reached the cache
-    yield* Effect.promise(() => readAll(served.response.body))
-    return served
-  })
-
-const attemptsOf = (served: {
-  readonly attempts: ReadonlyArray<{ readonly account: string; readonly outcome: string }>
-}) => served.attempts.map((a) => `${a.account}:${a.outcome}`)
+useSimulator()
 
 /**
  * A clock that reports each sleep it is asked for, on top of the TestClock: the test learns that the client
