@@ -224,7 +224,7 @@ export const make = Effect.gen(function* () {
               body: prepared.body,
               json: prepared.json,
               accountKey: key,
-              sessionKey: prepared.sessionKey,
+              sessionKey: prepared.poolKey,
               ...(options.signal === undefined ? {} : { signal: options.signal }),
             },
             listener,

@@ -39,8 +39,17 @@ export interface PreparedRequest {
   readonly json: Record<string, unknown>
   /** `prompt_cache_key` = `session-id` header */
   readonly sessionKey: string
+  /**
+   * Which pooled connection may carry this request: the session key, except for requests the host sent
+   * without a `prompt_cache_key` of their own (OpenCode's title turn), which would otherwise queue behind,
+   * or break the response chain of, the conversation's socket
+   */
+  readonly poolKey: string
   readonly model: string
 }
+
+/** Remembers, on the host's body itself (a symbol is never serialised), that it came without a cache key. */
+const WITHOUT_HOST_KEY = Symbol("codex-request/without-host-key")
 
 export const DEFAULT_USER_AGENT = "opencode/1.18.33"
 
@@ -203,6 +212,8 @@ export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext)
   rewriteBody(body, model, ctx.settings.webSearch, lite)
 
   const h = host.headers
+  const record = body as Record<PropertyKey, unknown>
+  if (nonEmpty(body.prompt_cache_key) === undefined) record[WITHOUT_HOST_KEY] = true
   const sessionKey =
     nonEmpty(body.prompt_cache_key) ??
     nonEmpty(h["session-id"]) ??
@@ -234,6 +245,7 @@ export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext)
     body: encoder.encode(JSON.stringify(json)),
     json,
     sessionKey,
+    poolKey: record[WITHOUT_HOST_KEY] === true ? `${sessionKey}#untitled` : sessionKey,
     model,
   }
 }

@@ -510,3 +510,19 @@ describe("against the Codex simulator", () => {
     }
   })
 })
+
+describe("pool keys", () => {
+  test("a request the host sent without a cache key gets its own pool key; a conversation turn uses its session's", () => {
+    const main = prepare(mainTurn())
+    expect(main.poolKey).toBe(main.sessionKey)
+    const title = host(titleTurn())
+    const first = prepareCodexRequest(title, ctx)
+    expect(first.sessionKey).toBe(main.sessionKey)
+    expect(first.poolKey).not.toBe(first.sessionKey)
+    // preparing again (another account) gives the same key, and the marker never reaches the wire
+    const again = prepareCodexRequest(title, ctx)
+    expect(again.poolKey).toBe(first.poolKey)
+    expect(new TextDecoder().decode(again.body)).toBe(new TextDecoder().decode(first.body))
+    expect(JSON.parse(new TextDecoder().decode(again.body))).toMatchObject({ prompt_cache_key: first.sessionKey })
+  })
+})
