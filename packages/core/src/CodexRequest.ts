@@ -3,13 +3,16 @@
  * `https://api.openai.com/v1/responses` into a request the ChatGPT Codex backend accepts, with bytes that
  * stay stable from turn to turn so the backend's prompt cache keeps hitting.
  *
- * Hot path: one pass over the freshly parsed body, mutated in place (no deep clone), then one
- * `JSON.stringify` of a shallow, key-ordered copy. Rewriting an already rewritten body yields the same
- * bytes, so the routed client may prepare the same host request once per candidate account.
+ * Hot path: one pass over the freshly parsed body, mutated in place (no deep clone), then a serialisation
+ * of a shallow, key-ordered copy that reuses the text of untouched and already seen `input` items
+ * (`internal/item-text.ts`, fed by `HostBodyMemo`). Rewriting an already rewritten body yields the same
+ * bytes, so the routed client may prepare the same host request once per candidate account, and items a
+ * later turn shares with an earlier one come out of the rewrite unchanged.
  */
 import { createHash } from "node:crypto"
 import { Context, Effect, Layer, Redacted } from "effect"
 import type { HostRequest } from "./HostRequest.ts"
+import { forgetItemText, serializeBody } from "./internal/item-text.ts"
 import { catalogModel, clampEffort } from "./Models.ts"
 import { stabilizeTools } from "./Stabilizer.ts"
 import { orderTopLevel } from "./StableJson.ts"
@@ -131,10 +134,19 @@ const rewriteInput = (input: Array<unknown>): Array<unknown> => {
         out ??= input.slice(0, i)
         continue
       }
-      if ("id" in item) delete item.id
-      if (item.role === "system") item.role = "developer"
+      if ("id" in item) {
+        forgetItemText(item)
+        delete item.id
+      }
+      if (item.role === "system") {
+        forgetItemText(item)
+        item.role = "developer"
+      }
       if (item.type === "reasoning" && Array.isArray(item.content)) {
-        if (item.content.some((c) => isObject(c) && c.type === "reasoning_text")) delete item.content
+        if (item.content.some((c) => isObject(c) && c.type === "reasoning_text")) {
+          forgetItemText(item)
+          delete item.content
+        }
       }
     }
     out?.push(item)
@@ -242,7 +254,7 @@ export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext)
   return {
     url: ctx.settings.codexApiEndpoint,
     headers,
-    body: encoder.encode(JSON.stringify(json)),
+    body: encoder.encode(serializeBody(json)),
     json,
     sessionKey,
     poolKey: record[WITHOUT_HOST_KEY] === true ? `${sessionKey}#untitled` : sessionKey,

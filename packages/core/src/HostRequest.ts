@@ -4,6 +4,7 @@
  * backend accepts is the rewrite's job (`CodexRequest`), not the decoder's.
  */
 import { Effect, Result, Schema } from "effect"
+import type { HostBodyMemo } from "./HostBodyMemo.ts"
 
 export class HostRequestError extends Schema.TaggedError<HostRequestError>()("HostRequestError", {
   reason: Schema.Literals(["BodyMissing", "BodyNotJson", "BodyNotObject", "InvalidRequest"]),
@@ -78,8 +79,14 @@ const BodyShape = Schema.Struct({ model: Schema.String })
 const decoder = new TextDecoder()
 const decodeBody = Schema.decodeUnknownResult(BodyShape)
 
-/** Parses the body text and decodes the whole request; never throws. */
-export const decodeHostRequestResult = (raw: RawHostRequest): Result.Result<HostRequest, HostRequestError> => {
+/**
+ * Parses the body text and decodes the whole request; never throws. With a `memo`, a body that extends an
+ * earlier one reuses that body's parsed `input` items (see `HostBodyMemo`).
+ */
+export const decodeHostRequestResult = (
+  raw: RawHostRequest,
+  memo?: HostBodyMemo,
+): Result.Result<HostRequest, HostRequestError> => {
   const text =
     typeof raw.body === "string"
       ? raw.body
@@ -91,7 +98,7 @@ export const decodeHostRequestResult = (raw: RawHostRequest): Result.Result<Host
   }
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = memo === undefined ? JSON.parse(text) : memo.parse(text)
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error)
     return Result.fail(new HostRequestError({ reason: "BodyNotJson", message: `the body is not JSON: ${detail}` }))

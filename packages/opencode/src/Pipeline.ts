@@ -7,6 +7,7 @@
 import type { RoutedError } from "@cortexkit/openai-auth-accounts/RoutedClient"
 import { RoutedClient } from "@cortexkit/openai-auth-accounts/RoutedClient"
 import { StateFile } from "@cortexkit/openai-auth-accounts/StateFile"
+import { HostBodyMemo } from "@cortexkit/openai-auth-core/HostBodyMemo"
 import { decodeHostRequestResult } from "@cortexkit/openai-auth-core/HostRequest"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { Effect, Result } from "effect"
@@ -66,19 +67,23 @@ export interface FetchOptions {
   readonly isSubagent?: (sessionKey: string) => boolean
 }
 
-export const makeFetch =
-  (runtime: PluginRuntime, options: FetchOptions = {}) =>
-  async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) => {
+  // each turn's body repeats the conversation so far: parse only what is new
+  const bodyMemo = new HostBodyMemo()
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const request = input instanceof Request ? input : undefined
     const url = request?.url ?? String(input)
     if (!isResponsesCall(url)) return fetch(input, init)
     const body = init?.body ?? (request === undefined ? undefined : await request.text())
-    const decoded = decodeHostRequestResult({
-      url,
-      method: init?.method ?? request?.method ?? "POST",
-      headers: init?.headers ?? request?.headers,
-      body: body as string | Uint8Array | ArrayBuffer | null | undefined,
-    })
+    const decoded = decodeHostRequestResult(
+      {
+        url,
+        method: init?.method ?? request?.method ?? "POST",
+        headers: init?.headers ?? request?.headers,
+        body: body as string | Uint8Array | ArrayBuffer | null | undefined,
+      },
+      bodyMemo,
+    )
     if (Result.isFailure(decoded)) {
       return json(400, { error: { type: "invalid_request", message: decoded.failure.message } })
     }
@@ -179,6 +184,7 @@ export const makeFetch =
       }),
     )
   }
+}
 
 const pickHeaders = (headers: Readonly<Record<string, string>>) => {
   const out: Record<string, string> = {}

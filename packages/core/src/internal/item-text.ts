@@ -1,0 +1,79 @@
+/**
+ * The JSON text of `input` items. The host body memo records each newly parsed item's own text from the
+ * host's body; the rewrite forgets it for the items it changes; serialising a body then reuses the text of
+ * every untouched new item, and the text of the array prefix a new turn shares with the previous one
+ * (same item objects, remembered per conversation), instead of walking a megabyte of objects again.
+ *
+ * Invariant: an item object is never mutated after its text was taken, except through the rewrite, which
+ * calls `forgetItemText` first.
+ */
+
+const itemTexts = new WeakMap<object, string>()
+
+interface ArrayText {
+  readonly items: ReadonlyArray<unknown>
+  readonly text: string
+  /** offset just after each item's text in `text` */
+  readonly ends: ReadonlyArray<number>
+}
+
+/** keyed by the array's first item: one conversation's arrays share it from turn to turn */
+const arrayTexts = new WeakMap<object, ArrayText>()
+
+export const rememberItemText = (item: unknown, text: string): void => {
+  if (typeof item === "object" && item !== null) itemTexts.set(item, text)
+}
+
+export const forgetItemText = (item: object): void => {
+  itemTexts.delete(item)
+}
+
+/**
+ * An item's text, taken once: a remembered host slice would keep the whole host body it was cut from
+ * alive, and after its first serialisation the item's text lives on in its array's text anyway.
+ */
+const takeItemText = (item: unknown): string => {
+  if (typeof item !== "object" || item === null) return JSON.stringify(item) ?? "null"
+  const text = itemTexts.get(item)
+  if (text === undefined) return JSON.stringify(item)
+  itemTexts.delete(item)
+  return text
+}
+
+/** `JSON.stringify(items)`, reusing remembered item texts and the longest shared prefix of an earlier array. */
+export const serializeItems = (items: ReadonlyArray<unknown>): string => {
+  const first = items[0]
+  if (typeof first !== "object" || first === null) return JSON.stringify(items)
+  const earlier = arrayTexts.get(first)
+  let shared = 0
+  if (earlier !== undefined) {
+    const limit = Math.min(earlier.items.length, items.length)
+    while (shared < limit && earlier.items[shared] === items[shared]) shared++
+  }
+  const ends: Array<number> = earlier === undefined ? [] : earlier.ends.slice(0, shared)
+  let text = shared === 0 ? "[" : (earlier as ArrayText).text.slice(0, ends[shared - 1])
+  for (let i = shared; i < items.length; i++) {
+    text += i === 0 ? takeItemText(items[i]) : `,${takeItemText(items[i])}`
+    ends.push(text.length)
+  }
+  text += "]"
+  arrayTexts.set(first, { items: items.slice(), text, ends })
+  return text
+}
+
+/**
+ * `JSON.stringify(body)` for a body whose own keys are already in wire order, with `input` through
+ * `serializeItems`. Same bytes as `JSON.stringify` for any JSON value.
+ */
+export const serializeBody = (body: Readonly<Record<string, unknown>>): string => {
+  let text = "{"
+  let first = true
+  for (const key in body) {
+    const value = body[key]
+    const valueText = key === "input" && Array.isArray(value) ? serializeItems(value) : JSON.stringify(value)
+    if (valueText === undefined) continue
+    text += `${first ? "" : ","}${JSON.stringify(key)}:${valueText}`
+    first = false
+  }
+  return `${text}}`
+}

@@ -1,0 +1,204 @@
+/**
+ * Where things are in a JSON request body's text, without parsing it: the top-level `input` array, and the
+ * offset after each of its items. The body memo uses this to reuse the items a new turn shares with the
+ * previous one. String contents, the bulk of a prompt, are skipped with `indexOf`, so a scan touches only
+ * structure. Anything this scanner does not fully understand (escaped keys, a repeated `input` key,
+ * malformed text) makes it answer `undefined`, and the caller parses the whole body instead.
+ */
+
+const QUOTE = 34
+const BACKSLASH = 92
+const COMMA = 44
+const COLON = 58
+const OPEN_BRACE = 123
+const CLOSE_BRACE = 125
+const OPEN_BRACKET = 91
+const CLOSE_BRACKET = 93
+
+export interface InputLayout {
+  /** offset of the `[` that opens `input` */
+  readonly open: number
+  /** for each item, the offset just after its last character */
+  readonly ends: ReadonlyArray<number>
+  /** for each item, the offset of its first character */
+  readonly starts: ReadonlyArray<number>
+  /** for each item, whether it is an object or array written without whitespace or numbers */
+  readonly tight: ReadonlyArray<boolean>
+}
+
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9
+
+const skipSpace = (text: string, at: number): number => {
+  let i = at
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++
+  return i
+}
+
+/** Offset just after the string whose opening quote is at `at`; -1 when unterminated. */
+export const stringEnd = (text: string, at: number): number => {
+  let from = at + 1
+  for (;;) {
+    const quote = text.indexOf('"', from)
+    if (quote < 0) return -1
+    let k = quote - 1
+    while (text.charCodeAt(k) === BACKSLASH) k--
+    if ((quote - 1 - k) % 2 === 0) return quote + 1
+    from = quote + 1
+  }
+}
+
+/**
+ * Whether the last container `valueEnd` walked had, outside its strings, nothing but brackets, braces,
+ * colons, commas and the letters of `true`/`false`/`null`: no whitespace and no number, whose spelling
+ * `JSON.stringify` might write differently. (A module variable: a second return value on the hot path.)
+ */
+let lastValueTight = false
+
+/** Offset just after the value starting at `at` (no leading whitespace); -1 when malformed. */
+export const valueEnd = (text: string, at: number): number => {
+  lastValueTight = false
+  const first = text.charCodeAt(at)
+  if (first === QUOTE) return stringEnd(text, at)
+  if (first !== OPEN_BRACE && first !== OPEN_BRACKET) {
+    let i = at
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET || isSpace(c)) break
+    }
+    return i > at ? i : -1
+  }
+  let depth = 0
+  let tight = true
+  let i = at
+  while (i < text.length) {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      i = stringEnd(text, i)
+      if (i < 0) return -1
+      continue
+    }
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--
+      if (depth === 0) {
+        lastValueTight = tight
+        return i + 1
+      }
+    } else if (c !== COLON && c !== COMMA && (c < 97 || c > 122)) tight = false
+    i++
+  }
+  return -1
+}
+
+/**
+ * Scans the items of an array from `at`, which is either just after its `[` (`first`) or at the separator
+ * after an item. Collects each item's start and end; answers the offset just after the closing `]`.
+ */
+export const scanItems = (
+  text: string,
+  at: number,
+  first: boolean,
+  starts: Array<number>,
+  ends: Array<number>,
+  tight?: Array<boolean>,
+): number => {
+  let i = skipSpace(text, at)
+  if (first) {
+    if (text.charCodeAt(i) === CLOSE_BRACKET) return i + 1
+  } else {
+    const c = text.charCodeAt(i)
+    if (c === CLOSE_BRACKET) return i + 1
+    if (c !== COMMA) return -1
+    i = skipSpace(text, i + 1)
+  }
+  for (;;) {
+    const end = valueEnd(text, i)
+    if (end < 0) return -1
+    starts.push(i)
+    ends.push(end)
+    tight?.push(lastValueTight)
+    i = skipSpace(text, end)
+    const c = text.charCodeAt(i)
+    if (c === CLOSE_BRACKET) return i + 1
+    if (c !== COMMA) return -1
+    i = skipSpace(text, i + 1)
+  }
+}
+
+/**
+ * Checks the rest of a top-level object from `at` (just after a member's value) to its end: answers false
+ * when it is malformed or holds another key spelled `input` (JSON.parse keeps the last of repeated keys).
+ */
+export const restHasNoInputKey = (text: string, at: number): boolean => {
+  let i = at
+  for (;;) {
+    i = skipSpace(text, i)
+    const c = text.charCodeAt(i)
+    if (c === CLOSE_BRACE) return skipSpace(text, i + 1) === text.length
+    if (c !== COMMA) return false
+    i = skipSpace(text, i + 1)
+    const member = memberAt(text, i)
+    if (member === undefined || member.key === "input") return false
+    i = member.valueEnd
+  }
+}
+
+interface Member {
+  readonly key: string
+  readonly valueStart: number
+  readonly valueEnd: number
+}
+
+/** The object member starting at `at` (its key's quote). Keys with escapes are refused, not decoded. */
+const memberAt = (text: string, at: number): Member | undefined => {
+  if (text.charCodeAt(at) !== QUOTE) return undefined
+  const keyEnd = stringEnd(text, at)
+  if (keyEnd < 0) return undefined
+  const key = text.slice(at + 1, keyEnd - 1)
+  if (key.includes("\\")) return undefined
+  let i = skipSpace(text, keyEnd)
+  if (text.charCodeAt(i) !== COLON) return undefined
+  i = skipSpace(text, i + 1)
+  const end = valueEnd(text, i)
+  return end < 0 ? undefined : { key, valueStart: i, valueEnd: end }
+}
+
+/** The layout of the top-level `input` array of `text`, or undefined when there is none or it is unclear. */
+export const inputLayout = (text: string): InputLayout | undefined => {
+  let i = skipSpace(text, 0)
+  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined
+  i = skipSpace(text, i + 1)
+  if (text.charCodeAt(i) === CLOSE_BRACE) return undefined
+  for (;;) {
+    const member = memberAt(text, i)
+    if (member === undefined) return undefined
+    if (member.key === "input") {
+      if (text.charCodeAt(member.valueStart) !== OPEN_BRACKET) return undefined
+      const starts: Array<number> = []
+      const ends: Array<number> = []
+      const tight: Array<boolean> = []
+      const close = scanItems(text, member.valueStart + 1, true, starts, ends, tight)
+      if (close !== member.valueEnd || !restHasNoInputKey(text, close)) return undefined
+      return { open: member.valueStart, starts, ends, tight }
+    }
+    i = skipSpace(text, member.valueEnd)
+    if (text.charCodeAt(i) !== COMMA) return undefined
+    i = skipSpace(text, i + 1)
+  }
+}
+
+/** Length of the common prefix of two strings: large blocks compared natively, then narrowed down. */
+export const commonPrefixLength = (a: string, b: string): number => {
+  const limit = Math.min(a.length, b.length)
+  const block = 16_384
+  let at = 0
+  while (at + block <= limit && a.slice(at, at + block) === b.slice(at, at + block)) at += block
+  let end = Math.min(at + block, limit)
+  while (end - at > 64) {
+    const mid = (at + end) >> 1
+    if (a.slice(at, mid) === b.slice(at, mid)) at = mid
+    else end = mid
+  }
+  while (at < end && a.charCodeAt(at) === b.charCodeAt(at)) at++
+  return at
+}
