@@ -12,10 +12,10 @@
 import { createHash } from "node:crypto"
 import { Context, Effect, Layer, Redacted } from "effect"
 import type { HostRequest } from "./HostRequest.ts"
-import { forgetItemText, serializeBody } from "./internal/item-text.ts"
+import { forgetItemText } from "./internal/item-text.ts"
 import { catalogModel, clampEffort } from "./Models.ts"
 import { stabilizeTools } from "./Stabilizer.ts"
-import { orderTopLevel } from "./StableJson.ts"
+import { orderTopLevel, serializeRequestBody } from "./StableJson.ts"
 
 /** The two settings the rewrite reads; `Settings`' resolved value satisfies it. */
 export interface RewriteSettings {
@@ -254,7 +254,7 @@ export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext)
   return {
     url: ctx.settings.codexApiEndpoint,
     headers,
-    body: encoder.encode(serializeBody(json)),
+    body: encoder.encode(serializeRequestBody(json)),
     json,
     sessionKey,
     poolKey: record[WITHOUT_HOST_KEY] === true ? `${sessionKey}#untitled` : sessionKey,

@@ -5,6 +5,7 @@
  * them would not make them any more stable (the host already writes them the same way every turn) and
  * would cost a deep walk of a body that can be megabytes long.
  */
+import { serializeBody } from "./internal/item-text.ts"
 
 /** The order Codex CLI serializes `ResponsesApiRequest` in; other keys follow, sorted. */
 export const TOP_LEVEL_KEY_ORDER: ReadonlyArray<string> = [
@@ -48,8 +49,15 @@ export const orderTopLevel = (body: Readonly<Record<string, unknown>>): Record<s
   return out
 }
 
+/**
+ * `JSON.stringify(body)` (same bytes) for a request body whose own keys are already in the order wanted, taking
+ * the text of its `input` items from what the host sent and from the previous turn where it can (see
+ * `HostBodyMemo`). What the transports use to put an already ordered body on the wire.
+ */
+export const serializeRequestBody = (body: Readonly<Record<string, unknown>>): string => serializeBody(body)
+
 /** The stable JSON text of a request body (see `orderTopLevel`). Same input, same bytes. */
-export const stringifyStable = (body: Readonly<Record<string, unknown>>): string => JSON.stringify(orderTopLevel(body))
+export const stringifyStable = (body: Readonly<Record<string, unknown>>): string => serializeBody(orderTopLevel(body))
 
 const encoder = new TextEncoder()
 

@@ -9,6 +9,7 @@
  * back must not (store:false rejects item ids). Only items the response finalized
  * (`response.output_item.done`) are recorded, so a function call that never finished is never trimmed.
  */
+import { serializeRequestBody } from "@cortexkit/openai-auth-core/StableJson"
 
 export interface ChainState {
   /** every field but `input` / `previous_response_id`, serialized in body order */
@@ -56,7 +57,10 @@ export const planRequest = (json: Readonly<Record<string, unknown>>, chain: Chai
   const prefix = chain.input.length + chain.output.length
   if (input.length <= prefix) return full
   if (fieldsKey(json) !== chain.fieldsKey) return full
-  for (let i = 0; i < chain.input.length; i++) if (itemKey(input[i]) !== itemKey(chain.input[i])) return full
+  // the host body memo hands the previous turn's item objects back: identical objects need no comparing
+  for (let i = 0; i < chain.input.length; i++) {
+    if (input[i] !== chain.input[i] && itemKey(input[i]) !== itemKey(chain.input[i])) return full
+  }
   for (let i = 0; i < chain.output.length; i++) {
     if (outputKey(input[chain.input.length + i]) !== outputKey(chain.output[i])) return full
   }
@@ -82,5 +86,5 @@ export const chainAfter = (
 /** The `response.create` frame: the HTTP body with a `type`, minus `background` (not a WebSocket field). */
 export const createFrame = (json: Readonly<Record<string, unknown>>): string => {
   const { background: _background, ...rest } = json
-  return JSON.stringify({ type: "response.create", ...rest })
+  return serializeRequestBody({ type: "response.create", ...rest })
 }
