@@ -2,15 +2,18 @@
  * `bun run build`: builds the publishable `@cortexkit/opencode-openai-auth` into `packages/opencode/dist/`
  * (or `--outdir <dir>`), a self-contained package directory that `npm pack` / `npm publish` run in.
  *
- * - `server.js` (target bun): the server entry with core/transports/accounts bundled in.
+ * - `server.js` (+ `chunks/`, target bun): the server entry, everything but the host's modules bundled in:
+ *   core/transports/accounts and, tree-shaken, `effect` and `@effect/platform-node-shared`. The first
+ *   request then loads ~0.3 MB of code instead of the whole `effect` package (docs/performance.md, start).
  * - `tui.js` (target bun): the TUI entry, Solid-compiled here. OpenCode's own Solid transform skips every
  *   path under `node_modules/`, which is where npm plugins live, so shipping `.tsx` would break the TUI
  *   of an installed package. `@opentui/*` and `solid-js` stay imports: the host rewrites them to its own
  *   instances (they must never be bundled, or the TUI would render into a second renderer).
  * - `cli.js` (+ `chunks/`, target node): the `openai-auth` bin, for Node 22+ and Bun; `--help` loads no chunk.
- * - `package.json`: generated from the workspace manifest (see docs/packaging.md): dist paths, exact runtime
- *   dependencies (`effect`, `@effect/platform-node-shared`), engines, no workspace packages, no scripts.
- * No source maps: the bundles are readable as they are and maps would ship private sources.
+ * - `package.json`: generated from the workspace manifest (see docs/packaging.md): dist paths, engines, no
+ *   dependencies (everything is bundled), no workspace packages, no scripts.
+ * Whitespace and syntax are minified (faster to parse, less resident code); identifiers are kept so stack
+ * traces still name functions. No source maps: maps would ship private sources.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -20,15 +23,15 @@ export const ROOT = resolve(import.meta.dir, "..")
 export const PLUGIN_PKG = join(ROOT, "packages", "opencode")
 export const DEFAULT_OUTDIR = join(PLUGIN_PKG, "dist")
 
-/** Runtime dependencies of the bundles; everything else they import is bundled or supplied by the host. */
-export const RUNTIME_DEPENDENCIES = ["effect", "@effect/platform-node-shared"] as const
+/**
+ * Dependencies of the workspace package that the build bundles (tree-shaken; both are `sideEffects`-free):
+ * the published package declares no runtime dependency at all.
+ */
+export const BUNDLED_DEPENDENCIES = ["effect", "@effect/platform-node-shared"] as const
 /** Supplied by OpenCode at run time (opencode-host.md §1.4); type-only for `@opencode-ai/plugin`. */
 export const HOST_MODULES = ["@opentui/core", "@opentui/solid", "@opentui/keymap", "solid-js", "@opencode-ai/plugin"]
 
-const externals = [
-  ...RUNTIME_DEPENDENCIES.flatMap((name) => [name, `${name}/*`]),
-  ...HOST_MODULES.flatMap((name) => [name, `${name}/*`]),
-]
+const externals = HOST_MODULES.flatMap((name) => [name, `${name}/*`])
 
 interface Manifest {
   readonly name: string
@@ -38,22 +41,12 @@ interface Manifest {
   readonly keywords?: ReadonlyArray<string>
   readonly repository?: unknown
   readonly engines?: Record<string, string>
-  readonly dependencies?: Record<string, string>
 }
 
 const readJson = <A>(path: string): A => JSON.parse(readFileSync(path, "utf8")) as A
 
-/** `catalog:` and `workspace:` specifiers mean nothing to npm: resolve to the exact catalog version. */
-export const publishManifest = (source: Manifest, catalog: Record<string, string>) => {
-  const dependencies: Record<string, string> = {}
-  for (const name of RUNTIME_DEPENDENCIES) {
-    const spec = source.dependencies?.[name]
-    if (spec === undefined) throw new Error(`packages/opencode/package.json must depend on ${name}`)
-    const version = spec === "catalog:" ? catalog[name] : spec
-    if (version === undefined || !/^\d+\.\d+\.\d+(-[\w.]+)?$/.test(version))
-      throw new Error(`${name} must resolve to an exact version, got ${spec}`)
-    dependencies[name] = version
-  }
+/** The published manifest: the entries' dist paths and no dependencies (`workspace:`/`catalog:` mean nothing to npm). */
+export const publishManifest = (source: Manifest) => {
   return {
     name: source.name,
     version: source.version,
@@ -67,7 +60,6 @@ export const publishManifest = (source: Manifest, catalog: Record<string, string
     bin: { "openai-auth": "./cli.js" },
     files: ["server.js", "tui.js", "cli.js", "chunks/", "README.md", "LICENSE"],
     engines: source.engines ?? {},
-    dependencies,
   }
 }
 
@@ -96,10 +88,16 @@ export const build = async (outdir: string = DEFAULT_OUTDIR): Promise<BuildResul
   rmSync(outdir, { recursive: true, force: true })
   mkdirSync(outdir, { recursive: true })
   const src = join(PLUGIN_PKG, "src")
-  const common = { external: externals, format: "esm", sourcemap: "none", minify: false, packages: "bundle" } as const
+  const common = {
+    external: externals,
+    format: "esm",
+    sourcemap: "none",
+    minify: { whitespace: true, syntax: true, identifiers: false },
+    packages: "bundle",
+  } as const
   const [server, tui, cli] = await Promise.all([
     // split: the server entry loads the Effect runtime with `import()` on first use, and only a separate chunk
-    // keeps `effect` out of OpenCode's start-up (an external import in the same file is hoisted)
+    // keeps it out of OpenCode's start-up (an import in the same file is hoisted)
     Bun.build({
       ...common,
       entrypoints: [join(src, "server.ts")],
@@ -134,8 +132,7 @@ export const build = async (outdir: string = DEFAULT_OUTDIR): Promise<BuildResul
   const cliText = readFileSync(cliPath, "utf8")
   if (!cliText.startsWith("#!")) writeFileSync(cliPath, `#!/usr/bin/env node\n${cliText}`)
   chmodSync(cliPath, 0o755)
-  const root = readJson<{ workspaces: { catalog: Record<string, string> } }>(join(ROOT, "package.json"))
-  const manifest = publishManifest(readJson<Manifest>(join(PLUGIN_PKG, "package.json")), root.workspaces.catalog)
+  const manifest = publishManifest(readJson<Manifest>(join(PLUGIN_PKG, "package.json")))
   writeFileSync(join(outdir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`)
   for (const name of ["README.md", "LICENSE"]) {
     const file = join(ROOT, name)

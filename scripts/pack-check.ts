@@ -2,13 +2,13 @@
  * `bun run pack:opencode:dry`: builds the package (unless `--no-build`), runs `npm pack --dry-run --json` in
  * the build directory, lists what the tarball would hold and exits 1 on anything that should not be there:
  * tests, fixtures, sources or source maps of private code, `.env`/keys/credential files, workspace
- * packages, install scripts, `workspace:`/`catalog:` specifiers, or a bundle importing something the
- * package neither declares nor gets from the host.
+ * packages, install scripts, any dependency (everything is bundled), or a bundle importing something that
+ * is neither a built-in nor supplied by the host.
  */
 import { readFileSync } from "node:fs"
 import { builtinModules } from "node:module"
 import { join, posix, resolve } from "node:path"
-import { build, DEFAULT_OUTDIR, HOST_MODULES, RUNTIME_DEPENDENCIES } from "./build.ts"
+import { BUNDLED_DEPENDENCIES, build, DEFAULT_OUTDIR, HOST_MODULES } from "./build.ts"
 
 export interface PackFile {
   readonly path: string
@@ -50,40 +50,31 @@ const SECRET_CONTENT: ReadonlyArray<readonly [RegExp, string]> = [
 
 const REQUIRED = ["package.json", "README.md", "server.js", "tui.js", "cli.js"]
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
-const ALLOWED_IMPORT_ROOTS = new Set<string>([...RUNTIME_DEPENDENCIES, ...HOST_MODULES])
+const ALLOWED_IMPORT_ROOTS = new Set<string>(HOST_MODULES)
+const SHOULD_BE_BUNDLED = new Set<string>(BUNDLED_DEPENDENCIES)
 
 const packageRoot = (specifier: string) => {
   const parts = specifier.split("/")
   return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier)
 }
 
+/**
+ * Every import of an ESM bundle (static, re-export, side-effect and `import()`), read by Bun's own parser:
+ * a regex would miss the minified forms (`import{a}from"x"`) or match text inside strings.
+ */
+const scanImports = (code: string): ReadonlyArray<string> =>
+  new Bun.Transpiler({ loader: "js" }).scanImports(code.replace(/^#!.*/, "")).map((i) => i.path)
+
 /** Bare specifiers of static and dynamic imports in an ESM bundle. */
-export const importedPackages = (code: string): ReadonlyArray<string> => {
-  const found = new Set<string>()
-  const patterns = [
-    /^\s*(?:import|export)\s[^'"]*?\sfrom\s*["']([^"']+)["']/gm,
-    /^\s*import\s*["']([^"']+)["']/gm,
-    /\bimport\(\s*["']([^"']+)["']\s*\)/g,
-  ]
-  for (const pattern of patterns)
-    for (const match of code.matchAll(pattern)) {
-      const specifier = match[1]
-      if (specifier !== undefined && !specifier.startsWith(".") && !specifier.startsWith("/")) found.add(specifier)
-    }
-  return [...found]
-}
+export const importedPackages = (code: string): ReadonlyArray<string> => [
+  ...new Set(scanImports(code).filter((s) => !s.startsWith(".") && !s.startsWith("/"))),
+]
 
 /** Relative imports (`./chunks/x.js`) of a bundle, resolved against the importing file's folder. */
-const importedFiles = (from: string, code: string): ReadonlyArray<string> => {
-  const found: Array<string> = []
-  const patterns = [/\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g, /\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g]
-  for (const pattern of patterns)
-    for (const match of code.matchAll(pattern)) {
-      const specifier = match[1]
-      if (specifier !== undefined) found.push(posix.normalize(posix.join(posix.dirname(from), specifier)))
-    }
-  return found
-}
+const importedFiles = (from: string, code: string): ReadonlyArray<string> =>
+  scanImports(code)
+    .filter((s) => s.startsWith("./") || s.startsWith("../"))
+    .map((s) => posix.normalize(posix.join(posix.dirname(from), s)))
 
 /** The TUI entry and every chunk it loads: the only files OpenCode's TUI host modules may be imported from. */
 const tuiFiles = (paths: ReadonlyArray<string>, read: (path: string) => string): ReadonlySet<string> => {
@@ -116,8 +107,10 @@ export const checkPack = (
     if (!path.endsWith(".js")) continue
     for (const specifier of importedPackages(text)) {
       if (BUILTINS.has(specifier) || specifier === "bun") continue
-      if (!ALLOWED_IMPORT_ROOTS.has(packageRoot(specifier)))
-        problems.push(`${path}: imports ${specifier}, which is neither bundled, declared nor supplied by OpenCode`)
+      if (SHOULD_BE_BUNDLED.has(packageRoot(specifier)))
+        problems.push(`${path}: imports ${specifier}, which the build must bundle (the package declares no dependency)`)
+      else if (!ALLOWED_IMPORT_ROOTS.has(packageRoot(specifier)))
+        problems.push(`${path}: imports ${specifier}, which is neither bundled nor supplied by OpenCode`)
       else if (!tui.has(path) && HOST_MODULES.includes(packageRoot(specifier)) && specifier !== "@opencode-ai/plugin")
         problems.push(`${path}: imports the host-only module ${specifier}`)
     }
@@ -125,12 +118,9 @@ export const checkPack = (
   if (manifest.private === true) problems.push("package.json: private")
   for (const key of ["devDependencies", "scripts", "workspaces", "peerDependencies", "optionalDependencies"])
     if (key in manifest) problems.push(`package.json: has ${key}`)
-  const deps = (manifest.dependencies ?? {}) as Record<string, string>
-  for (const [name, spec] of Object.entries(deps)) {
-    if (!/^\d+\.\d+\.\d+(-[\w.]+)?$/.test(spec)) problems.push(`package.json: ${name}@${spec} is not an exact version`)
-    if (!(RUNTIME_DEPENDENCIES as ReadonlyArray<string>).includes(name))
-      problems.push(`package.json: unexpected dependency ${name}`)
-  }
+  // everything is bundled: a declared dependency would be installed (and possibly loaded) for nothing
+  for (const name of Object.keys((manifest.dependencies ?? {}) as Record<string, string>))
+    problems.push(`package.json: unexpected dependency ${name}`)
   const engines = (manifest.engines ?? {}) as Record<string, string>
   if (engines.opencode === undefined) problems.push("package.json: engines.opencode is not set")
   if (engines.node === undefined) problems.push("package.json: engines.node is not set")

@@ -126,11 +126,10 @@ describe("the publish manifest and the tarball rules", () => {
       "@cortexkit/openai-auth-core": "workspace:*",
     },
   }
-  const catalog = { effect: "4.1.0", "@effect/platform-node-shared": "4.1.0" }
 
-  test("resolves catalog versions exactly, drops workspace packages, points at the built entries", () => {
-    const manifest = publishManifest(source, catalog)
-    expect(manifest.dependencies).toEqual({ effect: "4.1.0", "@effect/platform-node-shared": "4.1.0" })
+  test("declares no dependency (everything is bundled) and points at the built entries", () => {
+    const manifest = publishManifest(source)
+    expect(manifest).not.toHaveProperty("dependencies")
     expect(manifest.exports).toEqual({
       "./server": "./server.js",
       "./tui": "./tui.js",
@@ -139,16 +138,17 @@ describe("the publish manifest and the tarball rules", () => {
     expect(manifest.bin).toEqual({ "openai-auth": "./cli.js" })
     expect(manifest.engines).toEqual(source.engines)
     expect(manifest).not.toHaveProperty("scripts")
-    expect(() => publishManifest(source, { ...catalog, effect: "^4.1.0" })).toThrow("exact version")
   })
 
+  // minified, as the build writes them
   const files: Record<string, string> = {
     "package.json": "{}",
     "README.md": "# readme",
-    "server.js": 'import { Effect } from "effect"\nimport { connect } from "node:tls"\n',
-    "tui.js": 'import { createComponent } from "@opentui/solid"\nimport { createSignal } from "solid-js"\n',
-    "cli.js": '#!/usr/bin/env node\nconst m = await import("./chunks/run-x.js")\n',
-    "chunks/run-x.js": 'import { NodeFileSystem } from "@effect/platform-node-shared"\n',
+    "server.js": 'import{connect}from"node:tls";const core=()=>import("./chunks/core-x.js");\n',
+    "tui.js": 'import{createComponent}from"@opentui/solid";import{createSignal}from"solid-js";\n',
+    "cli.js": '#!/usr/bin/env node\nconst m=await import("./chunks/run-x.js");\n',
+    "chunks/core-x.js": 'import{statSync}from"fs";var text="import x from \\"not-an-import\\"";\n',
+    "chunks/run-x.js": 'import{join}from"node:path";\n',
   }
   const reportOf = (extra: Record<string, string> = {}): PackReport => ({
     name: "x",
@@ -158,19 +158,22 @@ describe("the publish manifest and the tarball rules", () => {
     unpackedSize: 1,
     files: Object.keys({ ...files, ...extra }).map((path) => ({ path, size: 1 })),
   })
-  const good = publishManifest(source, catalog)
+  const good = publishManifest(source)
   const read = (extra: Record<string, string>) => (path: string) => ({ ...files, ...extra })[path] ?? ""
 
   test("a clean tarball passes", () => {
     expect(checkPack(reportOf(), good, read({}))).toEqual([])
     // the TUI's lazily loaded chunks may import the host's Solid and OpenTUI too, whatever they are called
     const lazy = {
-      "tui.js": 'const live = () => import("./chunks/Live-x.js")\n',
-      "chunks/Live-x.js": 'import { render } from "@opentui/solid"\nimport { a } from "./dialogs-y.js"\n',
-      "chunks/dialogs-y.js": 'import { createSignal } from "solid-js"\n',
+      "tui.js": 'const live=()=>import("./chunks/Live-x.js");\n',
+      "chunks/Live-x.js": 'import{render}from"@opentui/solid";import{a}from"./dialogs-y.js";\n',
+      "chunks/dialogs-y.js": 'import{createSignal}from"solid-js";\n',
     }
     expect(checkPack(reportOf(lazy), good, read(lazy))).toEqual([])
     expect(importedPackages(files["tui.js"] as string)).toEqual(["@opentui/solid", "solid-js"])
+    // imports are read by a parser: minified forms count, text inside strings does not
+    expect(importedPackages(files["chunks/core-x.js"] as string)).toEqual(["fs"])
+    expect(importedPackages('export*from"a";import"b";export{c}from"c";')).toEqual(["a", "b", "c"])
   })
 
   test("tests, maps, sources, fixtures, secrets and stray imports are refused", () => {
@@ -182,8 +185,9 @@ describe("the publish manifest and the tarball rules", () => {
       ".env": "",
       "keys/signing.pem": "",
       "chunks/leak.js":
-        'import { x } from "@cortexkit/openai-auth-core/Settings"\nconst t = "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.c2lnbmF0dXJlMTIz"\n',
-      "chunks/host.js": 'import { render } from "@opentui/solid"\n',
+        'import{x}from"@cortexkit/openai-auth-core/Settings";const t="eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.c2lnbmF0dXJlMTIz";\n',
+      "chunks/host.js": 'import{render}from"@opentui/solid";\n',
+      "chunks/unbundled.js": 'import{Effect}from"effect";const n=()=>import("@effect/platform-node-shared");\n',
     }
     const problems = checkPack(reportOf(extra), good, read(extra)).join("\n")
     for (const expected of [
@@ -196,24 +200,26 @@ describe("the publish manifest and the tarball rules", () => {
       "chunks/leak.js: imports @cortexkit/openai-auth-core/Settings",
       "chunks/leak.js: contains a JWT",
       "chunks/host.js: imports the host-only module @opentui/solid",
+      "chunks/unbundled.js: imports effect, which the build must bundle",
+      "chunks/unbundled.js: imports @effect/platform-node-shared, which the build must bundle",
     ])
       expect(problems).toContain(expected)
   })
 
-  test("a manifest that is private, unpinned, scripted or without engines is refused", () => {
+  test("a manifest that is private, scripted, with dependencies or without engines is refused", () => {
     const bad = {
       ...good,
       private: true,
       scripts: { postinstall: "x" },
       engines: {},
-      dependencies: { effect: "workspace:*" },
+      dependencies: { effect: "4.1.0" },
     }
     const problems = checkPack(reportOf(), bad, read({}))
     expect(problems).toEqual(
       expect.arrayContaining([
         "package.json: private",
         "package.json: has scripts",
-        "package.json: effect@workspace:* is not an exact version",
+        "package.json: unexpected dependency effect",
         "package.json: engines.opencode is not set",
         "package.json: engines.node is not set",
       ]),
