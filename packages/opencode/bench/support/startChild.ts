@@ -1,15 +1,16 @@
 /**
- * One fresh process of the plugin-start bench: `bun startChild.ts empty|plugin <simUrl> <accountJson>`.
- * `empty` imports an empty module and makes one bare request; `plugin` imports the server entry, calls
- * `server(input)` and the auth loader as OpenCode does, and makes its first request through the plugin fetch
- * (the runtime's layers are built on first use, so that request is part of what starting costs).
- * `bundle <path>` is `plugin` with a `bun build` bundle of the server entry instead of its sources.
+ * One fresh process of the plugin-start bench:
+ * `bun startChild.ts empty|published|sources <simUrl> <accountJson> [<published server.js>]`.
+ * `empty` imports an empty module and makes one bare request; `published` imports the built `server.js`
+ * (scripts/build.ts output), calls `server(input)` and the auth loader as OpenCode does, and makes its first
+ * request through the plugin fetch (the runtime's layers are built on first use, so that request is part of
+ * what starting costs). `sources` is the same from `src/server.ts`.
  * Prints one JSON line: ms since the process started at import, ready and after the first request, and RSS.
  */
 import type { SimAccount } from "@cortexkit/openai-auth-testkit/Simulator"
 import type { Plugin } from "@opencode-ai/plugin"
 
-const [mode, simUrl, accountJson, bundlePath] = process.argv.slice(2)
+const [mode, simUrl, accountJson, publishedPath] = process.argv.slice(2)
 const account = JSON.parse(accountJson ?? "{}") as SimAccount
 const codexEndpoint = `${simUrl}/backend-api/codex/responses`
 const body = JSON.stringify({
@@ -24,12 +25,12 @@ const body = JSON.stringify({
 let imported: number
 let ready: number
 let response: Response
-if (mode === "plugin" || mode === "bundle") {
+if (mode === "sources" || mode === "published") {
   const { buildPluginWith } = await import("./hostOnly.ts")
   const entry =
-    mode === "plugin"
+    mode === "sources"
       ? (await import("../../src/server.ts")).server
-      : ((await import(bundlePath ?? "")) as { server: Plugin }).server
+      : ((await import(publishedPath ?? "")) as { server: Plugin }).server
   imported = performance.now()
   const plugin = await buildPluginWith(entry, account)
   ready = performance.now()
@@ -38,7 +39,7 @@ if (mode === "plugin" || mode === "bundle") {
     headers: { "content-type": "application/json", "session-id": `ses_start_${process.pid}` },
     body,
   })
-} else {
+} else if (mode === "empty") {
   await import("./empty.ts")
   imported = performance.now()
   ready = performance.now()
@@ -52,7 +53,7 @@ if (mode === "plugin" || mode === "bundle") {
     },
     body,
   })
-}
+} else throw new Error(`unknown mode ${mode}`)
 if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`)
 await response.text()
 const first = performance.now()
