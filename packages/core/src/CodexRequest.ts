@@ -15,7 +15,7 @@ import type { HostRequest } from "./HostRequest.ts"
 import { forgetItemText } from "./internal/item-text.ts"
 import { catalogModel, clampEffort } from "./Models.ts"
 import { stabilizeTools } from "./Stabilizer.ts"
-import { orderTopLevel, serializeRequestBody } from "./StableJson.ts"
+import { orderTopLevel, serializeRequestBytes } from "./StableJson.ts"
 
 /** The two settings the rewrite reads; `Settings`' resolved value satisfies it. */
 export interface RewriteSettings {
@@ -211,8 +211,6 @@ const rewriteBody = (body: Json, model: string, webSearch: boolean, lite: boolea
   if ("service_tier" in body && !VALID_SERVICE_TIERS.has(body.service_tier as string)) delete body.service_tier
 }
 
-const encoder = new TextEncoder()
-
 /**
  * Rewrites a decoded host request into the Codex request. Mutates `host.body` (the decoder's fresh copy);
  * calling it again on the same host request gives the same bytes.
@@ -254,7 +252,7 @@ export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext)
   return {
     url: ctx.settings.codexApiEndpoint,
     headers,
-    body: encoder.encode(serializeRequestBody(json)),
+    body: serializeRequestBytes(json),
     json,
     sessionKey,
     poolKey: record[WITHOUT_HOST_KEY] === true ? `${sessionKey}#untitled` : sessionKey,

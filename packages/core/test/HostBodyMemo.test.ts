@@ -19,7 +19,11 @@ const decoder = new TextDecoder()
 const wire = (text: string, memo?: HostBodyMemo): string => {
   const decoded = decodeHostRequestResult({ url: HOST_URL, method: "POST", headers: hostHeaders(), body: text }, memo)
   if (Result.isFailure(decoded)) throw decoded.failure
-  return decoder.decode(prepareCodexRequest(decoded.success, ctx).body)
+  const prepared = prepareCodexRequest(decoded.success, ctx)
+  const sent = decoder.decode(prepared.body)
+  // whatever was reused, the bytes are exactly JSON.stringify of the rewritten body
+  expect(sent).toBe(JSON.stringify(prepared.json))
+  return sent
 }
 
 /** Bodies big enough for the memo to engage (it leaves small ones to a plain parse). */

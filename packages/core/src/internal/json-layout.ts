@@ -190,7 +190,7 @@ export const inputLayout = (text: string): InputLayout | undefined => {
 /** Length of the common prefix of two strings: large blocks compared natively, then narrowed down. */
 export const commonPrefixLength = (a: string, b: string): number => {
   const limit = Math.min(a.length, b.length)
-  const block = 16_384
+  const block = 65_536
   let at = 0
   while (at + block <= limit && a.slice(at, at + block) === b.slice(at, at + block)) at += block
   let end = Math.min(at + block, limit)

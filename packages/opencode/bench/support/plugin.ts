@@ -11,7 +11,14 @@ import { prepareCodexRequest } from "@cortexkit/openai-auth-core/CodexRequest"
 import { decodeHostRequestResult } from "@cortexkit/openai-auth-core/HostRequest"
 import type { SimAccount } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Redacted, Result } from "effect"
-import { bodyOfSize, HOST_URL, hostHeaders, SESSION } from "../../../core/test/fixtures/opencode.ts"
+import {
+  bodyOfSize,
+  HOST_URL,
+  hostHeaders,
+  SESSION,
+  turnOfSize,
+  userMessage,
+} from "../../../core/test/fixtures/opencode.ts"
 
 export type { PluginFetch } from "./host.ts"
 
@@ -152,3 +159,50 @@ export const bodies = (size: number, account: SimAccount, codexEndpoint: string,
 }
 
 const encoder = new TextEncoder()
+
+/**
+ * One more turn of a long conversation: the host body `n` is the conversation of about `size` bytes plus a
+ * new user message of its own. `continuation` bodies share the conversation, as every turn after the first
+ * of a session does (the plugin saw the previous turn); `cold` bodies differ from their first item on, as the
+ * first request after a restart does. `bare` is the same request already rewritten, made outside the plugin.
+ */
+export interface TurnBodies {
+  readonly host: (key: string, n: number) => { readonly body: string; readonly headers: Record<string, string> }
+  readonly bare: (key: string, n: number) => { readonly body: Uint8Array; readonly headers: Record<string, string> }
+  readonly bytes: number
+}
+
+export const turnBodies = (
+  size: number,
+  kind: "continuation" | "cold",
+  account: SimAccount,
+  codexEndpoint: string,
+): TurnBodies => {
+  const base = turnOfSize(size)
+  const items = base.input as Array<unknown>
+  const hostOf = (key: string, n: number) => {
+    const head = kind === "cold" ? [userMessage(`A fresh start, number ${n}.`), ...items.slice(1)] : items
+    const body = JSON.stringify({
+      ...base,
+      input: [...head, userMessage(`Next step ${n}, please.`)],
+      prompt_cache_key: key,
+    })
+    const headers = hostHeaders({ "session-id": key, "x-session-affinity": key, "x-session-id": key })
+    return { body, headers }
+  }
+  return {
+    host: hostOf,
+    bare: (key, n) => {
+      const host = hostOf(key, n)
+      const decoded = decodeHostRequestResult({ url: HOST_URL, method: "POST", headers: host.headers, body: host.body })
+      if (Result.isFailure(decoded)) throw decoded.failure
+      const prepared = prepareCodexRequest(decoded.success, {
+        accessToken: Redacted.make(account.tokens.access),
+        accountId: account.accountId,
+        settings: { codexApiEndpoint: codexEndpoint, webSearch: true },
+      })
+      return { body: prepared.body, headers: prepared.headers }
+    },
+    bytes: hostOf(SESSION, 0).body.length,
+  }
+}
