@@ -6,6 +6,11 @@
  *
  * Every attempt reports exactly one `Terminal` event, except an abort and an error the transport raises
  * itself with a `_tag` (its retry/fallback signals), which are rethrown before commit without one.
+ *
+ * After the commit the body is ONE pull-based stage over the source's reader: a read hands the very chunk
+ * the source gave, and an inline observer (the HTTP transport's SSE observer) only files a reference to it.
+ * The end-of-stream work of that observer (parsing the terminal event, which repeats the whole answer) runs
+ * in the microtask right after the body closes, so the reader's last `read()` does not wait for it.
  */
 import { type CodexFailure, Transient } from "@cortexkit/openai-auth-core/CodexError"
 import type { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
@@ -28,6 +33,16 @@ export interface CommitOptions {
   readonly startedAt?: number
   /** longest silence while a read is pending, before and after the commit */
   readonly idleTimeoutMs: number
+}
+
+/**
+ * Watches the bytes inline, called by the commit point as it moves them (`SseBodyObserver` fits): `push`
+ * each chunk once it is held or handed out, `end(complete)` once when the source closes (true), errors or is
+ * cancelled (false). Sources that report on their own (WebSocket frames) pass none.
+ */
+export interface ChunkObserver {
+  push(chunk: Uint8Array): void
+  end(complete: boolean): void
 }
 
 const isTagged = (error: unknown): boolean =>
@@ -88,7 +103,11 @@ export class CommitPoint {
     })
   }
 
-  run(source: ReadableStream<Uint8Array>, options: CommitOptions): Promise<TransportResponse> {
+  run(
+    source: ReadableStream<Uint8Array>,
+    options: CommitOptions,
+    observer?: ChunkObserver,
+  ): Promise<TransportResponse> {
     const reader = source.getReader()
     const held: Array<Uint8Array> = []
     const startedAt = options.startedAt ?? performance.now()
@@ -108,6 +127,7 @@ export class CommitPoint {
     }
     const stop = () => {
       finish()
+      observer?.end(false)
       reader.cancel().catch(() => {})
     }
     const arm = (ms: number) => {
@@ -153,6 +173,7 @@ export class CommitPoint {
               result = await reader.read()
             } catch (error) {
               finish()
+              observer?.end(false)
               this.dropped(messageOf(error))
               return controller.error(error)
             }
@@ -164,12 +185,17 @@ export class CommitPoint {
             if (aborted) return controller.error(new TransportAborted())
             if (result.done) {
               finish()
-              return controller.close()
+              controller.close()
+              // the terminal event is reported right after the close, before any timer or I/O callback
+              if (observer !== undefined) queueMicrotask(() => observer.end(true))
+              return
             }
             controller.enqueue(result.value)
+            observer?.push(result.value)
           },
           cancel: (reason) => {
             finish()
+            observer?.end(false)
             return reader.cancel(reason)
           },
         },
@@ -191,6 +217,7 @@ export class CommitPoint {
           result = await reader.read()
         } catch (error) {
           finish()
+          observer?.end(false)
           if (aborted) throw new TransportAborted()
           if (timedOut !== undefined) throw timedOut
           if (isTagged(error)) throw error
@@ -201,6 +228,8 @@ export class CommitPoint {
           this.dropped(`no answer within ${timedOut.afterMs} ms`)
           throw timedOut
         }
+        if (result.done) observer?.end(true)
+        else observer?.push(result.value)
         if (this.failure !== undefined && !this.output) {
           stop()
           throw this.preOutput(this.failure, options)

@@ -1,11 +1,11 @@
 /**
  * HTTP/SSE transport: one POST through the runtime `fetch`. The answer's body stays a raw `ReadableStream`
- * (only the SSE observer and the commit point sit on it) because an Effect HTTP client would add work per
- * chunk on the hottest path of the plugin.
+ * with a single JS stage on it (the commit point's, with the SSE observer called inline) because an Effect
+ * HTTP client, or a stage per concern, would add work per chunk on the hottest path of the plugin.
  */
 import { classifyHttp } from "@cortexkit/openai-auth-core/CodexError"
 import { type QuotaSnapshot, quotaFromHeaders } from "@cortexkit/openai-auth-core/Quota"
-import { observeSse } from "@cortexkit/openai-auth-core/SseObserver"
+import { SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
 import { Effect, Layer } from "effect"
 import { CommitPoint } from "./CommitPoint.ts"
@@ -146,18 +146,22 @@ export const sendHttp = async (
     }
     clearTimeout(timer)
     const commit = new CommitPoint(onEvent, quota)
-    const source = (response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })).pipeThrough(
-      observeSse(commit.listener, { now: options.now }),
+    // the observer rides inside the commit point's one stage instead of a TransformStream of its own
+    const source = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+    const observer = new SseBodyObserver(commit.listener, { now: options.now })
+    return await commit.run(
+      source,
+      {
+        transport: "http",
+        status: response.status,
+        headers,
+        signal: controller.signal,
+        firstByteTimeoutMs: options.firstByteTimeoutMs,
+        startedAt,
+        idleTimeoutMs: options.idleTimeoutMs,
+      },
+      observer,
     )
-    return await commit.run(source, {
-      transport: "http",
-      status: response.status,
-      headers,
-      signal: controller.signal,
-      firstByteTimeoutMs: options.firstByteTimeoutMs,
-      startedAt,
-      idleTimeoutMs: options.idleTimeoutMs,
-    })
   } finally {
     // after the commit only the request's own signal may cancel the body
     cancel?.removeEventListener("abort", abort)

@@ -8,6 +8,8 @@
  * Memory stays bounded: beyond `cap` retained bytes the oldest chunks are let go. An event larger than the
  * cap can then no longer be found (reported by `boundaryBefore` as -1).
  */
+import { type SseMessage, SseParser, type SseParserOptions } from "../Sse.ts"
+import { field, TERMINAL } from "./stream-observer.ts"
 
 const LF = 0x0a
 const CR = 0x0d
@@ -152,4 +154,129 @@ export class TailWindow {
     // reached the floor (an event start): terminators from there on only end empty lines
     return runEnd !== -1 && !(skipAdjacent && runEnd === pos) ? runEnd : lower
   }
+}
+
+/** an SSE event's data as JSON; undefined for no data, `[DONE]` or anything that does not parse */
+export const parseData = (message: SseMessage): unknown => {
+  const data = message.data
+  if (data === "" || data === "[DONE]") return undefined
+  try {
+    return JSON.parse(data)
+  } catch {
+    return undefined
+  }
+}
+
+/** at most this many events are walked back over at the end (terminal ones, `[DONE]`, comments) */
+const TAIL_EVENTS = 16
+/** `event:` */
+const EVENT_FIELD = [0x65, 0x76, 0x65, 0x6e, 0x74, 0x3a]
+/** how far into an event its name is looked for before the parser is asked */
+const PEEK_BYTES = 128
+// as the parser decodes names: a U+FEFF inside one is kept
+const nameDecoder = new TextDecoder("utf-8", { ignoreBOM: true })
+
+/** What the end of a stream held: the JSON of its last events in stream order, or why they are lost. */
+export interface TailEnd {
+  readonly events: Array<unknown>
+  readonly lost?: string
+}
+
+/**
+ * The `event:` name on the first line of the event at `from`, when that line is short and plainly an `event:`
+ * field (no BOM, no comment first); undefined otherwise, and the parser decides. Lets the walk turn down a
+ * large non-terminal event (an `output_item.done` repeating the whole answer) without scanning or copying it.
+ */
+const peekName = (window: TailWindow, from: number, to: number): string | undefined => {
+  const head = window.slices(from, Math.min(to, from + PEEK_BYTES))
+  let bytes = head[0] ?? new Uint8Array(0)
+  if (head.length > 1) {
+    bytes = new Uint8Array(head.reduce((n, slice) => n + slice.length, 0))
+    let at = 0
+    for (const slice of head) {
+      bytes.set(slice, at)
+      at += slice.length
+    }
+  }
+  for (let i = 0; i < EVENT_FIELD.length; i++) if (bytes[i] !== EVENT_FIELD[i]) return undefined
+  let end = EVENT_FIELD.length
+  while (end < bytes.length && bytes[end] !== LF && bytes[end] !== CR) end++
+  if (end === bytes.length) return undefined
+  const start = bytes[EVENT_FIELD.length] === 0x20 ? EVENT_FIELD.length + 1 : EVENT_FIELD.length
+  return nameDecoder.decode(bytes.subarray(Math.min(start, end), end))
+}
+
+/**
+ * One event `[from, to)`: the JSON it carries when it may belong to the end of the stream (a terminal event,
+ * or one without a type such as `[DONE]`, a comment, a keepalive without data), or undefined for any other
+ * event: the end of the stream lies after it.
+ */
+const tailEvent = (
+  window: TailWindow,
+  from: number,
+  to: number,
+  wants: (type: string) => boolean,
+  options: SseParserOptions,
+): Array<unknown> | undefined => {
+  const name = peekName(window, from, to)
+  if (name !== undefined && !wants(name)) return undefined
+  let declined = false
+  const parser = new SseParser({
+    ...options,
+    streamStart: from === 0,
+    decodeData: (event) => {
+      if (wants(event)) return true
+      declined = true
+      return false
+    },
+  })
+  const messages: Array<SseMessage> = []
+  for (const slice of window.slices(from, to)) for (const message of parser.push(slice)) messages.push(message)
+  for (const message of parser.end()) messages.push(message)
+  if (declined) return undefined
+  const out: Array<unknown> = []
+  for (const message of messages) {
+    const json = parseData(message)
+    const type = field(json, "type")
+    if (typeof type !== "string") continue
+    if (!(type in TERMINAL) && type !== "codex.rate_limits") return undefined
+    out.push(json)
+  }
+  return out
+}
+
+/**
+ * End of stream in tail mode: walks back over the last events while they are terminal (or carry nothing)
+ * and returns them in stream order, so the first terminal event wins as it would going forward.
+ * `complete`: the stream closed normally, so a last event without its blank line still counts (as the
+ * parser's `end()` would); after an error or a cancel only events ended by a blank line count.
+ */
+export const readTail = (
+  window: TailWindow,
+  complete: boolean,
+  wants: (type: string) => boolean,
+  options: SseParserOptions,
+): TailEnd => {
+  if (!window.intact())
+    return { events: [], lost: "stream closed before response.completed (kept bytes were detached)" }
+  const lower = window.lower
+  let pos = complete ? window.end : window.boundaryBefore(window.end, false)
+  const found: Array<Array<unknown>> = []
+  while (pos > lower && found.length < TAIL_EVENTS) {
+    const from = window.boundaryBefore(pos, true)
+    if (from === -1) {
+      if (found.length === 0) {
+        const lost = `stream closed before response.completed (its last event exceeds the ${window.cap} bytes kept)`
+        return { events: [], lost }
+      }
+      break
+    }
+    const jsons = tailEvent(window, from, pos, wants, options)
+    if (jsons === undefined) break
+    found.push(jsons)
+    pos = from
+  }
+  const events: Array<unknown> = []
+  for (let i = found.length - 1; i >= 0; i--) for (const json of found[i] as Array<unknown>) events.push(json)
+  return { events }
 }
