@@ -1,0 +1,161 @@
+import { describe, expect, test } from "bun:test"
+import { encodeSse } from "@cortexkit/openai-auth-core/Sse"
+import { observeSse, SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
+import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
+import fc from "fast-check"
+import { CommitPoint } from "../src/CommitPoint.ts"
+import { PreOutputFailure } from "../src/Transport.ts"
+
+const NOW = 1_780_000_000_000
+const options = {
+  transport: "http",
+  status: 200,
+  headers: {},
+  firstByteTimeoutMs: 60_000,
+  idleTimeoutMs: 60_000,
+} as const
+const usage = { input_tokens: 10, output_tokens: 5, total_tokens: 15 }
+const ev = (type: string, body: Record<string, unknown> = {}) => encodeSse(type, JSON.stringify({ type, ...body }))
+
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    all.set(p, at)
+    at += p.length
+  }
+  return all
+}
+
+const splitAt = (all: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
+  const sorted = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b)
+  const out: Array<Uint8Array> = []
+  let prev = 0
+  for (const c of sorted) {
+    out.push(all.subarray(prev, c))
+    prev = c
+  }
+  out.push(all.subarray(prev))
+  return out
+}
+
+/** chunks handed out one read at a time, like a fetch body */
+const source = (chunks: ReadonlyArray<Uint8Array>, fail = false) => {
+  let index = 0
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const chunk = chunks[index++]
+        if (chunk !== undefined) controller.enqueue(chunk)
+        else if (fail) controller.error(new Error("socket hang up"))
+        else controller.close()
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/** the reference: the same chunks through `observeSse` as a TransformStream of its own */
+const viaTransform = async (chunks: ReadonlyArray<Uint8Array>, fail = false): Promise<Array<StreamEvent>> => {
+  const events: Array<StreamEvent> = []
+  try {
+    for await (const _ of source(chunks, fail).pipeThrough(observeSse((e) => events.push(e), { now: () => NOW })));
+  } catch {
+    // the events are what is compared
+  }
+  return events
+}
+
+/** the HTTP transport's arrangement: the commit point reads the source and calls the observer inline */
+const viaCommit = async (chunks: ReadonlyArray<Uint8Array>, fail = false) => {
+  const events: Array<StreamEvent> = []
+  const commit = new CommitPoint((e) => events.push(e))
+  const observer = new SseBodyObserver(commit.listener, { now: () => NOW })
+  const out: Array<Uint8Array> = []
+  let refused: PreOutputFailure | undefined
+  let failed = false
+  try {
+    const response = await commit.run(source(chunks, fail), options, observer)
+    const reader = response.body.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      out.push(value)
+    }
+  } catch (error) {
+    if (error instanceof PreOutputFailure) refused = error
+    else failed = true
+  }
+  return { events, out, refused, failed }
+}
+
+const delta = (text: string) => ev("response.output_text.delta", { delta: text })
+const created = ev("response.created", { response: { id: "resp_1" } })
+const completed = ev("response.completed", { response: { id: "resp_1", output: [{ text: "x".repeat(5000) }], usage } })
+const EMPTY = new Uint8Array(0)
+const ENDS: Record<string, Uint8Array> = {
+  completed,
+  failed: ev("response.failed", { response: { id: "resp_1", error: { code: "server_error", message: "boom" } } }),
+  error: ev("error", { code: "server_is_overloaded", message: "busy" }),
+  none: EMPTY,
+}
+
+describe("CommitPoint with the SSE observer inline", () => {
+  test("property: the very chunks, in order, and the same events as observeSse, however the stream is cut", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: 60 }),
+        fc.constantFrom(...Object.keys(ENDS)),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        async (deltas, end, fail, cuts) => {
+          const all = concat([
+            created,
+            ...Array.from({ length: deltas }, (_, i) => delta(`w${i} `)),
+            ENDS[end] ?? EMPTY,
+          ])
+          const chunks = splitAt(all, cuts)
+          const got = await viaCommit(chunks, fail)
+          expect(got.events).toEqual(await viaTransform(chunks, fail))
+          expect(got.events.filter((e) => e._tag === "Terminal")).toHaveLength(1)
+          // refused before output: nothing reached the caller; otherwise the very chunks, in order (a prefix
+          // of them when the source failed after the commit)
+          if (got.refused !== undefined) expect(got.out).toHaveLength(0)
+          else if (!got.failed) expect(got.out.length).toBe(chunks.length)
+          for (const [i, c] of got.out.entries()) expect(c).toBe(chunks[i] as Uint8Array)
+          if (deltas > 0) expect(got.refused).toBeUndefined()
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  test("the last read is not held up by the terminal parse; the terminal events follow in the same turn", async () => {
+    const chunks = [created, delta("a"), delta("b"), completed]
+    const events: Array<StreamEvent> = []
+    const commit = new CommitPoint((e) => events.push(e))
+    const response = await commit.run(source(chunks), options, new SseBodyObserver(commit.listener))
+    const reader = response.body.getReader()
+    let read = await reader.read()
+    while (!read.done) read = await reader.read()
+    expect(events.map((e) => e._tag)).toEqual(["ResponseId", "FirstOutput"])
+    await Promise.resolve()
+    expect(events.map((e) => e._tag)).toEqual(["ResponseId", "FirstOutput", "Usage", "Terminal"])
+  })
+
+  test("a consumer cancel after the commit ends the observer at once: dropped, reported once", async () => {
+    const events: Array<StreamEvent> = []
+    const commit = new CommitPoint((e) => events.push(e))
+    const response = await commit.run(
+      source([created, delta("a"), delta("b")]),
+      options,
+      new SseBodyObserver(commit.listener),
+    )
+    const reader = response.body.getReader()
+    await reader.read()
+    await reader.cancel()
+    expect(events.filter((e) => e._tag === "Terminal")).toEqual([
+      expect.objectContaining({ _tag: "Terminal", outcome: "dropped" }),
+    ])
+  })
+})
