@@ -157,13 +157,13 @@ export class CommitPoint {
 
     const body = (): ReadableStream<Uint8Array> => {
       committed = true
-      let index = 0
       return new ReadableStream<Uint8Array>(
         {
           pull: async (controller) => {
-            if (index < held.length) {
-              controller.enqueue(held[index++] as Uint8Array)
-              if (index === held.length) held.length = 0
+            if (held.length > 0) {
+              // everything held at once: one pull instead of one per chunk
+              for (const chunk of held) controller.enqueue(chunk)
+              held.length = 0
               return
             }
             if (finished && timedOut === undefined && !aborted) return controller.close()
