@@ -3,30 +3,31 @@
  * frames), by usage polls and by usage-limit errors. Readings are merged window by window, the newer one
  * winning (`mergeQuota`), so an out-of-order older reading never hides a newer percentage.
  *
- * The map lives in memory for routing and is persisted into the store's `quota` field for the TUI, the CLI
- * and other processes: at most once per interval per process, except that an account becoming exhausted is
- * written at once (another process should stop routing to it now, not in five seconds). Pending readings
- * are flushed when the layer's scope closes.
+ * The map lives in memory for routing and is handed to the store (`Store.observe`, written behind, merged
+ * the same way with what other processes wrote) for the TUI, the CLI and other processes: at most once per
+ * interval per process, except that an account becoming exhausted is handed over at once (another process
+ * should stop routing to it now, not in five seconds). No request ever waits for the store's lock here.
+ * Pending readings are flushed when the layer's scope closes.
  */
 import { exhaustedUntil, mergeQuota, type QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
-import { Clock, Context, Effect, Exit, Layer, Option } from "effect"
-import { DEFAULT_THROTTLE_MS, makeThrottledWriter } from "./StateFile.ts"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Store } from "./Store.ts"
+import { DEFAULT_THROTTLE_MS, makeThrottledWriter } from "./ThrottledWriter.ts"
 
 export interface QuotaCacheShape {
   readonly push: (key: string, snapshot: QuotaSnapshot) => Effect.Effect<void>
-  /** `push` called from plain code (a transport's event listener): no fiber unless a write must be started */
+  /** `push` called from plain code (a transport's event listener): no fiber unless a hand-over must start */
   readonly offer: (key: string, snapshot: QuotaSnapshot) => void
   readonly get: (key: string) => Effect.Effect<Option.Option<QuotaSnapshot>>
   readonly all: Effect.Effect<ReadonlyMap<string, QuotaSnapshot>>
-  /** write pending readings now */
+  /** write pending readings now and wait for it */
   readonly flush: Effect.Effect<void>
-  /** wait for scheduled writes (tests) */
+  /** wait until the scheduled hand-over and the store's write behind it are done (tests) */
   readonly idle: Effect.Effect<void>
 }
 
 export interface QuotaCacheOptions {
-  /** minimum time between two store writes of this process (default 5 s) */
+  /** minimum time between two hand-overs to the store, so two store writes (default 5 s) */
   readonly throttleMs?: number
 }
 
@@ -43,33 +44,19 @@ export const make = Effect.fnUntraced(function* (options?: QuotaCacheOptions) {
   if (Option.isSome(seeded))
     for (const [key, snapshot] of Object.entries(seeded.value.quota)) readings.set(key, snapshot)
 
-  const write = Effect.suspend(() => {
+  // the store keeps what it was handed until it is on disk (a failed write is retried there), so nothing is
+  // put back here
+  const handOver = Effect.suspend(() => {
     if (dirty.size === 0) return Effect.void
-    const keys = [...dirty]
+    const quota: Record<string, QuotaSnapshot> = {}
+    for (const key of dirty) {
+      const reading = readings.get(key)
+      if (reading !== undefined) quota[key] = reading
+    }
     dirty.clear()
-    return store
-      .update((doc) => {
-        const quota: Record<string, QuotaSnapshot> = { ...doc.quota }
-        for (const key of keys) {
-          const mine = readings.get(key)
-          // another process may hold a newer reading for the same account
-          if (mine !== undefined) quota[key] = mergeQuota(doc.quota[key], mine)
-        }
-        return { ...doc, quota }
-      })
-      .pipe(
-        Effect.onExit((exit) =>
-          Exit.isSuccess(exit)
-            ? Effect.void
-            : Effect.sync(() => {
-                // retried with the next write; the readings themselves are still in memory
-                for (const key of keys) dirty.add(key)
-              }),
-        ),
-        Effect.ignore,
-      )
+    return store.observe({ quota })
   })
-  const writer = yield* makeThrottledWriter(write, options?.throttleMs ?? DEFAULT_THROTTLE_MS)
+  const writer = yield* makeThrottledWriter(handOver, options?.throttleMs ?? DEFAULT_THROTTLE_MS)
 
   /** records the reading; true when the account just became exhausted (written at once) */
   const remember = (key: string, snapshot: QuotaSnapshot, now: number): boolean => {
@@ -86,10 +73,9 @@ export const make = Effect.fnUntraced(function* (options?: QuotaCacheOptions) {
   })
 
   const clock = yield* Effect.clockWith(Effect.succeed)
-  const runFork = Effect.runForkWith(yield* Effect.context<never>())
   const offer = (key: string, snapshot: QuotaSnapshot): void => {
-    if (remember(key, snapshot, clock.currentTimeMillisUnsafe())) runFork(writer.urgent)
-    else if (writer.requestUnsafe()) runFork(writer.request)
+    if (remember(key, snapshot, clock.currentTimeMillisUnsafe())) writer.urgentUnsafe()
+    else writer.requestUnsafe()
   }
 
   return QuotaCache.of({
@@ -97,8 +83,8 @@ export const make = Effect.fnUntraced(function* (options?: QuotaCacheOptions) {
     offer,
     get: (key) => Effect.sync(() => Option.fromUndefinedOr(readings.get(key))),
     all: Effect.sync(() => new Map(readings)),
-    flush: writer.flush,
-    idle: writer.idle,
+    flush: Effect.andThen(writer.flush, store.flush),
+    idle: Effect.andThen(writer.idle, store.flush),
   })
 })
 

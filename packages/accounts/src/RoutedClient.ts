@@ -148,8 +148,8 @@ export const make = Effect.gen(function* () {
     })
   const selection = Effect.flatMap(currentDocument, selectFrom)
 
-  // Under load many requests in flight hit the same usage limit at once; one store write (lock, fsync) says
-  // it for all of them, instead of each queueing on the lock before it may move on to the next account.
+  // Under load many requests in flight hit the same usage limit at once; the mark is recorded once and
+  // written behind (Store.observe): none of them waits for the lock before it may move on to the next account.
   const marking = new Map<string, number>()
   const exhaustedOnDisk = (doc: StoreDocument, key: string) =>
     key === MAIN ? doc.main?.exhaustedUntil : doc.accounts.find((a) => keyOf(a) === key)?.exhaustedUntil
@@ -158,20 +158,14 @@ export const make = Effect.gen(function* () {
       if ((marking.get(key) ?? Number.NEGATIVE_INFINITY) >= until) return
       if ((exhaustedOnDisk(yield* currentDocument, key) ?? Number.NEGATIVE_INFINITY) >= until) return
       marking.set(key, until)
-      yield* store
-        .update((doc) =>
-          key === MAIN
-            ? { ...doc, main: { ...(doc.main ?? { state: "active" as const }), exhaustedUntil: until } }
-            : { ...doc, accounts: doc.accounts.map((a) => (keyOf(a) === key ? { ...a, exhaustedUntil: until } : a)) },
-        )
-        .pipe(
-          Effect.ignore,
-          Effect.ensuring(
-            Effect.sync(() => {
-              if (marking.get(key) === until) marking.delete(key)
-            }),
-          ),
-        )
+      yield* store.observe({ exhausted: { [key]: until } }).pipe(
+        Effect.ignore,
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (marking.get(key) === until) marking.delete(key)
+          }),
+        ),
+      )
     })
 
   // untraced: a span per request costs more than the selection itself

@@ -3,133 +3,18 @@
  * like to show (which account served last, keep-warm status). It is a status file, not a source of truth:
  * a missing or unreadable file is an empty state, writes are throttled and atomic (0600), and one writer
  * losing to another costs nothing but a slightly stale line in a sidebar.
- *
- * It also holds the throttled writer the quota cache uses.
  */
 import { dirname, join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
-import { Clock, Context, Effect, Fiber, Layer, Option, Schema, Scope, Semaphore } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Store } from "./Store.ts"
+import { DEFAULT_THROTTLE_MS, makeThrottledWriter } from "./ThrottledWriter.ts"
+
+export { DEFAULT_THROTTLE_MS, makeThrottledWriter, type ThrottledWriter } from "./ThrottledWriter.ts"
 
 export const STATE_FILE_NAME = "openai-auth-state.json"
-export const DEFAULT_THROTTLE_MS = 5_000
 
 export const stateFilePath = (storePath: string): string => join(dirname(storePath), STATE_FILE_NAME)
-
-// ---- throttled writer -----------------------------------------------------------------------------------
-
-export interface ThrottledWriter {
-  /** something changed: write within the throttle interval (at most one write per interval) */
-  readonly request: Effect.Effect<void>
-  /**
-   * `request` without running an effect when a write is already scheduled (the per-response path): marks the
-   * change and returns true only when the caller must still run `request` to start the writer
-   */
-  readonly requestUnsafe: () => boolean
-  /** something important changed: write now, without waiting for the interval */
-  readonly urgent: Effect.Effect<void>
-  /** write pending changes now and wait for it */
-  readonly flush: Effect.Effect<void>
-  /** wait until no write is scheduled or running (tests) */
-  readonly idle: Effect.Effect<void>
-}
-
-/**
- * One background fiber at a time writes; while it sleeps out the interval, more changes just mark the state
- * dirty. An urgent change cuts the sleep short. On scope close pending changes are flushed, so a process that
- * exits cleanly loses nothing. `write` must not fail: it reports its own errors.
- */
-export const makeThrottledWriter = Effect.fnUntraced(function* (write: Effect.Effect<void>, intervalMs: number) {
-  const outer = yield* Effect.scope
-  // the fibers live in a child scope, closed after the flush finalizer below has run
-  const fibers = yield* Scope.fork(outer)
-  const writing = Semaphore.makeUnsafe(1)
-  let dirty = false
-  let urgentFlag = false
-  let lastWrite = Number.NEGATIVE_INFINITY
-  let generation = 0
-  let current: { readonly gen: number; fiber?: Fiber.Fiber<void> } | undefined
-
-  let inWrite = false
-  // set while a stop waits for a write in progress, so the loop ends after it instead of sleeping again
-  let stopping = false
-  const writeOnce = writing.withPermits(1)(
-    Effect.gen(function* () {
-      if (!dirty) return
-      dirty = false
-      urgentFlag = false
-      lastWrite = yield* Clock.currentTimeMillis
-      inWrite = true
-      yield* write.pipe(Effect.ensuring(Effect.sync(() => (inWrite = false))))
-    }),
-  )
-
-  const loop = Effect.gen(function* () {
-    while (dirty && !stopping) {
-      const wait = urgentFlag ? 0 : lastWrite + intervalMs - (yield* Clock.currentTimeMillis)
-      if (wait > 0) yield* Effect.sleep(wait)
-      yield* writeOnce
-    }
-  })
-
-  const spawn = Effect.gen(function* () {
-    stopping = false
-    const gen = ++generation
-    const slot: { readonly gen: number; fiber?: Fiber.Fiber<void> } = { gen }
-    current = slot
-    slot.fiber = yield* Effect.forkIn(
-      loop.pipe(
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (current?.gen === gen) current = undefined
-          }),
-        ),
-      ),
-      fibers,
-    )
-  })
-
-  /** ends the loop: cuts a sleep short, or waits for the write in progress */
-  const stopLoop = Effect.gen(function* () {
-    const running = current
-    current = undefined
-    if (running?.fiber === undefined) return
-    stopping = true
-    // a write in progress is waited for, never cut (the store's lock wait is interruptible)
-    if (inWrite) yield* Fiber.await(running.fiber)
-    else yield* Fiber.interrupt(running.fiber)
-  })
-
-  const request = Effect.suspend(() => {
-    dirty = true
-    return current === undefined ? spawn : Effect.void
-  })
-
-  const urgent = Effect.gen(function* () {
-    dirty = true
-    urgentFlag = true
-    yield* stopLoop
-    yield* spawn
-  })
-
-  const idle = Effect.gen(function* () {
-    while (current?.fiber !== undefined) yield* Fiber.await(current.fiber)
-  })
-
-  const flush = Effect.gen(function* () {
-    yield* stopLoop
-    yield* writeOnce
-  })
-
-  yield* Effect.addFinalizer(() => flush)
-  const requestUnsafe = () => {
-    dirty = true
-    return current === undefined
-  }
-
-  const writer: ThrottledWriter = { request, requestUnsafe, urgent, flush, idle }
-  return writer
-})
 
 // ---- the state file ---------------------------------------------------------------------------------------
 

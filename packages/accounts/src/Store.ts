@@ -4,13 +4,20 @@
  * change is a read-modify-write under the cross-process lock, re-reading the file inside the lock, never
  * from the cache. A file that does not parse is reported and never overwritten: the user's settings and
  * tokens stay on disk for them to fix, and the plugin keeps serving the main account meanwhile.
+ *
+ * Quota readings and usage-limit marks do not wait for the lock: `observe` records them in memory (`read`
+ * shows them at once, so this process routes on them) and a background writer merges them into the file,
+ * one write in flight, everything observed meanwhile in the next (StorePending.ts). A request never waits
+ * for that write; it is flushed when the layer's scope closes.
  */
 import type { FileError } from "@cortexkit/openai-auth-core/Files"
 import { type FileStat, Files } from "@cortexkit/openai-auth-core/Files"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Clock, Context, Effect, Layer, Option, Result, Schema } from "effect"
 import { FileLock, type LockOptions, type LockTimeout } from "./FileLock.ts"
+import { applyObservations, type Observations, Pending } from "./StorePending.ts"
 import { decodeDocument, emptyDocument, encodeDocument, type StoreDocument } from "./StoreSchema.ts"
+import { makeThrottledWriter } from "./ThrottledWriter.ts"
 
 /** The file exists but is not a document this build can read (bad JSON, wrong shape, newer version). */
 export class StoreCorrupt extends Schema.TaggedError<StoreCorrupt>()("StoreCorrupt", {
@@ -30,17 +37,28 @@ export type StoreError = StoreCorrupt | StoreInvalidUpdate | LockTimeout | FileE
 
 export interface StoreShape {
   readonly path: string
-  /** the current document (the default one when the file does not exist yet) */
+  /**
+   * the current document (the default one when the file does not exist yet), with this process's observations
+   * that are not on disk yet merged in
+   */
   readonly read: Effect.Effect<StoreDocument, StoreCorrupt | FileError>
   /** lock, re-read, apply `f`, validate, write atomically, unlock; returns the document written */
   readonly update: <E = never>(
     f: (doc: StoreDocument) => StoreDocument | Effect.Effect<StoreDocument, E>,
   ) => Effect.Effect<StoreDocument, StoreError | E>
+  /** quota readings and usage-limit marks, written behind: returns at once, never waits for the lock */
+  readonly observe: (observations: Observations) => Effect.Effect<void>
+  /** writes what was observed so far and waits for it (a failed write stays pending and is retried) */
+  readonly flush: Effect.Effect<void>
 }
 
 export interface StoreOptions {
   readonly lock?: LockOptions
+  /** after a failed background write (lock timeout, corrupt file), the next attempt waits this long (2 s) */
+  readonly retryMs?: number
 }
+
+export const DEFAULT_RETRY_MS = 2_000
 
 const sameStat = (a: FileStat, b: FileStat) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino
 
@@ -79,7 +97,7 @@ export const makeAt = (path: string, options?: StoreOptions) =>
       return { stat: stat.value, doc: yield* parse(text.value), text: text.value }
     })
 
-    const read = Effect.gen(function* () {
+    const disk = Effect.gen(function* () {
       const stat = yield* files.stat(path)
       if (Option.isNone(stat)) {
         cached = undefined
@@ -92,7 +110,18 @@ export const makeAt = (path: string, options?: StoreOptions) =>
       }
       return yield* Effect.fromResult(cached.doc)
     })
+
+    const pending = new Pending()
+    // one merged document per (file content, pending version): readers compare documents by identity
+    let overlaid: { readonly base: StoreDocument; readonly version: number; readonly doc: StoreDocument } | undefined
+    const withPending = (doc: StoreDocument): StoreDocument => {
+      if (pending.empty) return doc
+      if (overlaid?.base === doc && overlaid.version === pending.version) return overlaid.doc
+      overlaid = { base: doc, version: pending.version, doc: applyObservations(doc, pending) }
+      return overlaid.doc
+    }
     // untraced: it runs on every request (settings, routing, keep-warm), where a span costs more than the read
+    const read = Effect.map(disk, withPending)
 
     const update = <E = never>(
       f: (doc: StoreDocument) => StoreDocument | Effect.Effect<StoreDocument, E>,
@@ -127,7 +156,24 @@ export const makeAt = (path: string, options?: StoreOptions) =>
         )
         .pipe(Effect.withSpan("Store.update"))
 
-    return Store.of({ path, read, update })
+    const writePending = Effect.suspend(() => {
+      if (pending.empty) return Effect.void
+      const taken = pending.take()
+      return update((doc) => applyObservations(doc, taken)).pipe(
+        Effect.tap(() => Effect.sync(() => pending.settle(taken))),
+      )
+    })
+    // interval 0: a write starts as soon as the previous one is done, carrying everything observed meanwhile
+    const writer = yield* makeThrottledWriter(writePending, {
+      intervalMs: 0,
+      retryMs: options?.retryMs ?? DEFAULT_RETRY_MS,
+    })
+    const observe = (observations: Observations) =>
+      Effect.sync(() => {
+        if (pending.add(observations)) writer.requestUnsafe()
+      })
+
+    return Store.of({ path, read, update, observe, flush: writer.flush })
   })
 
 export class Store extends Context.Service<Store, StoreShape>()("@cortexkit/openai-auth-accounts/Store") {
