@@ -116,17 +116,22 @@ export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) =>
           })
           .pipe(Effect.result)
         if (Result.isFailure(result)) {
-          yield* log.warn("request not served", { reason: result.failure.message ?? result.failure._tag })
+          // log lines are appended in the background: the answer never waits for the log file
+          yield* Effect.forkDetach(
+            log.warn("request not served", { reason: result.failure.message ?? result.failure._tag }),
+          )
           return toResponse(result.failure, Date.now())
         }
         const routed = result.success
         sessionKeyOf = routed.sessionKey
         if (routed.attempts.length > 1) {
           // a fallback, a refresh after a 401 or a burst retry happened: worth a line at the default level
-          yield* log.info("request served after retries", {
-            account: routed.account,
-            attempts: routed.attempts.map((a) => `${a.account}: ${a.outcome}`),
-          })
+          yield* Effect.forkDetach(
+            log.info("request served after retries", {
+              account: routed.account,
+              attempts: routed.attempts.map((a) => `${a.account}: ${a.outcome}`),
+            }),
+          )
         }
         yield* log.debug("request served", {
           account: routed.account,
