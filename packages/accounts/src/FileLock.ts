@@ -4,20 +4,16 @@
  * died on this host, or that went `staleMs` without a heartbeat, is broken by renaming it aside (never by
  * deleting a name someone may have just taken). Release removes the lock only if it still holds our token.
  *
- * Hand-off is first come, first served: a waiter leaves a ticket `<lock>.q.<time>.<host>.<pid>.<random>` next
- * to the lock and only the oldest live ticket tries to take it, so a process that has just released cannot
- * take the lock straight back while others wait. Waiters sleep until the lock's name changes in the directory
- * (fs.watch), with a short poll as the safety net. Tickets only order the attempts; the exclusive create is
- * still what guarantees one owner, so a ticket that is lost, stale or ignored costs fairness, never safety.
+ * Hand-off is first come, first served: waiters queue with tickets beside the lock (LockQueue.ts).
  */
 
-import { createHash, randomBytes } from "node:crypto"
-import { type FSWatcher, watch } from "node:fs"
-import { open, readdir } from "node:fs/promises"
-import { hostname } from "node:os"
+import { randomBytes } from "node:crypto"
 import { basename, dirname, join } from "node:path"
 import { FileError, Files } from "@cortexkit/openai-auth-core/Files"
 import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Schema, type Scope, Semaphore } from "effect"
+import { type DirWatch, host, makeQueue, POLL_MS, pidAlive, TICKET_BEAT_MS, ticketName, watchDir } from "./LockQueue.ts"
+
+export { pidAlive, ticketName }
 
 export class LockTimeout extends Schema.TaggedError<LockTimeout>()("LockTimeout", {
   path: Schema.String,
@@ -54,82 +50,7 @@ export interface LockHandle {
 
 const DEFAULT_TIMEOUT_MS = 5_000
 const DEFAULT_STALE_MS = 30_000
-const host = hostname()
-const hostTag = createHash("sha256").update(host).digest("hex").slice(0, 8)
-/** a waiter refreshes its ticket's mtime this often; one left alone for TICKET_IDLE_MS loses its place */
-const TICKET_BEAT_MS = 250
-const TICKET_IDLE_MS = 2_000
-/** the longest sleeps between two looks when no change notice arrives (the notice is the normal wake-up) */
-const POLL_MS = { head: 25, queued: 200, headUnwatched: 4, queuedUnwatched: 25 }
-
-/** the name of a waiter's ticket next to the lock; sorted by name, tickets are in arrival order */
-export const ticketName = (lockPath: string, atMs: number, pid = process.pid, onHost = host): string =>
-  `${basename(lockPath)}.q.${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}.${
-    onHost === host ? hostTag : createHash("sha256").update(onHost).digest("hex").slice(0, 8)
-  }.${pid}.${randomBytes(4).toString("hex")}`
-
 const jitter = (ms: number) => Math.max(1, Math.round(ms * (0.5 + Math.random() / 2)))
-
-/**
- * Wakes a waiter when one name changes in the lock's directory: the lock itself for the head of the queue
- * (released or renamed aside), the ticket just ahead for the others (so a release wakes one process, not
- * all). A change that arrives while the waiter is busy is remembered, so none is missed between a look and
- * the next wait.
- */
-const watchDir = (dir: string) => {
-  let followed: string | undefined
-  let pending = false
-  let wake: (() => void) | undefined
-  let watcher: FSWatcher | undefined
-  try {
-    watcher = watch(dir, { persistent: false }, (_event, file) => {
-      if (file !== null && String(file) === followed) {
-        pending = true
-        wake?.()
-      }
-    })
-    watcher.on("error", () => {
-      watcher?.close()
-      watcher = undefined
-    })
-  } catch {
-    watcher = undefined
-  }
-  const notice = Effect.callback<void>((resume) => {
-    if (pending) {
-      pending = false
-      return resume(Effect.void)
-    }
-    wake = () => {
-      wake = undefined
-      pending = false
-      resume(Effect.void)
-    }
-    return Effect.sync(() => {
-      wake = undefined
-    })
-  })
-  return {
-    watched: () => watcher !== undefined,
-    follow: (name: string) => {
-      if (followed !== name) pending = false
-      followed = name
-    },
-    wait: (ms: number) => (watcher === undefined ? Effect.sleep(ms) : Effect.race(notice, Effect.sleep(ms))),
-    close: () => watcher?.close(),
-  }
-}
-
-/** whether a process with this pid exists on this host (EPERM: it exists, it just is not ours) */
-export const pidAlive = (pid: number): boolean => {
-  if (!Number.isInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM"
-  }
-}
 
 const describeOwner = (owner: Option.Option<LockOwner>) =>
   Option.match(owner, {
@@ -141,6 +62,7 @@ const uniqueAside = (path: string, what: string) => `${path}.${what}.${process.p
 
 export const make = Effect.gen(function* () {
   const files = yield* Files
+  const { queueState, enqueue } = makeQueue(files)
   // fibers of one process queue here (FIFO) so that only one of them polls the file at a time
   const local = new Map<string, Semaphore.Semaphore>()
   const localFor = (path: string) => {
@@ -221,50 +143,6 @@ export const make = Effect.gen(function* () {
       }
     }).pipe(Effect.ignore)
 
-  const ticketPrefix = (path: string) => `${basename(path)}.q.`
-
-  /**
-   * Where this waiter stands: the oldest ticket still waiting (undefined when nobody waits) and the ticket
-   * just ahead of ours. Tickets of dead local processes and long-abandoned ones are removed; one that missed
-   * its beats is passed over, so a frozen waiter cannot hold up the queue.
-   */
-  const queueState = Effect.fnUntraced(function* (path: string, mine: string | undefined, staleMs: number) {
-    const prefix = ticketPrefix(path)
-    const names = yield* Effect.tryPromise(() => readdir(dirname(path))).pipe(
-      Effect.map((all) => all.filter((n) => n.startsWith(prefix)).sort()),
-      Effect.orElseSucceed((): Array<string> => []),
-    )
-    const index = mine === undefined ? -1 : names.indexOf(mine)
-    const ahead = index > 0 ? names[index - 1] : undefined
-    const now = yield* Clock.currentTimeMillis
-    for (const name of names) {
-      if (name === mine) return { head: name, ahead }
-      const [, tag, pid] = name.slice(prefix.length).split(".")
-      const ticket = join(dirname(path), name)
-      if (tag === hostTag && !pidAlive(Number(pid))) {
-        yield* Effect.ignore(files.remove(ticket))
-        continue
-      }
-      const stat = yield* files.stat(ticket).pipe(Effect.orElseSucceed(() => Option.none()))
-      if (Option.isNone(stat)) continue
-      const idle = now - stat.value.mtimeMs
-      if (idle > staleMs) yield* Effect.ignore(files.remove(ticket))
-      if (idle > TICKET_IDLE_MS) continue
-      return { head: name, ahead }
-    }
-    return { head: undefined, ahead }
-  })
-
-  /** an empty file, created only if absent: one open(O_EXCL), cheaper than the lock's write-and-link */
-  const enqueue = (path: string, name: string) =>
-    Effect.tryPromise(async () => {
-      const handle = await open(join(dirname(path), name), "wx", 0o600)
-      await handle.close()
-    }).pipe(
-      Effect.as(true),
-      Effect.orElseSucceed(() => false),
-    )
-
   const tryAcquire = Effect.fn("FileLock.acquire")(function* (path: string, options?: LockOptions) {
     const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS
     const staleMs = options?.staleMs ?? DEFAULT_STALE_MS
@@ -274,7 +152,7 @@ export const make = Effect.gen(function* () {
     // undefined: not queued yet; null: queueing failed, so this waiter tries whenever it looks (no fairness)
     let ticket: string | null | undefined
     let beatAt = 0
-    let notices: ReturnType<typeof watchDir> | undefined
+    let notices: DirWatch | undefined
     const leave = Effect.suspend(() => {
       notices?.close()
       return typeof ticket === "string" ? Effect.ignore(files.remove(join(dirname(path), ticket))) : Effect.void

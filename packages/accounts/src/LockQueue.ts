@@ -1,0 +1,140 @@
+/**
+ * The waiting room of the cross-process lock (FileLock.ts): first come, first served. A waiter leaves a
+ * ticket `<lock>.q.<time>.<host>.<pid>.<random>` next to the lock and only the oldest live ticket tries to
+ * take it, so a process that has just released cannot take the lock straight back while others wait.
+ * Waiters sleep until the name they follow changes in the directory (fs.watch), with a short poll as the
+ * safety net. Tickets only order the attempts; the lock's exclusive create is still what guarantees one
+ * owner, so a ticket that is lost, stale or ignored costs fairness, never safety.
+ */
+import { createHash, randomBytes } from "node:crypto"
+import { type FSWatcher, watch } from "node:fs"
+import { open, readdir } from "node:fs/promises"
+import { hostname } from "node:os"
+import { basename, dirname, join } from "node:path"
+import type { Files } from "@cortexkit/openai-auth-core/Files"
+import { Clock, Effect, Option } from "effect"
+
+export const host = hostname()
+export const hostTag = createHash("sha256").update(host).digest("hex").slice(0, 8)
+/** a waiter refreshes its ticket's mtime this often; one left alone for TICKET_IDLE_MS loses its place */
+export const TICKET_BEAT_MS = 250
+export const TICKET_IDLE_MS = 2_000
+/** the longest sleeps between two looks when no change notice arrives (the notice is the normal wake-up) */
+export const POLL_MS = { head: 25, queued: 200, headUnwatched: 4, queuedUnwatched: 25 }
+
+/** the name of a waiter's ticket next to the lock; sorted by name, tickets are in arrival order */
+export const ticketName = (lockPath: string, atMs: number, pid = process.pid, onHost = host): string =>
+  `${basename(lockPath)}.q.${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}.${
+    onHost === host ? hostTag : createHash("sha256").update(onHost).digest("hex").slice(0, 8)
+  }.${pid}.${randomBytes(4).toString("hex")}`
+
+/** whether a process with this pid exists on this host (EPERM: it exists, it just is not ours) */
+export const pidAlive = (pid: number): boolean => {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM"
+  }
+}
+
+/**
+ * Wakes a waiter when one name changes in the lock's directory: the lock itself for the head of the queue
+ * (released or renamed aside), the ticket just ahead for the others (so a release wakes one process, not
+ * all). A change that arrives while the waiter is busy is remembered, so none is missed between a look and
+ * the next wait.
+ */
+export const watchDir = (dir: string) => {
+  let followed: string | undefined
+  let pending = false
+  let wake: (() => void) | undefined
+  let watcher: FSWatcher | undefined
+  try {
+    watcher = watch(dir, { persistent: false }, (_event, file) => {
+      if (file !== null && String(file) === followed) {
+        pending = true
+        wake?.()
+      }
+    })
+    watcher.on("error", () => {
+      watcher?.close()
+      watcher = undefined
+    })
+  } catch {
+    watcher = undefined
+  }
+  const notice = Effect.callback<void>((resume) => {
+    if (pending) {
+      pending = false
+      return resume(Effect.void)
+    }
+    wake = () => {
+      wake = undefined
+      pending = false
+      resume(Effect.void)
+    }
+    return Effect.sync(() => {
+      wake = undefined
+    })
+  })
+  return {
+    watched: () => watcher !== undefined,
+    follow: (name: string) => {
+      if (followed !== name) pending = false
+      followed = name
+    },
+    wait: (ms: number) => (watcher === undefined ? Effect.sleep(ms) : Effect.race(notice, Effect.sleep(ms))),
+    close: () => watcher?.close(),
+  }
+}
+
+export type DirWatch = ReturnType<typeof watchDir>
+
+export const makeQueue = (files: Files["Service"]) => {
+  const ticketPrefix = (path: string) => `${basename(path)}.q.`
+
+  /**
+   * Where this waiter stands: the oldest ticket still waiting (undefined when nobody waits) and the ticket
+   * just ahead of ours. Tickets of dead local processes and long-abandoned ones are removed; one that missed
+   * its beats is passed over, so a frozen waiter cannot hold up the queue.
+   */
+  const queueState = Effect.fnUntraced(function* (path: string, mine: string | undefined, staleMs: number) {
+    const prefix = ticketPrefix(path)
+    const names = yield* Effect.tryPromise(() => readdir(dirname(path))).pipe(
+      Effect.map((all) => all.filter((n) => n.startsWith(prefix)).sort()),
+      Effect.orElseSucceed((): Array<string> => []),
+    )
+    const index = mine === undefined ? -1 : names.indexOf(mine)
+    const ahead = index > 0 ? names[index - 1] : undefined
+    const now = yield* Clock.currentTimeMillis
+    for (const name of names) {
+      if (name === mine) return { head: name, ahead }
+      const [, tag, pid] = name.slice(prefix.length).split(".")
+      const ticket = join(dirname(path), name)
+      if (tag === hostTag && !pidAlive(Number(pid))) {
+        yield* Effect.ignore(files.remove(ticket))
+        continue
+      }
+      const stat = yield* files.stat(ticket).pipe(Effect.orElseSucceed(() => Option.none()))
+      if (Option.isNone(stat)) continue
+      const idle = now - stat.value.mtimeMs
+      if (idle > staleMs) yield* Effect.ignore(files.remove(ticket))
+      if (idle > TICKET_IDLE_MS) continue
+      return { head: name, ahead }
+    }
+    return { head: undefined, ahead }
+  })
+
+  /** an empty file, created only if absent: one open(O_EXCL), cheaper than the lock's write-and-link */
+  const enqueue = (path: string, name: string) =>
+    Effect.tryPromise(async () => {
+      const handle = await open(join(dirname(path), name), "wx", 0o600)
+      await handle.close()
+    }).pipe(
+      Effect.as(true),
+      Effect.orElseSucceed(() => false),
+    )
+
+  return { queueState, enqueue }
+}
