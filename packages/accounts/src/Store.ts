@@ -6,16 +6,17 @@
  * tokens stay on disk for them to fix, and the plugin keeps serving the main account meanwhile.
  *
  * Quota readings and usage-limit marks do not wait for the lock: `observe` records them in memory (`read`
- * shows them at once, so this process routes on them) and a background writer merges them into the file,
- * one write in flight, everything observed meanwhile in the next (StorePending.ts). A request never waits
- * for that write; it is flushed when the layer's scope closes.
+ * shows them at once, so this process routes on them) and a background writer merges them into the file
+ * (StorePending.ts): one write at a time, started at once, taking everything observed up to the moment it
+ * holds the lock; what comes later rides the next write. A request never waits for that write; it is
+ * flushed when the layer's scope closes.
  */
 import type { FileError } from "@cortexkit/openai-auth-core/Files"
 import { type FileStat, Files } from "@cortexkit/openai-auth-core/Files"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Clock, Context, Effect, Layer, Option, Result, Schema } from "effect"
 import { FileLock, type LockOptions, type LockTimeout } from "./FileLock.ts"
-import { applyObservations, type Observations, Pending } from "./StorePending.ts"
+import { applyObservations, type Observations, Pending, type PendingSnapshot } from "./StorePending.ts"
 import { decodeDocument, emptyDocument, encodeDocument, type StoreDocument } from "./StoreSchema.ts"
 import { makeThrottledWriter } from "./ThrottledWriter.ts"
 
@@ -158,9 +159,17 @@ export const makeAt = (path: string, options?: StoreOptions) =>
 
     const writePending = Effect.suspend(() => {
       if (pending.empty) return Effect.void
-      const taken = pending.take()
-      return update((doc) => applyObservations(doc, taken)).pipe(
-        Effect.tap(() => Effect.sync(() => pending.settle(taken))),
+      let taken: PendingSnapshot | undefined
+      return update((doc) => {
+        // taken under the lock: everything observed while this write waited for it rides along
+        taken = pending.take()
+        return applyObservations(doc, taken)
+      }).pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            if (taken !== undefined) pending.settle(taken)
+          }),
+        ),
       )
     })
     // interval 0: a write starts as soon as the previous one is done, carrying everything observed meanwhile

@@ -57,9 +57,6 @@ export const makeThrottledWriter = Effect.fnUntraced(function* (
   const writeOnce = writing.withPermits(1)(
     Effect.gen(function* () {
       if (!dirty) return
-      // one turn of the scheduler first: what the caller's fiber observes right after (a usage limit's reading,
-      // then its mark) joins this write instead of waiting for the next one
-      yield* Effect.yieldNow
       dirty = false
       urgentFlag = false
       lastStart = yield* Clock.currentTimeMillis
