@@ -128,6 +128,70 @@ export const randomView = (n: number): Uint8Array => {
 
 const freshKey = (): Uint8Array => randomView(4)
 
+/** Where a frame's bytes can go without being kept: sent at once, or copied (`RawSocket.writeTransient`). */
+export interface TransientSink {
+  readonly writeTransient: (bytes: Uint8Array, start: number, end: number) => void
+}
+
+/** Text frames of up to this many UTF-16 units (3 UTF-8 bytes each at most) go through the shared buffer. */
+export const TRANSIENT_TEXT_MAX = 16 * 1024
+/** the payload's offset in the shared buffer: 4-aligned, with room for the longest header before it */
+const PAYLOAD_AT = 16
+const transientBytes = new Uint8Array(PAYLOAD_AT + 3 * TRANSIENT_TEXT_MAX)
+const transientWords = new Uint32Array(transientBytes.buffer)
+const transientBuffer = Buffer.from(transientBytes.buffer)
+
+/**
+ * A text frame (a turn's `response.create` is one) encoded, masked and handed to `sink` straight from one
+ * shared buffer: no allocation, no typed-array view made per frame. The UTF-8 bytes land 4-aligned, so the
+ * mask runs over 32-bit words from the first byte. Longer texts take `encodeText`, which owns its frame.
+ */
+export const writeTextFrame = (sink: TransientSink, text: string): void => {
+  if (text.length > TRANSIENT_TEXT_MAX) {
+    const frame = encodeText(text)
+    sink.writeTransient(frame, 0, frame.length)
+    return
+  }
+  const buf = transientBytes
+  const n = transientBuffer.write(text, PAYLOAD_AT)
+  let start: number
+  if (n < 126) {
+    start = PAYLOAD_AT - 6
+    buf[start + 1] = 0x80 | n
+  } else {
+    start = PAYLOAD_AT - 8
+    buf[start + 1] = 0x80 | 126
+    buf[start + 2] = n >>> 8
+    buf[start + 3] = n & 0xff
+  }
+  buf[start] = 0x80 | Opcode.Text
+  if (poolPos + 4 > pool.length) {
+    crypto.getRandomValues(pool)
+    poolPos = 0
+  }
+  const k = poolPos
+  poolPos += 4
+  const k0 = pool[k] as number
+  const k1 = pool[k + 1] as number
+  const k2 = pool[k + 2] as number
+  const k3 = pool[k + 3] as number
+  buf[PAYLOAD_AT - 4] = k0
+  buf[PAYLOAD_AT - 3] = k1
+  buf[PAYLOAD_AT - 2] = k2
+  buf[PAYLOAD_AT - 1] = k3
+  // the key bytes in memory order read as one native-endian word
+  const keyWord = LITTLE_ENDIAN
+    ? (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) >>> 0
+    : ((k0 << 24) | (k1 << 16) | (k2 << 8) | k3) >>> 0
+  const words = transientWords
+  const first = PAYLOAD_AT >>> 2
+  const last = first + (n >>> 2)
+  for (let w = first; w < last; w++) words[w] = (words[w] as number) ^ keyWord
+  const end = PAYLOAD_AT + n
+  for (let i = last << 2, j = 0; i < end; i++, j++) buf[i] = (buf[i] as number) ^ (pool[k + j] as number)
+  sink.writeTransient(buf, start, end)
+}
+
 /** One masked FIN frame carrying `payload` (copied; the caller's bytes are never modified). */
 export const encodeFrame = (opcode: number, payload: Uint8Array, key: Uint8Array = freshKey()): Uint8Array => {
   const frame = new Uint8Array(headerSize(payload.length) + payload.length)

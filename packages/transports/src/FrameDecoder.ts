@@ -62,8 +62,9 @@ export class FrameDecoder {
   /** opcode of the fragmented message in progress, 0 when none */
   private fragOpcode = 0
   private fragBytes = 0
-  private fragText: Array<string> = []
-  private fragBinary: Array<Uint8Array> = []
+  /** the fragments of the message in progress: made on first need (most messages are one frame) */
+  private fragText: Array<string> | undefined = undefined
+  private fragBinary: Array<Uint8Array> | undefined = undefined
   private fragDecoder: TextDecoder | undefined = undefined
   private stopped = false
 
@@ -136,8 +137,8 @@ export class FrameDecoder {
 
   private fail(code: number, message: string): false {
     this.stopped = true
-    this.fragText = []
-    this.fragBinary = []
+    this.fragText = undefined
+    this.fragBinary = undefined
     this.sink.onError(code, message)
     return false
   }
@@ -231,19 +232,22 @@ export class FrameDecoder {
     }
     this.fragBytes += payload.length
     if (this.fragOpcode === Opcode.Binary) {
+      if (this.fragBinary === undefined) this.fragBinary = []
       this.fragBinary.push(owned ? payload : payload.slice())
       if (this.fin) this.finishBinary()
       return
     }
     // Decoding each fragment as it arrives rejects bad UTF-8 early and never concatenates the bytes.
     try {
-      this.fragText.push((this.fragDecoder as TextDecoder).decode(payload, { stream: !this.fin }))
+      const part = (this.fragDecoder as TextDecoder).decode(payload, { stream: !this.fin })
+      if (this.fragText === undefined) this.fragText = [part]
+      else this.fragText.push(part)
     } catch {
       this.fail(CloseCode.InvalidPayload, "invalid UTF-8 in a text message")
       return
     }
     if (this.fin) {
-      const text = this.fragText.join("")
+      const text = this.fragText?.join("") ?? ""
       this.resetFragments()
       this.sink.onText(text)
     }
@@ -252,7 +256,7 @@ export class FrameDecoder {
   private finishBinary(): void {
     const out = new Uint8Array(this.fragBytes)
     let at = 0
-    for (const part of this.fragBinary) {
+    for (const part of this.fragBinary ?? []) {
       out.set(part, at)
       at += part.length
     }
@@ -263,8 +267,8 @@ export class FrameDecoder {
   private resetFragments(): void {
     this.fragOpcode = 0
     this.fragBytes = 0
-    this.fragText = []
-    this.fragBinary = []
+    this.fragText = undefined
+    this.fragBinary = undefined
     this.fragDecoder = undefined
   }
 

@@ -11,6 +11,8 @@
 export interface RawSocket {
   /** queues bytes; never throws (a write on a dead socket is dropped, its close was already reported) */
   readonly write: (data: Uint8Array) => void
+  /** queues `bytes[start, end)`, read during the call only: what cannot be sent at once is copied */
+  readonly writeTransient: (bytes: Uint8Array, start: number, end: number) => void
   /** half-closes after pending writes flush */
   readonly end: () => void
   readonly destroy: () => void

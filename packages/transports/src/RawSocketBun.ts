@@ -41,6 +41,18 @@ class BunRawSocket implements RawSocket, PendingRawSocket {
     if (written < data.length) this.queue.push(data.subarray(Math.max(0, written)))
   }
 
+  writeTransient(bytes: Uint8Array, start: number, end: number): void {
+    const socket = this.socket
+    if (this.state !== OPEN || socket === undefined) return
+    if (this.queue.length > 0) {
+      this.queue.push(bytes.slice(start, end))
+      return
+    }
+    // Bun's write sends what it can now and keeps nothing: the rest is ours to queue
+    const written = socket.write(bytes, start, end - start)
+    if (written < end - start) this.queue.push(bytes.slice(start + Math.max(0, written), end))
+  }
+
   end(): void {
     if (this.state !== OPEN || this.socket === undefined) return
     this.ending = true
@@ -97,8 +109,8 @@ const handler: Bun.SocketHandler<BunRawSocket> = {
   open(s) {
     const raw = s.data
     raw.socket = s
-    // small frames (each streamed token, the first request) must not wait for Nagle
-    s.setNoDelay(true)
+    // no setNoDelay here: Bun's sockets already have TCP_NODELAY (set at connect and again at open, seen in
+    // strace), and a third setsockopt would be one more syscall on every connect's clock
     if (raw.state === CLOSED) s.terminate()
     else if (!raw.useTls) raw.opened()
   },

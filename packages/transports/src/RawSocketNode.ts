@@ -38,6 +38,10 @@ export const startNode = (target: RawSocketTarget, handlers: RawSocketStartHandl
     write: (data) => {
       if (state === OPEN && !socket.destroyed) socket.write(data)
     },
+    // node:net keeps a reference to what it queues: it gets its own copy
+    writeTransient: (bytes, start, end) => {
+      if (state === OPEN && !socket.destroyed) socket.write(bytes.slice(start, end))
+    },
     end: () => {
       if (state === OPEN) socket.end()
     },

@@ -1,6 +1,14 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
-import { encodeClose, encodeFrame, encodeText, maskInPlace, Opcode } from "../src/Frame.ts"
+import {
+  encodeClose,
+  encodeFrame,
+  encodeText,
+  maskInPlace,
+  Opcode,
+  TRANSIENT_TEXT_MAX,
+  writeTextFrame,
+} from "../src/Frame.ts"
 import { FrameDecoder, type FrameSink } from "../src/FrameDecoder.ts"
 import { acceptFor, buildRequest, HandshakeParser } from "../src/Handshake.ts"
 import { frame } from "./node/hostile.ts"
@@ -53,6 +61,28 @@ describe("Frame encoding", () => {
       expect(new TextDecoder().decode(decoded.payload)).toBe(text)
       if (size >= 8) expect(Buffer.compare(a, b)).not.toBe(0)
     }
+  })
+
+  test("text frames written from the shared buffer round-trip, each copied out before the next overwrites it", () => {
+    const written: Array<Uint8Array> = []
+    const sink = {
+      writeTransient: (bytes: Uint8Array, start: number, end: number) => written.push(bytes.slice(start, end)),
+    }
+    // every tail length (0-3 bytes past a word), both header sizes, astral and lone surrogates, and past the limit
+    const texts = ["", "a", "ab", "abc", "abcd", "x".repeat(125), "é".repeat(63), "y".repeat(126), "😀\ud800z"]
+    texts.push("ab€".repeat(TRANSIENT_TEXT_MAX / 3), "q".repeat(TRANSIENT_TEXT_MAX + 1))
+    for (const text of texts) writeTextFrame(sink, text)
+    expect(written.length).toBe(texts.length)
+    texts.forEach((text, i) => {
+      const decoded = unmaskClientFrame(written[i] as Uint8Array)
+      expect(decoded.fin).toBe(true)
+      expect(decoded.opcode).toBe(Opcode.Text)
+      expect(Buffer.from(decoded.payload).equals(Buffer.from(text))).toBe(true)
+    })
+    // a fresh key per frame: the same text never masks to the same bytes twice
+    writeTextFrame(sink, "same text")
+    writeTextFrame(sink, "same text")
+    expect(Buffer.compare(written.at(-1) as Uint8Array, written.at(-2) as Uint8Array)).not.toBe(0)
   })
 
   test("masking in place equals the byte-by-byte XOR at any offset and key phase", () => {
