@@ -71,6 +71,8 @@ export class RawConnection implements WsConnection {
   private readonly idleMs: number | undefined
   private readonly closeMs: number
   private watchTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** when the watchdog timer fires (`performance.now()` time) */
+  private watchAt = 0
   private closeTimer: ReturnType<typeof setTimeout> | undefined = undefined
   private socketGone = false
   private readonly decoder: FrameDecoder
@@ -88,7 +90,7 @@ export class RawConnection implements WsConnection {
       limits.maxMessageBytes !== undefined ? { maxMessageBytes: limits.maxMessageBytes } : {},
     )
     // the stall watchdog is armed by the first chunk that stops mid-message; only an idle limit runs from here
-    if (this.idleMs !== undefined) this.arm(this.idleMs)
+    if (this.idleMs !== undefined) this.arm(this.idleMs, this.lastDataAt)
     if (upgraded.rest.length > 0) this.data(upgraded.rest)
   }
 
@@ -136,7 +138,9 @@ export class RawConnection implements WsConnection {
   }
 
   /** The watchdog timer: one at a time, unref'd (the socket, not a watchdog, keeps the process alive). */
-  private arm(ms: number): void {
+  private arm(ms: number, now: number): void {
+    if (this.watchTimer !== undefined) clearTimeout(this.watchTimer)
+    this.watchAt = now + ms
     this.watchTimer = setTimeout(runWatch, ms, this)
     ;(this.watchTimer as { unref?: () => void }).unref?.()
   }
@@ -149,7 +153,8 @@ export class RawConnection implements WsConnection {
   watch(): void {
     this.watchTimer = undefined
     if (this.state === CLOSED) return
-    const quiet = performance.now() - this.lastDataAt
+    const now = performance.now()
+    const quiet = now - this.lastDataAt
     const mid = this.decoder.midMessage
     if (mid && quiet >= this.stallMs) {
       this.fail(CloseCode.Abnormal, `peer stalled mid-message: no data for ${Math.round(quiet)} ms`)
@@ -159,15 +164,22 @@ export class RawConnection implements WsConnection {
       this.fail(CloseCode.Abnormal, `idle timeout: no data for ${Math.round(quiet)} ms`)
       return
     }
-    const limit = mid ? Math.min(this.stallMs, this.idleMs ?? this.stallMs) : this.idleMs
-    if (limit !== undefined) this.arm(Math.max(1, limit - quiet))
+    // the next moment a limit could pass: both are still ahead (checked above)
+    let next = mid ? this.stallMs - quiet : Number.POSITIVE_INFINITY
+    if (this.idleMs !== undefined) next = Math.min(next, this.idleMs - quiet)
+    if (next !== Number.POSITIVE_INFINITY) this.arm(Math.max(1, next), now)
   }
 
   data(chunk: Uint8Array): void {
     if (this.state === CLOSED) return
-    this.lastDataAt = performance.now()
+    const now = performance.now()
+    this.lastDataAt = now
     this.decoder.push(chunk)
-    if (this.watchTimer === undefined && this.state !== CLOSED && this.decoder.midMessage) this.arm(this.stallMs)
+    // a chunk that stops mid-message needs a check within the stall limit; a timer already due by then
+    // re-arms itself for the rest when it fires
+    if (this.state !== CLOSED && this.decoder.midMessage) {
+      if (this.watchTimer === undefined || this.watchAt > now + this.stallMs) this.arm(this.stallMs, now)
+    }
   }
 
   socketClosed(error?: Error): void {

@@ -350,6 +350,37 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
       },
     ))
 
+  test("with a long idle limit, a peer stalled mid-message still fails after the stall limit", () =>
+    withServer(
+      (peer) => {
+        peer.accept()
+        peer.socket.write(frame(1, "x".repeat(500)).subarray(0, 100))
+      },
+      async (url) => {
+        // were the stall check left to the idle timer, this would outlast the test's time limit
+        const patient = makeRawConnector({ implementation, stallTimeoutMs: 300, idleTimeoutMs: 60_000 })
+        const closed = await record(await patient(url, {}, opts)).closed
+        expect(closed.code).toBe(1006)
+        expect(closed.reason).toMatch(/stalled mid-message/)
+      },
+    ))
+
+  test("an idle limit fails a connection on which nothing arrives, between whole messages", () =>
+    withServer(
+      (peer) => {
+        peer.accept()
+        peer.socket.write(frame(1, "whole"))
+      },
+      async (url) => {
+        const idle = makeRawConnector({ implementation, stallTimeoutMs: 100, idleTimeoutMs: 300 })
+        const rec = record(await idle(url, {}, opts))
+        expect(await rec.next()).toBe("whole")
+        const closed = await rec.closed
+        expect(closed.code).toBe(1006)
+        expect(closed.reason).toMatch(/idle timeout/)
+      },
+    ))
+
   test("our close waits a bounded time for a peer that never answers", () =>
     withServer(
       (peer) => peer.accept(),
