@@ -211,7 +211,12 @@ const bench: Bench = async () => {
       figure("first_event_raw_ms", "connect to first event, raw", rawFirst, "ms"),
       figure("first_event_native_ms", "connect to first event, native", nativeFirst, "ms"),
       figure("first_event_ratio", "first event raw / native", rawFirst / nativeFirst, "x", atMost(1)),
-      figure("first_event_cold_ratio", `  the ${FIRST_WARMUP} warm-up rounds before them (raw JIT warming up)`, coldRatio, "x"),
+      figure(
+        "first_event_cold_ratio",
+        `  the ${FIRST_WARMUP} warm-up rounds before them (raw JIT warming up)`,
+        coldRatio,
+        "x",
+      ),
       figure("stream_raw_eps", "10k stream throughput, raw", (events / rawTotal) * 1000, "events/s"),
       figure("stream_native_eps", "10k stream throughput, native", (events / nativeTotal) * 1000, "events/s"),
       figure("stream_time_ratio", "10k stream total time raw / native", rawTotal / nativeTotal, "x", atMost(1)),
