@@ -102,6 +102,8 @@ export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) =>
         const detach = Effect.runForkWith(yield* Effect.context<never>())
         const started = Date.now()
         const dumpSequence = settings.dump ? ++sequence : undefined
+        let streamEnded = false
+        let afterStream: (() => void) | undefined
         const result = yield* client
           .send(host, {
             settings,
@@ -111,6 +113,12 @@ export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) =>
             onEvent: (_, event) => {
               if (event._tag === "Usage" && dumpSequence !== undefined && sessionKeyOf !== undefined) {
                 detach(dumps.complete(sessionKeyOf, dumpSequence, warmUsage(event.usage)))
+              }
+              if (event._tag === "Terminal") {
+                streamEnded = true
+                const run = afterStream
+                afterStream = undefined
+                run?.()
               }
             },
           })
@@ -141,30 +149,31 @@ export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) =>
         })
         const servedAt = Date.now()
         const subagent = options.isSubagent?.(routed.sessionKey) ?? false
-        // bookkeeping the answer does not wait for: a forked fiber starts on the scheduler's next turn, once
-        // the caller already holds the response and its first bytes
-        yield* Effect.forkDetach(
-          Effect.gen(function* () {
-            yield* keepWarm.track({
-              sessionKey: routed.sessionKey,
-              account: routed.account,
-              subagent,
-              body: routed.request.json as Record<string, unknown>,
-              model: host.body.model,
-            })
-            // what `/openai-cachekeep` and the sidebar show: the account in use and the sessions kept warm
-            const warm = yield* keepWarm.status
-            yield* state.update((s) => ({
-              ...s,
-              lastServed: { key: routed.account, at: servedAt },
-              keepWarm: {
-                enabled: warm.enabled,
-                tracked: warm.tracked.filter((t) => t.stopped === undefined).length,
-                ...(s.keepWarm?.lastWarm === undefined ? {} : { lastWarm: s.keepWarm.lastWarm }),
-              },
-            }))
-          }),
-        )
+        // bookkeeping the answer does not wait for runs once the answer has ended, so that it competes with
+        // neither the first byte nor the stream (a Terminal event seen before this point came from an attempt
+        // that failed before output, or from an answer that was over before it was handed out: run at once)
+        const bookkeeping = Effect.gen(function* () {
+          yield* keepWarm.track({
+            sessionKey: routed.sessionKey,
+            account: routed.account,
+            subagent,
+            body: routed.request.json as Record<string, unknown>,
+            model: host.body.model,
+          })
+          // what `/openai-cachekeep` and the sidebar show: the account in use and the sessions kept warm
+          const warm = yield* keepWarm.status
+          yield* state.update((s) => ({
+            ...s,
+            lastServed: { key: routed.account, at: servedAt },
+            keepWarm: {
+              enabled: warm.enabled,
+              tracked: warm.tracked.filter((t) => t.stopped === undefined).length,
+              ...(s.keepWarm?.lastWarm === undefined ? {} : { lastWarm: s.keepWarm.lastWarm }),
+            },
+          }))
+        })
+        if (streamEnded) yield* Effect.forkDetach(bookkeeping)
+        else afterStream = () => detach(bookkeeping)
         if (dumpSequence !== undefined) {
           yield* Effect.forkDetach(
             dumps.write({
