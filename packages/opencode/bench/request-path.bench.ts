@@ -8,8 +8,14 @@
  * "Continuation" turns are what a session sends after its first turn (the plugin saw the previous one);
  * "cold" turns share nothing with anything the plugin saw, like the first request after a restart.
  *
- * Added time to first byte: median of the per-pair differences. Throughput: a 10,000-delta scripted reply
- * (~2 MB of SSE) drained end to end, ratio = bare median time / plugin median time, from the first byte.
+ * Added latency: median of the per-pair differences in the time to the first output event (the first text
+ * delta), the first thing a host can show. That, not the first byte, is what the two sides have in common:
+ * the plugin holds `response.created` back until the first output (the commit point that makes falling
+ * back to another account safe), so its first byte is that output, while a bare fetch's first byte is
+ * `response.created`; against a real backend the gap between them is the model's time to first token, which
+ * would swamp the figure. The first-byte difference is reported beside it.
+ * Throughput: a 10,000-delta scripted reply (~2 MB of SSE) drained end to end, ratio = bare median time /
+ * plugin median time, from the first byte.
  */
 import { atLeast, atMost, type Bench, figure, median } from "@cortexkit/openai-auth-testkit/Bench"
 import {
@@ -73,9 +79,14 @@ const bench: Bench = async () => {
       }
       await pairs("continuation", Math.ceil(c.ttfb / 5))
       const ttfb = await pairs("continuation", c.ttfb)
-      const added = median(ttfb.map((t) => t.plugin.firstByte - t.bare.firstByte))
+      const outputAt = (t: Timing) => {
+        if (t.firstOutput === undefined) throw new Error("a reply without an output event")
+        return t.firstOutput
+      }
+      const added = median(ttfb.map((t) => outputAt(t.plugin) - outputAt(t.bare)))
+      const addedFirstByte = median(ttfb.map((t) => t.plugin.firstByte - t.bare.firstByte))
       const cold = await pairs("cold", c.cold)
-      const coldAdded = median(cold.map((t) => t.plugin.firstByte - t.bare.firstByte))
+      const coldAdded = median(cold.map((t) => outputAt(t.plugin) - outputAt(t.bare)))
       const script = () => sim.script(main.accountId, { reply: { deltas: 10_000 } })
       await pairs("continuation", 2, script)
       const stream = await pairs("continuation", c.stream, script)
@@ -88,28 +99,34 @@ const bench: Bench = async () => {
       const pluginFlow = median(stream.map((t) => t.plugin.total - t.plugin.firstByte))
       figures.push(
         figure(
-          `ttfb_bare_${c.key}_ms`,
-          `bare first byte, ${c.label} (median)`,
-          median(ttfb.map((t) => t.bare.firstByte)),
+          `first_output_bare_${c.key}_ms`,
+          `bare first output event, ${c.label} (median)`,
+          median(ttfb.map((t) => outputAt(t.bare))),
           "ms",
         ),
         figure(
-          `ttfb_plugin_${c.key}_ms`,
-          `plugin first byte, ${c.label} (median)`,
-          median(ttfb.map((t) => t.plugin.firstByte)),
+          `first_output_plugin_${c.key}_ms`,
+          `plugin first output event, ${c.label} (median)`,
+          median(ttfb.map((t) => outputAt(t.plugin))),
           "ms",
         ),
         figure(
-          `ttfb_added_${c.key}_ms`,
-          `added first byte, ${c.label}, next turn of a session (median of pairs)`,
+          `first_output_added_${c.key}_ms`,
+          `added latency to first output, ${c.label}, next turn of a session (median of pairs)`,
           added,
           "ms",
           atMost(1),
         ),
         figure(
-          `ttfb_added_cold_${c.key}_ms`,
-          `added first byte, ${c.label}, cold: a body the plugin never saw (median of pairs)`,
+          `first_output_added_cold_${c.key}_ms`,
+          `added latency to first output, ${c.label}, cold: a body never seen (median of pairs)`,
           coldAdded,
+          "ms",
+        ),
+        figure(
+          `ttfb_added_${c.key}_ms`,
+          `added time to first byte, ${c.label}, next turn (plugin: the output; bare: response.created)`,
+          addedFirstByte,
           "ms",
         ),
         figure(`stream_bare_${c.key}_ms`, `bare 10k-delta stream, ${c.label} (median)`, bareTotal, "ms"),

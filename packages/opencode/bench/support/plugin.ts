@@ -103,27 +103,39 @@ export const drain = async (response: Response): Promise<number> => {
 export interface Timing {
   /** ms from the call to the first body chunk */
   readonly firstByte: number
+  /** ms from the call to the chunk carrying the first output event (a text delta): what a host can show */
+  readonly firstOutput: number | undefined
   /** ms from the call to the end of the body */
   readonly total: number
   readonly bytes: number
 }
 
-/** Times a request: to its first body chunk and to its end. */
+const OUTPUT_MARK = Buffer.from("response.output_text.delta")
+
+/** Times a request: to its first body chunk, to its first output event and to its end. */
 export const timeRequest = async (send: () => Promise<Response>): Promise<Timing> => {
   const start = performance.now()
   const response = await send()
   if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`)
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-  const first = await reader.read()
-  const firstByte = performance.now() - start
-  if (first.done) throw new Error("empty body")
-  let bytes = first.value.length
+  let firstByte: number | undefined
+  let firstOutput: number | undefined
+  let bytes = 0
+  // the end of the previous chunk, so that a mark cut in two by the network is still found
+  let carry = Buffer.alloc(0)
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
+    firstByte ??= performance.now() - start
     bytes += value.length
+    if (firstOutput === undefined) {
+      const chunk = Buffer.concat([carry, Buffer.from(value.buffer, value.byteOffset, value.length)])
+      if (chunk.indexOf(OUTPUT_MARK) >= 0) firstOutput = performance.now() - start
+      else carry = chunk.subarray(Math.max(0, chunk.length - OUTPUT_MARK.length))
+    }
   }
-  return { firstByte, total: performance.now() - start, bytes }
+  if (firstByte === undefined) throw new Error("empty body")
+  return { firstByte, firstOutput, total: performance.now() - start, bytes }
 }
 
 /** A session key as long as the fixtures' SESSION, so that every body keeps its size. */
