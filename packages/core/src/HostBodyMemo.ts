@@ -11,7 +11,7 @@
  * (reused items were already rewritten once and come out of a second pass unchanged). Anything unusual
  * (no `input` array, escaped or repeated keys, malformed text) falls back to a plain `JSON.parse`.
  */
-import { rememberItemText } from "./internal/item-text.ts"
+import { rememberItem } from "./internal/item-text.ts"
 import { commonPrefixLength, inputLayout, restHasNoInputKey, scanItems } from "./internal/json-layout.ts"
 
 /** Bodies smaller than this parse and serialise faster than the bookkeeping would save. */
@@ -132,10 +132,10 @@ export class HostBodyMemo {
     from: number,
   ): void {
     for (let i = from; i < items.length; i++) {
-      if (!tight[i]) continue
-      const own = text.slice(starts[i] as number, ends[i] as number)
+      const own = tight[i] ? text.slice(starts[i] as number, ends[i] as number) : undefined
       // `JSON.stringify` writes neither escape: an item using them is serialised again to keep its bytes
-      if (!own.includes("\\u") && !own.includes("\\/") && own.isWellFormed()) rememberItemText(items[i], own)
+      const plain = own !== undefined && !own.includes("\\u") && !own.includes("\\/") && own.isWellFormed()
+      rememberItem(items[i], plain ? own : undefined)
     }
     // the items array handed out becomes the body's `input`: keep our own copy of the references
     this.recent.unshift({ text, items: items.slice(), open, starts, ends })

@@ -20,9 +20,18 @@ interface ArrayText {
 /** keyed by the array's first item: one conversation's arrays share it from turn to turn */
 const arrayTexts = new WeakMap<object, ArrayText>()
 
-export const rememberItemText = (item: unknown, text: string): void => {
-  if (typeof item === "object" && item !== null) itemTexts.set(item, text)
+/** items of bodies the memo keeps: only their arrays are worth remembering the text of for the next turn */
+const memoItems = new WeakSet<object>()
+
+/** The memo parsed `item` from a large body; `text` is its own text when written as `JSON.stringify` would. */
+export const rememberItem = (item: unknown, text: string | undefined): void => {
+  if (typeof item !== "object" || item === null) return
+  memoItems.add(item)
+  if (text !== undefined) itemTexts.set(item, text)
 }
+
+/** a body whose first item neither came through the memo nor was serialised before: one plain stringify */
+const plainBody = (first: unknown): boolean => typeof first !== "object" || first === null || !memoItems.has(first)
 
 export const forgetItemText = (item: object): void => {
   itemTexts.delete(item)
@@ -43,7 +52,7 @@ const takeItemText = (item: unknown): string => {
 /** `JSON.stringify(items)`, reusing remembered item texts and the longest shared prefix of an earlier array. */
 export const serializeItems = (items: ReadonlyArray<unknown>): string => {
   const first = items[0]
-  if (typeof first !== "object" || first === null) return JSON.stringify(items)
+  if (typeof first !== "object" || first === null || plainBody(first)) return JSON.stringify(items)
   const earlier = arrayTexts.get(first)
   let shared = 0
   if (earlier !== undefined) {
@@ -111,6 +120,7 @@ const byteEndsOf = (text: string, charEnds: ReadonlyArray<number>, encodedLength
  * a memory copy plus the encoding of what is new.
  */
 export const serializeBodyBytes = (body: Readonly<Record<string, unknown>>): Uint8Array => {
+  if (!Array.isArray(body.input) || plainBody(body.input[0])) return encoder.encode(JSON.stringify(body))
   const parts: Array<Uint8Array> = []
   let pending = "{"
   let first = true
