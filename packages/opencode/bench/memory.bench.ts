@@ -2,7 +2,8 @@
  * Steady memory: 1,000 streamed requests through the plugin fetch in one fresh process (20 rotating
  * sessions, each reply a 200-delta stream). RSS and JS heap after a full GC, at every tenth of the run; the
  * first tenth is the warm-up. Growth is the end minus the warm-up reading; a slope over the checkpoints after
- * warm-up tells a leak (steady climb) from noise.
+ * warm-up tells a leak (steady climb) from noise. A second run sends 100 KB next-turn bodies (each the
+ * conversation plus a new message), the path through the body memo and the reused item bytes.
  */
 import { join } from "node:path"
 import { atMost, type Bench, figure } from "@cortexkit/openai-auth-testkit/Bench"
@@ -38,10 +39,9 @@ const bench: Bench = async () => {
   const main = sim.accounts[0]
   if (main === undefined) throw new Error("no simulator account")
   const box = makeSandbox(sim)
-  let points: Array<Point>
-  try {
+  const run = async (size: number): Promise<Array<Point>> => {
     await sim.script(main.accountId, ...Array.from({ length: REQUESTS }, () => ({ reply: { deltas: 200 } })))
-    const proc = Bun.spawn(["bun", CHILD, sim.url, JSON.stringify(main), String(REQUESTS)], {
+    const proc = Bun.spawn(["bun", CHILD, sim.url, JSON.stringify(main), String(REQUESTS), String(size)], {
       env: { ...process.env, ...box.env },
       stdout: "pipe",
       stderr: "pipe",
@@ -52,7 +52,13 @@ const bench: Bench = async () => {
       proc.exited,
     ])
     if (code !== 0) throw new Error(`memory child exited ${code}: ${err.trim()}`)
-    points = JSON.parse(out.trim().split("\n").at(-1) ?? "[]") as Array<Point>
+    return JSON.parse(out.trim().split("\n").at(-1) ?? "[]") as Array<Point>
+  }
+  let points: Array<Point>
+  let large: Array<Point>
+  try {
+    points = await run(10_000)
+    large = await run(100_000)
   } finally {
     await sim.stop()
     box.dispose()
@@ -61,6 +67,9 @@ const bench: Bench = async () => {
   const end = points.at(-1)
   if (warm === undefined || end === undefined) throw new Error("no checkpoints")
   const mb = (bytes: number) => bytes / (1024 * 1024)
+  const largeWarm = large[0]
+  const largeEnd = large.at(-1)
+  if (largeWarm === undefined || largeEnd === undefined) throw new Error("no checkpoints (100 KB run)")
   const after = points.slice(1)
   const xs = after.map((p) => p.done)
   const heapSlope = slope(
@@ -82,11 +91,26 @@ const bench: Bench = async () => {
       figure("heap_growth_mb", "JS heap growth, warm-up to end", mb(end.heap - warm.heap), "MB", atMost(1)),
       figure("heap_slope_kb_per_100", "JS heap slope after warm-up", (heapSlope * 100) / 1024, "KB/100 req"),
       figure("objects_growth", "live objects growth, warm-up to end", end.objects - warm.objects, "objects"),
+      figure("large_heap_warm_mb", "100 KB next turns: JS heap after warm-up", mb(largeWarm.heap), "MB"),
+      figure(
+        "large_heap_growth_mb",
+        "100 KB next turns: JS heap growth, warm-up to end",
+        mb(largeEnd.heap - largeWarm.heap),
+        "MB",
+        atMost(1),
+      ),
+      figure(
+        "large_rss_growth_mb",
+        "100 KB next turns: RSS growth, warm-up to end",
+        mb(largeEnd.rss - largeWarm.rss),
+        "MB",
+      ),
     ],
     notes: [
       `checkpoints (requests: heap MB / RSS MB): ${points
         .map((p) => `${p.done}: ${mb(p.heap).toFixed(1)}/${mb(p.rss).toFixed(0)}`)
         .join(", ")}`,
+      `100 KB next turns: ${large.map((p) => `${p.done}: ${mb(p.heap).toFixed(1)}/${mb(p.rss).toFixed(0)}`).join(", ")}`,
     ],
   }
 }
