@@ -6,204 +6,40 @@
  * in?), `StateFile` (keep-warm status), `Logger` (apply a level live), `QuotaPoller` (fresh quota).
  */
 
-import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
-import { parseBoolean } from "@cortexkit/openai-auth-core/Settings"
-import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
-import { findAccount, keyOf, MAIN, sameIdentity } from "./AccountKey.ts"
-import type { Command, LogLevelName } from "./CommandSyntax.ts"
-import { MainCredentials } from "./Credentials.ts"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { keyOf, MAIN, sameIdentity } from "./AccountKey.ts"
+import type { Command } from "./CommandSyntax.ts"
 import {
-  type AccountView,
-  displayName,
-  formatDuration,
-  formatPercent,
-  formatState,
-  type KillswitchView,
-  type QuotaView,
-  windowView,
-} from "./Format.ts"
-import { type PollOutcome, QuotaPoller } from "./QuotaPoller.ts"
-import { type RoutingMode, skipReason, type Threshold } from "./Routing.ts"
-import { StateFile } from "./StateFile.ts"
-import { Store, type StoreError } from "./Store.ts"
+  type AccountsData,
+  accountViews,
+  type CommandError,
+  CommandRefused,
+  type CommandResult,
+  fallbackByName,
+  type QuotaData,
+  resolveKey,
+} from "./CommandViews.ts"
+import { MainCredentials } from "./Credentials.ts"
+import { type AccountView, displayName, formatState } from "./Format.ts"
+import { QuotaPoller } from "./QuotaPoller.ts"
+import { makeSettingsCommands } from "./SettingsCommands.ts"
+import { Store } from "./Store.ts"
 import { type Account, type StoreDocument, upsertAccount } from "./StoreSchema.ts"
 
-export class UnknownAccount extends Schema.TaggedError<UnknownAccount>()("UnknownAccount", {
-  name: Schema.String,
-  known: Schema.Array(Schema.String),
-  message: Schema.String,
-}) {}
-
-/** The command is well-formed but cannot be applied (e.g. removing `main`). */
-export class CommandRefused extends Schema.TaggedError<CommandRefused>()("CommandRefused", {
-  message: Schema.String,
-}) {}
-
-export type CommandError = UnknownAccount | CommandRefused | StoreError
-
-export interface CommandResult<A> {
-  /** one line for a toast or the CLI */
-  readonly summary: string
-  readonly data: A
-}
-
-/** The store's `main` entry (added by Credentials); read structurally so older documents still work. */
-interface MainEntry {
-  readonly state?: "active" | "needs-relogin"
-  readonly needsReloginReason?: string
-  readonly exhaustedUntil?: number
-}
-const mainEntry = (doc: StoreDocument): MainEntry | undefined => (doc as { readonly main?: MainEntry }).main
-
-const nameOf = (a: Account) => (a.label === undefined ? keyOf(a) : `${a.label} (${keyOf(a)})`)
-
-export const knownNames = (doc: StoreDocument): Array<string> => [MAIN, ...doc.accounts.map(nameOf)]
-
-const unknown = (doc: StoreDocument, name: string, why = "no account named") =>
-  new UnknownAccount({
-    name,
-    known: knownNames(doc),
-    message: `${why} "${name}"; known accounts: ${knownNames(doc).join(", ")}`,
-  })
-
-/** `main`, or the key of the fallback named by key, account id or label. */
-export const resolveKey = (doc: StoreDocument, name: string): Effect.Effect<string, UnknownAccount> => {
-  if (name === MAIN) return Effect.succeed(MAIN)
-  const found = findAccount(doc.accounts, name)
-  if (found !== undefined) return Effect.succeed(keyOf(found))
-  const sharing = doc.accounts.filter((a) => a.id === name)
-  return Effect.fail(
-    unknown(doc, name, sharing.length > 1 ? "more than one account (different users) has the id" : "no account named"),
-  )
-}
-
-const fallbackByName = (doc: StoreDocument, name: string, action: string) =>
-  Effect.gen(function* () {
-    const key = yield* resolveKey(doc, name)
-    if (key === MAIN) {
-      return yield* new CommandRefused({
-        message: `cannot ${action} the main account: it is OpenCode's own login (/login openai)`,
-      })
-    }
-    const index = doc.accounts.findIndex((a) => keyOf(a) === key)
-    return { key, index, account: doc.accounts[index] as Account }
-  })
-
-const quotaView = (doc: StoreDocument, key: string): QuotaView | undefined => {
-  const q = doc.quota[key]
-  if (q === undefined) return undefined
-  return {
-    observedAt: q.observedAt,
-    source: q.source,
-    fiveHour: windowView(q.fiveHour),
-    weekly: windowView(q.weekly),
-    limitReached: q.limitReached,
-  }
-}
-
-const viewState = (
-  doc: StoreDocument,
-  key: string,
-  needsRelogin: boolean,
-  exhaustedUntil: number | undefined,
-  now: number,
-): Pick<AccountView, "state" | "exhaustedUntil" | "killswitch"> => {
-  const reason = skipReason(
-    { key, needsRelogin, exhaustedUntil, quota: doc.quota[key] },
-    { mode: doc.routing, killswitch: doc.killswitch },
-    now,
-  )
-  if (reason === undefined) return { state: "active" }
-  switch (reason._tag) {
-    case "NeedsRelogin":
-      return { state: "needs-relogin" }
-    case "Exhausted":
-      return { state: "exhausted", exhaustedUntil: reason.until }
-    case "Killswitch": {
-      const killswitch: KillswitchView = {
-        window: reason.window,
-        remainingPercent: reason.remainingPercent,
-        threshold: reason.threshold,
-        resetsAt: reason.resetsAt,
-      }
-      return { state: "killswitch", killswitch }
-    }
-  }
-}
-
-export const accountViews = (doc: StoreDocument, now: number, mainLoggedIn?: boolean): Array<AccountView> => {
-  const main = mainEntry(doc)
-  const mainState = viewState(doc, MAIN, main?.state === "needs-relogin", main?.exhaustedUntil, now)
-  const mainView: AccountView = {
-    key: MAIN,
-    kind: "main",
-    active: doc.activeAccount === MAIN,
-    loggedIn: mainLoggedIn,
-    ...mainState,
-    ...(mainLoggedIn === false ? { state: "not-logged-in" as const } : {}),
-    needsReloginReason: main?.needsReloginReason,
-    plan: doc.quota[MAIN]?.planType,
-    quotaKnown: doc.quota[MAIN] !== undefined,
-    quota: quotaView(doc, MAIN),
-  }
-  const fallbacks = doc.accounts.map((a, i): AccountView => {
-    const key = keyOf(a)
-    return {
-      key,
-      kind: "fallback",
-      id: a.id,
-      userId: a.userId,
-      label: a.label,
-      email: a.email,
-      plan: a.plan ?? doc.quota[key]?.planType,
-      position: i + 1,
-      active: doc.activeAccount === key,
-      ...viewState(doc, key, a.state === "needs-relogin", a.exhaustedUntil, now),
-      needsReloginReason: a.needsReloginReason,
-      quotaKnown: doc.quota[key] !== undefined,
-      quota: quotaView(doc, key),
-    }
-  })
-  return [mainView, ...fallbacks]
-}
-
-export interface AccountsData {
-  readonly routing: RoutingMode
-  readonly activeAccount?: string | undefined
-  readonly killswitch: boolean
-  readonly accounts: ReadonlyArray<AccountView>
-}
-
-export interface QuotaData extends AccountsData {
-  readonly polled: ReadonlyArray<PollOutcome>
-}
-
-export interface KillswitchData {
-  readonly enabled: boolean
-  readonly thresholds: Readonly<Record<string, Threshold>>
-}
-
-export interface CacheKeepData {
-  readonly enabled: boolean
-  readonly subagents: boolean
-  readonly tracked?: number | undefined
-  readonly lastWarm?:
-    | {
-        readonly at: number
-        readonly cachedTokens: number
-        readonly inputTokens: number
-        readonly outputTokens: number
-      }
-    | undefined
-}
-
-const onOff = (b: boolean) => (b ? "on" : "off")
-const flag = (value: boolean | string | null | undefined) =>
-  typeof value === "boolean" ? value : typeof value === "string" ? (parseBoolean(value) ?? false) : false
-
-const thresholdText = (key: string, t: Threshold) =>
-  `${key}:${formatPercent(t.fiveHour)} 5h,${formatPercent(t.weekly)} weekly`
+export {
+  type AccountsData,
+  accountViews,
+  type CacheKeepData,
+  type CommandError,
+  CommandRefused,
+  type CommandResult,
+  type KillswitchData,
+  knownNames,
+  type QuotaData,
+  resolveKey,
+  UnknownAccount,
+} from "./CommandViews.ts"
 
 export interface LoginHook<E> {
   /** runs the OAuth flow the host offers (browser dialog, device code) and returns the new tokens */
@@ -332,109 +168,7 @@ export const make = Effect.gen(function* () {
     return { summary: `swapped ${first} and ${second}; fallback order: ${order.join(", ")}`, data: { order } }
   })
 
-  const routingShow = Effect.fn("Commands.routingShow")(function* () {
-    const doc = yield* store.read
-    return { summary: `routing: ${doc.routing}`, data: { routing: doc.routing } }
-  })
-
-  const routingSet = Effect.fn("Commands.routingSet")(function* (mode: RoutingMode) {
-    yield* store.update((doc) => ({ ...doc, routing: mode }))
-    return { summary: `routing set to ${mode}`, data: { routing: mode } }
-  })
-
-  const killswitchResult = (doc: StoreDocument, prefix: string): CommandResult<KillswitchData> => {
-    const entries = Object.entries(doc.killswitch.thresholds)
-    const list = entries.length === 0 ? "no thresholds" : entries.map(([k, t]) => thresholdText(k, t)).join(" ")
-    return {
-      summary: `${prefix}killswitch ${onOff(doc.killswitch.enabled)}; ${list}`,
-      data: { enabled: doc.killswitch.enabled, thresholds: doc.killswitch.thresholds },
-    }
-  }
-
-  const killswitchShow = Effect.fn("Commands.killswitchShow")(function* () {
-    return killswitchResult(yield* store.read, "")
-  })
-
-  const killswitchEnable = Effect.fn("Commands.killswitchEnable")(function* (enabled: boolean) {
-    const doc = yield* store.update((d) => ({ ...d, killswitch: { ...d.killswitch, enabled } }))
-    return killswitchResult(doc, enabled ? "turned on: " : "turned off: ")
-  })
-
-  const killswitchSet = Effect.fn("Commands.killswitchSet")(function* (
-    thresholds: Readonly<Record<string, Threshold>>,
-  ) {
-    const doc = yield* store.update((d) =>
-      Effect.gen(function* () {
-        const next: Record<string, Threshold> = { ...d.killswitch.thresholds }
-        for (const [name, threshold] of Object.entries(thresholds)) {
-          next[name === "*" ? "*" : yield* resolveKey(d, name)] = threshold
-        }
-        return { ...d, killswitch: { ...d.killswitch, thresholds: next } }
-      }),
-    )
-    return killswitchResult(doc, "thresholds set: ")
-  })
-
-  const cacheKeepResult = Effect.fnUntraced(function* (doc: StoreDocument, prefix: string) {
-    const state = yield* Effect.serviceOption(StateFile)
-    const keepWarm = Option.isSome(state) ? (yield* state.value.read).keepWarm : undefined
-    const now = yield* Clock.currentTimeMillis
-    const { enabled, subagents } = doc.cacheKeep
-    const parts = [`${prefix}cache keep-warm ${onOff(enabled)}`, `subagents ${onOff(subagents)}`]
-    if (keepWarm !== undefined) parts.push(`${keepWarm.tracked} sessions tracked`)
-    const last = keepWarm?.lastWarm
-    if (last !== undefined) {
-      parts.push(
-        `last warm ${formatDuration(now - last.at)} ago: ${last.cachedTokens}/${last.inputTokens} input tokens cached, ${last.outputTokens} output`,
-      )
-    }
-    const data: CacheKeepData = { enabled, subagents, tracked: keepWarm?.tracked, lastWarm: last }
-    return { summary: parts.join(", "), data } satisfies CommandResult<CacheKeepData>
-  })
-
-  const cacheKeepShow = Effect.fn("Commands.cacheKeepShow")(function* () {
-    return yield* cacheKeepResult(yield* store.read, "")
-  })
-
-  const cacheKeepEnable = Effect.fn("Commands.cacheKeepEnable")(function* (enabled: boolean) {
-    const doc = yield* store.update((d) => ({ ...d, cacheKeep: { ...d.cacheKeep, enabled } }))
-    return yield* cacheKeepResult(doc, "")
-  })
-
-  const cacheKeepSubagents = Effect.fn("Commands.cacheKeepSubagents")(function* (subagents: boolean) {
-    const doc = yield* store.update((d) => ({ ...d, cacheKeep: { ...d.cacheKeep, subagents } }))
-    return yield* cacheKeepResult(doc, "")
-  })
-
-  const loggingShow = Effect.fn("Commands.loggingShow")(function* () {
-    const doc = yield* store.read
-    const logger = yield* Effect.serviceOption(Logger)
-    const live = Option.isSome(logger) ? yield* logger.value.level : undefined
-    const saved = doc.logLevel ?? undefined
-    const level = live ?? saved ?? "info"
-    return {
-      summary: `log level: ${level}${saved === undefined ? " (default)" : ""}`,
-      data: { level, saved },
-    }
-  })
-
-  const loggingSet = Effect.fn("Commands.loggingSet")(function* (level: LogLevelName) {
-    yield* store.update((doc) => ({ ...doc, logLevel: level }))
-    const logger = yield* Effect.serviceOption(Logger)
-    if (Option.isSome(logger)) yield* logger.value.setLevel(level)
-    return { summary: `log level set to ${level}`, data: { level, saved: level } }
-  })
-
-  const dumpShow = Effect.fn("Commands.dumpShow")(function* () {
-    const doc = yield* store.read
-    const enabled = flag(doc.dump)
-    return { summary: `request dumps ${onOff(enabled)}`, data: { enabled } }
-  })
-
-  const dumpEnable = Effect.fn("Commands.dumpEnable")(function* (enabled: boolean) {
-    yield* store.update((doc) => ({ ...doc, dump: enabled }))
-    return { summary: `request dumps turned ${onOff(enabled)}`, data: { enabled } }
-  })
+  const settings = yield* makeSettingsCommands
 
   const quota = Effect.fn("Commands.quota")(function* () {
     const poller = yield* Effect.serviceOption(QuotaPoller)
@@ -453,18 +187,7 @@ export const make = Effect.gen(function* () {
     switchAccount,
     removeAccount,
     orderAccounts,
-    routingShow,
-    routingSet,
-    killswitchShow,
-    killswitchEnable,
-    killswitchSet,
-    cacheKeepShow,
-    cacheKeepEnable,
-    cacheKeepSubagents,
-    loggingShow,
-    loggingSet,
-    dumpShow,
-    dumpEnable,
+    ...settings,
     quota,
   }
 })
