@@ -1,18 +1,17 @@
 /**
- * Every account service a host needs, composed once: settings, the store and its lock, token refresh against
- * the configured issuer, credentials, the quota cache and poller, the state file, the command bodies and the
- * two login flows. A host supplies its side (where the main account's tokens live, plus anything else it
- * wants built on the same settings and files, such as a logger) and adds its own request path on top.
+ * The account services every host needs on its request path, composed once: settings, the store and its
+ * lock, token refresh against the configured issuer, credentials, the quota cache and poller, the state file.
+ * A host supplies its side (where the main account's tokens live, plus anything else it wants built on the
+ * same settings and files, such as a logger) and adds its own request path on top. The command bodies and the
+ * login flows are `commandServices` (CommandServices.ts), composed over this: a separate module, so the
+ * server can load them only when a command or login runs.
  */
-import { CallbackServer } from "@cortexkit/openai-auth-core/CallbackServer"
-import { DeviceFlow } from "@cortexkit/openai-auth-core/DeviceFlow"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Http } from "@cortexkit/openai-auth-core/Http"
 import { IssuerFromSettings } from "@cortexkit/openai-auth-core/OAuth"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Layer } from "effect"
-import { Commands } from "./Commands.ts"
 import { Credentials, type MainCredentials } from "./Credentials.ts"
 import { FileLock } from "./FileLock.ts"
 import { QuotaCache } from "./QuotaCache.ts"
@@ -37,7 +36,5 @@ export const accountServices = <H, E, SE>(
     Layer.provideMerge(Http.layer),
     Layer.provideMerge(credentials),
   )
-  return Layer.mergeAll(Commands.layer, StateFile.layer, DeviceFlow.layer, CallbackServer.layer).pipe(
-    Layer.provideMerge(quota),
-  )
+  return StateFile.layer.pipe(Layer.provideMerge(quota))
 }

@@ -1,5 +1,6 @@
 export * as AccountKey from "./AccountKey.ts"
 export * as AccountServices from "./AccountServices.ts"
+export * as CommandServices from "./CommandServices.ts"
 export * as CommandSyntax from "./CommandSyntax.ts"
 export * as Commands from "./Commands.ts"
 export * as Credentials from "./Credentials.ts"

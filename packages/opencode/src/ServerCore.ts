@@ -2,16 +2,11 @@
  * Everything behind the server entry that needs the Effect runtime: loaded on first use (the first request,
  * login or slash command), so OpenCode's start-up, which waits for every plugin's init, does not pay for it.
  */
-import { parseCommand, splitArguments } from "@cortexkit/openai-auth-accounts/CommandSyntax"
-import { runCommand } from "@cortexkit/openai-auth-accounts/Commands"
 import { type HostTokens, MainCredentials, MainCredentialsError } from "@cortexkit/openai-auth-accounts/Credentials"
-import { authorizeBrowser, type CallbackServer } from "@cortexkit/openai-auth-core/CallbackServer"
-import { DeviceFlow } from "@cortexkit/openai-auth-core/DeviceFlow"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
-import type { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import type { PluginInput } from "@opencode-ai/plugin"
-import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { Effect, Exit, Layer, Option, Redacted } from "effect"
 import { KeepWarm } from "./KeepWarm.ts"
 import { makeFetch } from "./Pipeline.ts"
 import { makeRuntime } from "./Runtime.ts"
@@ -80,31 +75,15 @@ export const createCore = (
 ) => {
   const runtime = makeRuntime(env, hostMainCredentials(input, getAuth))
 
-  const loginFlow = (
-    headless: boolean,
-  ): Effect.Effect<
-    { readonly url: string; readonly instructions: string; readonly wait: Effect.Effect<TokenSet, unknown> },
-    unknown,
-    Settings | DeviceFlow | CallbackServer | TokenClient
-  > =>
-    Effect.gen(function* () {
-      const settings = yield* Settings
-      if (headless) {
-        const device = yield* DeviceFlow
-        const code = yield* device.start({ issuer: settings.issuer })
-        return { url: code.verificationUrl, instructions: `Enter code: ${code.userCode}`, wait: device.poll(code) }
-      }
-      const scope = yield* Scope.make()
-      const flow = yield* authorizeBrowser({ issuer: settings.issuer }).pipe(Scope.provide(scope))
-      return {
-        url: flow.url,
-        instructions: "Complete the ChatGPT login in your browser; this window continues by itself.",
-        wait: flow.waitForTokens.pipe(Effect.ensuring(Scope.close(scope, Exit.void))),
-      }
-    })
+  // commands and logins are loaded on first use: a request never needs them (docs/performance.md, start)
+  let actionsModule: Promise<typeof import("./AccountActions.ts")> | undefined
+  const actions = () => {
+    actionsModule ??= import("./AccountActions.ts")
+    return actionsModule
+  }
 
   const authorize = async (headless: boolean): Promise<OAuthStart> => {
-    const flow = await runtime.runPromise(loginFlow(headless))
+    const flow = await runtime.runPromise((await actions()).loginFlow(headless))
     return {
       url: flow.url,
       instructions: flow.instructions,
@@ -126,14 +105,8 @@ export const createCore = (
    * the command returns while the user signs in; a toast says when the account was added.
    */
   const addAccount = async (label: string | undefined, headless: boolean) => {
-    const started = await runtime.runPromiseExit(
-      Effect.gen(function* () {
-        const settings = yield* Settings
-        const device = yield* DeviceFlow
-        const code = yield* device.start({ issuer: settings.issuer })
-        return { code, poll: device.poll(code) }
-      }),
-    )
+    const { startDeviceLogin, runCommand } = await actions()
+    const started = await runtime.runPromiseExit(startDeviceLogin)
     if (Exit.isFailure(started)) {
       const message = `could not start the login: ${String(started.cause)}`
       await notify(message, "error")
@@ -155,6 +128,7 @@ export const createCore = (
     args: string,
   ): Promise<{ readonly message: string; readonly headless: boolean }> => {
     const headless = !tuiPresent(await runtime.runPromise(configFile))
+    const { parseCommand, runCommand, splitArguments } = await actions()
     const words = splitArguments(args)
     if (words.length === 0 && !headless) {
       await input.client.tui

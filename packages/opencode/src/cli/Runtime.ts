@@ -3,12 +3,15 @@
  * uses, with the main account read from OpenCode's `auth.json` and every URL taken from the settings.
  */
 import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
+import { commandServices } from "@cortexkit/openai-auth-accounts/CommandServices"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
-import type { Layer } from "effect"
+import { Layer } from "effect"
 import { HostAuthFile } from "../HostAuthFile.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
 
-export const cliLayer = (env: Env) => accountServices(HostAuthFile.layer(env), Settings.layerFrom(env))
+// a CLI run is one command: the command bodies and login flows are built with the rest
+export const cliLayer = (env: Env) =>
+  commandServices.pipe(Layer.provideMerge(accountServices(HostAuthFile.layer(env), Settings.layerFrom(env))))
 
 export type CliServices = Layer.Success<ReturnType<typeof cliLayer>>
