@@ -91,9 +91,10 @@ describe("refusals as HTTP responses", () => {
   })
 })
 
-test("a served request is tracked for keep-warm and the state file says so", async () => {
+/** Serves one turn, lets `consume` handle the answer, and checks the keep-warm tracking in the state file. */
+const expectTrackedAfter = async (name: string, consume: (response: Response) => Promise<unknown>) => {
   using dir = tempDir()
-  const main = sim.addAccount({ accountId: "acct_pipe_warm", userId: "u_pipe_warm" })
+  const main = sim.addAccount({ accountId: `acct_pipe_${name}`, userId: `u_pipe_${name}` })
   const storePath = join(dir.dir, "openai-auth.json")
   writeFileSync(storePath, JSON.stringify({ version: 1, cacheKeep: { enabled: true, subagents: false } }))
   const env = {
@@ -105,8 +106,7 @@ test("a served request is tracked for keep-warm and the state file says so", asy
   }
   const runtime = makeRuntime(env, new HostStore(main).layer)
   try {
-    const response = await makeFetch(runtime)("https://api.openai.com/v1/responses", turn("ses_pipe_warm"))
-    await response.text()
+    await consume(await makeFetch(runtime)("https://api.openai.com/v1/responses", turn(`ses_pipe_${name}`)))
     const statePath = join(dir.dir, "openai-auth-state.json")
     const deadline = Date.now() + 10_000
     let state: { keepWarm?: { enabled: boolean; tracked: number }; lastServed?: { key: string } } = {}
@@ -120,35 +120,10 @@ test("a served request is tracked for keep-warm and the state file says so", asy
   } finally {
     await runtime.dispose()
   }
-})
+}
 
-test("the bookkeeping runs when the answer ends, also when the host cancels it unread", async () => {
-  using dir = tempDir()
-  const main = sim.addAccount({ accountId: "acct_pipe_cancel", userId: "u_pipe_cancel" })
-  const storePath = join(dir.dir, "openai-auth.json")
-  writeFileSync(storePath, JSON.stringify({ version: 1, cacheKeep: { enabled: true, subagents: false } }))
-  const env = {
-    OPENCODE_OPENAI_AUTH_FILE: storePath,
-    OPENCODE_OPENAI_AUTH_LOG_FILE: join(dir.dir, "plugin.log"),
-    CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
-    CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
-    CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
-  }
-  const runtime = makeRuntime(env, new HostStore(main).layer)
-  try {
-    const response = await makeFetch(runtime)("https://api.openai.com/v1/responses", turn("ses_pipe_cancel"))
-    await response.body?.cancel()
-    const statePath = join(dir.dir, "openai-auth-state.json")
-    const deadline = Date.now() + 10_000
-    let state: { keepWarm?: { enabled: boolean; tracked: number }; lastServed?: { key: string } } = {}
-    while (Date.now() < deadline) {
-      state = existsSync(statePath) ? JSON.parse(readFileSync(statePath, "utf8")) : {}
-      if (state.keepWarm?.tracked === 1) break
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    expect(state.keepWarm).toMatchObject({ enabled: true, tracked: 1 })
-    expect(state.lastServed?.key).toBe("main")
-  } finally {
-    await runtime.dispose()
-  }
-})
+test("a served request is tracked for keep-warm and the state file says so", () =>
+  expectTrackedAfter("warm", (response) => response.text()))
+
+test("the bookkeeping runs when the answer ends, also when the host cancels it unread", () =>
+  expectTrackedAfter("cancel", async (response) => response.body?.cancel()))
