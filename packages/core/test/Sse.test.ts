@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { encodeSse, type SseEventTooLarge, type SseMessage, SseParser } from "@cortexkit/openai-auth-core/Sse"
+import { concatBytes, splitAt } from "@cortexkit/openai-auth-testkit/Bytes"
 import fc from "fast-check"
 
 const enc = new TextEncoder()
@@ -10,29 +11,6 @@ const parseAll = (chunks: ReadonlyArray<Uint8Array>, parser = new SseParser()): 
   for (const c of chunks) out.push(...parser.push(c))
   out.push(...parser.end())
   return out
-}
-
-/** split `all` at the given (sorted, deduplicated) offsets */
-const splitAt = (all: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
-  const sorted = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b)
-  const out: Array<Uint8Array> = []
-  let prev = 0
-  for (const c of sorted) {
-    out.push(all.subarray(prev, c))
-    prev = c
-  }
-  out.push(all.subarray(prev))
-  return out
-}
-
-const concat = (parts: ReadonlyArray<Uint8Array>) => {
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    all.set(p, o)
-    o += p.length
-  }
-  return all
 }
 
 describe("SseParser", () => {
@@ -70,7 +48,7 @@ describe("SseParser", () => {
   })
 
   test("BOM at the start is ignored, even split across chunks", () => {
-    const all = concat([new Uint8Array([0xef, 0xbb, 0xbf]), bytes("data: x\n\n")])
+    const all = concatBytes([new Uint8Array([0xef, 0xbb, 0xbf]), bytes("data: x\n\n")])
     for (let i = 0; i <= all.length; i++)
       expect(parseAll([all.subarray(0, i), all.subarray(i)])).toEqual([{ data: "x" }])
     // only at the start: a U+FEFF inside a value stays
@@ -133,7 +111,7 @@ describe("SseParser", () => {
         fc.array(fc.tuple(event, data), { maxLength: 15 }),
         fc.array(fc.nat(), { maxLength: 30 }),
         (events, cuts) => {
-          const all = concat(events.map(([e, d]) => encodeSse(e, d)))
+          const all = concatBytes(events.map(([e, d]) => encodeSse(e, d)))
           const parsed = parseAll(splitAt(all, cuts))
           expect(parsed).toEqual(events.map(([e, d]) => ({ event: e, data: d })))
         },

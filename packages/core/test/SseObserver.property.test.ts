@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { SseParser } from "@cortexkit/openai-auth-core/Sse"
 import { observeSse, StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
+import { splitAt } from "@cortexkit/openai-auth-testkit/Bytes"
 import fc from "fast-check"
 
 const NOW = 1_780_000_000_000
@@ -61,18 +62,6 @@ const fast = async (
   }
   if (failed !== undefined && extra.fail !== true) throw failed
   return { events, out, failed }
-}
-
-const splitAt = (all: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
-  const sorted = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b)
-  const out: Array<Uint8Array> = []
-  let prev = 0
-  for (const c of sorted) {
-    out.push(all.subarray(prev, c))
-    prev = c
-  }
-  out.push(all.subarray(prev))
-  return out
 }
 
 const usage = { input_tokens: 10, output_tokens: 5, total_tokens: 15, input_tokens_details: { cached_tokens: 3 } }

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { encodeSse } from "@cortexkit/openai-auth-core/Sse"
 import { observeSse, SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
+import { concatBytes, splitAt } from "@cortexkit/openai-auth-testkit/Bytes"
 import fc from "fast-check"
 import { CommitPoint } from "../src/CommitPoint.ts"
 import { PreOutputFailure } from "../src/Transport.ts"
@@ -16,28 +17,6 @@ const options = {
 } as const
 const usage = { input_tokens: 10, output_tokens: 5, total_tokens: 15 }
 const ev = (type: string, body: Record<string, unknown> = {}) => encodeSse(type, JSON.stringify({ type, ...body }))
-
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    all.set(p, at)
-    at += p.length
-  }
-  return all
-}
-
-const splitAt = (all: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
-  const sorted = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b)
-  const out: Array<Uint8Array> = []
-  let prev = 0
-  for (const c of sorted) {
-    out.push(all.subarray(prev, c))
-    prev = c
-  }
-  out.push(all.subarray(prev))
-  return out
-}
 
 /** chunks handed out one read at a time, like a fetch body */
 const source = (chunks: ReadonlyArray<Uint8Array>, fail = false) => {
@@ -109,7 +88,7 @@ describe("CommitPoint with the SSE observer inline", () => {
         fc.boolean(),
         fc.array(fc.nat(), { maxLength: 30 }),
         async (deltas, end, fail, cuts) => {
-          const all = concat([
+          const all = concatBytes([
             created,
             ...Array.from({ length: deltas }, (_, i) => delta(`w${i} `)),
             ENDS[end] ?? EMPTY,

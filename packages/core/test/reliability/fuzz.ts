@@ -3,7 +3,12 @@
  * case (a parser that goes quadratic or loops shows up as a slow case, not as a stuck CI job), and one summary
  * line per target. `FUZZ_SEED=<n>` replays a run; fast-check prints the seed and the shrunk `path` on failure.
  */
+
+import { concatBytes, splitAt } from "@cortexkit/openai-auth-testkit/Bytes"
 import fc from "fast-check"
+
+// the byte helpers live in the testkit; re-exported for the fuzz suites that import them from here
+export { concatBytes, splitAt }
 
 export type Outcome = "value" | "error"
 
@@ -49,29 +54,6 @@ export const fuzz = <T>(target: string, arb: fc.Arbitrary<T>, check: (input: T) 
       `slowest case ${slowest.toFixed(2)} ms, total ${(total / 1000).toFixed(2)} s`,
   )
   return { values, errors, slowest }
-}
-
-/** `all` cut at the given offsets (taken modulo its length) */
-export const splitAt = (all: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
-  const sorted = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b)
-  const out: Array<Uint8Array> = []
-  let prev = 0
-  for (const c of sorted) {
-    out.push(all.subarray(prev, c))
-    prev = c
-  }
-  out.push(all.subarray(prev))
-  return out
-}
-
-export const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    all.set(p, o)
-    o += p.length
-  }
-  return all
 }
 
 const enc = new TextEncoder()
