@@ -9,6 +9,7 @@ import { encodeSse, SseParser } from "@cortexkit/openai-auth-core/Sse"
 import { observeSse, SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
 import { atLeast, atMost, type Bench, compare, figure, median, sample } from "@cortexkit/openai-auth-testkit/Bench"
+import { concatBytes } from "@cortexkit/openai-auth-testkit/Bytes"
 
 const EVENTS = 10_000
 const CHUNK = 4096
@@ -72,13 +73,7 @@ const realisticStream = (): Uint8Array => {
       },
     },
   })
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const p of parts) {
-    all.set(p, offset)
-    offset += p.length
-  }
-  return all
+  return concatBytes(parts)
 }
 
 const drain = async (chunks: ReadonlyArray<Uint8Array>, transform: TransformStream<Uint8Array, Uint8Array>) => {
