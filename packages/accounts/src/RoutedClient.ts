@@ -43,7 +43,7 @@ export interface RoutedResponse {
   readonly request: {
     readonly url: string
     readonly headers: Readonly<Record<string, string>>
-    readonly body: Uint8Array
+    readonly body: string
     /** the same body, parsed (keep-warm replays it) */
     readonly json: Readonly<Record<string, unknown>>
   }

@@ -105,7 +105,7 @@ describe("RoutedClient", () => {
     expect(request?.headers.authorization).toBe(`Bearer ${t.main.tokens.access}`)
     expect(request?.body).toMatchObject({ store: false, stream: true, prompt_cache_key: "ses_main_1" })
     // the served attempt's wire bytes, for dumps: exactly what the simulator received
-    expect(JSON.parse(new TextDecoder().decode(served.request.body))).toEqual(request?.body as object)
+    expect(JSON.parse(served.request.body)).toEqual(request?.body as object)
   })
 
   test("a host login saved without accountId still sends the account id from the token's claims", async () => {

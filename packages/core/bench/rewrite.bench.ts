@@ -1,6 +1,6 @@
 /**
- * The Codex request rewrite (decode + rewrite + stable serialization + UTF-8 encoding) against the least any
- * proxy must do with a JSON body: `JSON.parse` + `JSON.stringify`. Each sample repeats the work enough times
+ * The Codex request rewrite (decode + rewrite + stable serialization; the runtime's `fetch` encodes the text)
+ * against the least any proxy must do with a JSON body: `JSON.parse` + `JSON.stringify`. Each sample repeats the work enough times
  * to be well above the timer's resolution; both sides run interleaved. A third case is a session's next
  * turn: the same conversation with one new message, decoded through the plugin's `HostBodyMemo`.
  */

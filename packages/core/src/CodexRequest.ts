@@ -15,7 +15,7 @@ import type { HostRequest } from "./HostRequest.ts"
 import { forgetItemText } from "./internal/item-text.ts"
 import { catalogModel, clampEffort } from "./Models.ts"
 import { stabilizeTools } from "./Stabilizer.ts"
-import { orderTopLevel, serializeRequestBytes } from "./StableJson.ts"
+import { orderTopLevel, serializeRequestBody } from "./StableJson.ts"
 
 /** The two settings the rewrite reads; `Settings`' resolved value satisfies it. */
 export interface RewriteSettings {
@@ -37,7 +37,8 @@ export interface PreparedRequest {
   readonly url: string
   /** lower-cased names */
   readonly headers: Record<string, string>
-  readonly body: Uint8Array
+  /** the rewritten body as it goes on the wire: `JSON.stringify(json)` */
+  readonly body: string
   /** the rewritten body, keys in wire order (shares nested values with the host's parsed body) */
   readonly json: Record<string, unknown>
   /** `prompt_cache_key` = `session-id` header */
@@ -252,7 +253,7 @@ export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext)
   return {
     url: ctx.settings.codexApiEndpoint,
     headers,
-    body: serializeRequestBytes(json),
+    body: serializeRequestBody(json),
     json,
     sessionKey,
     poolKey: record[WITHOUT_HOST_KEY] === true ? `${sessionKey}#untitled` : sessionKey,

@@ -5,7 +5,7 @@
  * them would not make them any more stable (the host already writes them the same way every turn) and
  * would cost a deep walk of a body that can be megabytes long.
  */
-import { serializeBody, serializeBodyBytes } from "./internal/item-text.ts"
+import { serializeBody } from "./internal/item-text.ts"
 
 /** The order Codex CLI serializes `ResponsesApiRequest` in; other keys follow, sorted. */
 export const TOP_LEVEL_KEY_ORDER: ReadonlyArray<string> = [
@@ -50,14 +50,11 @@ export const orderTopLevel = (body: Readonly<Record<string, unknown>>): Record<s
 }
 
 /**
- * `JSON.stringify(body)` (same bytes) for a request body whose own keys are already in the order wanted, taking
+ * `JSON.stringify(body)` (same text) for a request body whose own keys are already in the order wanted, taking
  * the text of its `input` items from what the host sent and from the previous turn where it can (see
- * `HostBodyMemo`). What the transports use to put an already ordered body on the wire.
+ * `HostBodyMemo`). The rewrite and the WebSocket frames put bodies on the wire with it.
  */
 export const serializeRequestBody = (body: Readonly<Record<string, unknown>>): string => serializeBody(body)
-
-/** `serializeRequestBody` as UTF-8 bytes, copying the bytes an earlier turn already encoded. */
-export const serializeRequestBytes = (body: Readonly<Record<string, unknown>>): Uint8Array => serializeBodyBytes(body)
 
 /** The stable JSON text of a request body (see `orderTopLevel`). Same input, same bytes. */
 export const stringifyStable = (body: Readonly<Record<string, unknown>>): string => serializeBody(orderTopLevel(body))

@@ -13,14 +13,12 @@ const ctx: CodexRequestContext = {
   settings: { codexApiEndpoint: "http://127.0.0.1:9/backend-api/codex/responses", webSearch: true },
 }
 
-const decoder = new TextDecoder()
-
 /** The wire bytes of `text`, decoded with or without the memo. */
 const wire = (text: string, memo?: HostBodyMemo): string => {
   const decoded = decodeHostRequestResult({ url: HOST_URL, method: "POST", headers: hostHeaders(), body: text }, memo)
   if (Result.isFailure(decoded)) throw decoded.failure
   const prepared = prepareCodexRequest(decoded.success, ctx)
-  const sent = decoder.decode(prepared.body)
+  const sent = prepared.body
   // whatever was reused, the bytes are exactly JSON.stringify of the rewritten body
   expect(sent).toBe(JSON.stringify(prepared.json))
   return sent

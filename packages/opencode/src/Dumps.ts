@@ -30,8 +30,8 @@ export interface DumpEntry {
   readonly url: string
   /** the wire headers (redacted before they reach the disk) */
   readonly headers: Readonly<Record<string, string>>
-  /** the exact wire bytes */
-  readonly body: Uint8Array
+  /** the exact wire body (text is written as its UTF-8 bytes) */
+  readonly body: string | Uint8Array
   /** what the host handed to fetch */
   readonly hostRequest: {
     readonly url: string
@@ -147,6 +147,7 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
           if (sessionsSeen.size > remember) sessionsSeen.clear()
         }
         const base = dumpBase(options.dumpDir, entry.sessionKey, entry.sequence, entry.at)
+        const wire = typeof entry.body === "string" ? new TextEncoder().encode(entry.body) : entry.body
         const meta: DumpMeta = {
           sessionKey: entry.sessionKey,
           sequence: entry.sequence,
@@ -158,8 +159,8 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
           headers: redactValue(entry.headers),
           ...(entry.status === undefined ? {} : { status: entry.status }),
           ...(entry.usage === undefined ? {} : { usage: entry.usage }),
-          bytes: entry.body.byteLength,
-          sha256: createHash("sha256").update(entry.body).digest("hex"),
+          bytes: wire.byteLength,
+          sha256: createHash("sha256").update(wire).digest("hex"),
         }
         const request = {
           url: entry.hostRequest.url,
@@ -167,7 +168,7 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
           body: parseOrText(entry.hostRequest.body),
         }
         yield* files.makeDir(join(options.dumpDir, sanitizeSessionKey(entry.sessionKey)), { mode: 0o700 })
-        yield* files.writeAtomic(`${base}.body.json`, entry.body, { mode: 0o600 })
+        yield* files.writeAtomic(`${base}.body.json`, wire, { mode: 0o600 })
         yield* files.writeAtomic(`${base}.request.json`, `${JSON.stringify(request, null, 2)}\n`, { mode: 0o600 })
         yield* files.writeAtomic(`${base}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
         const key = `${entry.sessionKey}\u0000${entry.sequence}`

@@ -24,8 +24,11 @@ export interface TransportRequest {
   readonly url: string
   /** every header to send, names lower-case, already including Authorization and the identity headers */
   readonly headers: Readonly<Record<string, string>>
-  /** the exact, byte-stable JSON body */
-  readonly body: Uint8Array
+  /**
+   * the exact, byte-stable JSON body: text as the rewrite makes it (the runtime's `fetch` encodes it natively,
+   * faster than a copy of the previous turn's bytes would be), or bytes
+   */
+  readonly body: string | Uint8Array
   /** the same body, parsed (WebSocket transports build `response.create` frames and chains from it) */
   readonly json: Readonly<Record<string, unknown>>
   /** who is sending: pools and chains never cross accounts */

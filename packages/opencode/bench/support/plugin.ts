@@ -160,7 +160,7 @@ export const bodies = (size: number, account: SimAccount, codexEndpoint: string,
     accountId: account.accountId,
     settings: { codexApiEndpoint: codexEndpoint, webSearch },
   })
-  const bareText = new TextDecoder().decode(prepared.body)
+  const bareText = prepared.body
   const swap = (record: Record<string, string>, key: string) =>
     Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v.replaceAll(SESSION, key)]))
   return {
@@ -213,7 +213,7 @@ export const turnBodies = (
         accountId: account.accountId,
         settings: { codexApiEndpoint: codexEndpoint, webSearch: true },
       })
-      return { body: prepared.body, headers: prepared.headers }
+      return { body: encoder.encode(prepared.body), headers: prepared.headers }
     },
     bytes: hostOf(SESSION, 0).body.length,
   }
