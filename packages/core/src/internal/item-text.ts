@@ -12,8 +12,14 @@ const itemTexts = new WeakMap<object, string>()
 
 interface ArrayText {
   readonly items: ReadonlyArray<unknown>
-  readonly text: string
-  /** offset just after each item's text in `text` */
+  /**
+   * the whole body the array was sent in: the runtime flattens that string when it writes it out, so the
+   * next turn's slice of it is a view, not a copy of a megabyte of text
+   */
+  readonly source: string
+  /** where the array's `[` is in `source` */
+  readonly start: number
+  /** offset just after each item's text, counted from `start` */
   readonly ends: ReadonlyArray<number>
 }
 
@@ -49,10 +55,14 @@ const takeItemText = (item: unknown): string => {
   return text
 }
 
+interface ArrayPlan {
+  readonly items: ReadonlyArray<unknown>
+  readonly text: string
+  readonly ends: ReadonlyArray<number>
+}
+
 /** `JSON.stringify(items)`, reusing remembered item texts and the longest shared prefix of an earlier array. */
-export const serializeItems = (items: ReadonlyArray<unknown>): string => {
-  const first = items[0]
-  if (typeof first !== "object" || first === null || plainBody(first)) return JSON.stringify(items)
+const planItems = (items: ReadonlyArray<unknown>, first: object): ArrayPlan => {
   const earlier = arrayTexts.get(first)
   let shared = 0
   if (earlier !== undefined) {
@@ -60,30 +70,50 @@ export const serializeItems = (items: ReadonlyArray<unknown>): string => {
     while (shared < limit && earlier.items[shared] === items[shared]) shared++
   }
   const ends: Array<number> = earlier === undefined ? [] : earlier.ends.slice(0, shared)
-  let text = shared === 0 ? "[" : (earlier as ArrayText).text.slice(0, ends[shared - 1])
+  let text =
+    shared === 0
+      ? "["
+      : (earlier as ArrayText).source.slice(
+          (earlier as ArrayText).start,
+          (earlier as ArrayText).start + (ends[shared - 1] as number),
+        )
   for (let i = shared; i < items.length; i++) {
     text += i === 0 ? takeItemText(items[i]) : `,${takeItemText(items[i])}`
     ends.push(text.length)
   }
-  text += "]"
-  arrayTexts.set(first, { items: items.slice(), text, ends })
-  return text
+  return { items, text: `${text}]`, ends }
 }
 
 /**
- * `JSON.stringify(body)` for a body whose own keys are already in wire order, with `input` through
- * `serializeItems`. Same bytes as `JSON.stringify` for any JSON value.
+ * `JSON.stringify(body)` for a body whose own keys are already in wire order, `input` written from remembered
+ * item texts and the previous turn's text (see `planItems`). Same text as `JSON.stringify` for any JSON value.
  */
 export const serializeBody = (body: Readonly<Record<string, unknown>>): string => {
-  if (!Array.isArray(body.input) || plainBody(body.input[0])) return JSON.stringify(body)
-  let text = "{"
-  let first = true
+  const input = body.input
+  if (!Array.isArray(input) || plainBody(input[0])) return JSON.stringify(body)
+  let head = "{"
+  let tail = ""
+  let plan: ArrayPlan | undefined
   for (const key in body) {
     const value = body[key]
-    const valueText = key === "input" && Array.isArray(value) ? serializeItems(value) : JSON.stringify(value)
+    if (key === "input" && plan === undefined) {
+      plan = planItems(value as ReadonlyArray<unknown>, input[0] as object)
+      head += `${head === "{" ? "" : ","}"input":`
+      continue
+    }
+    const valueText = JSON.stringify(value)
     if (valueText === undefined) continue
-    text += `${first ? "" : ","}${JSON.stringify(key)}:${valueText}`
-    first = false
+    const member = `${JSON.stringify(key)}:${valueText}`
+    if (plan === undefined) head += head === "{" ? member : `,${member}`
+    else tail += `,${member}`
   }
-  return `${text}}`
+  const arrayText = (plan as ArrayPlan).text
+  const source = `${head}${arrayText}${tail}}`
+  arrayTexts.set(input[0] as object, {
+    items: (plan as ArrayPlan).items.slice(),
+    source,
+    start: head.length,
+    ends: (plan as ArrayPlan).ends,
+  })
+  return source
 }
