@@ -1,13 +1,15 @@
 /**
- * All three transports at once, chosen per request from the live settings: a user who flips
+ * All three transports, chosen per request from the live settings: a user who flips
  * `webSockets`/`rawWebSocket` through the config file gets the new transport on the next request, without a
- * restart. The WebSocket pools open nothing until first used and close with the layer's scope.
+ * restart. The WebSocket transports are loaded (`import()`) and their pools built on their first request, in
+ * the layer's scope: a plugin that never uses them never loads their code. The pools open nothing until first
+ * used and close with the layer's scope.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Scope } from "effect"
 import { HttpTransport, type HttpTransportOptions } from "./HttpTransport.ts"
-import { RawWebSocketTransport, type RawWebSocketTransportOptions } from "./RawWebSocketTransport.ts"
-import type { TransportShape } from "./Transport.ts"
-import { WebSocketTransport, type WebSocketTransportOptions } from "./WebSocketTransport.ts"
+import type { RawWebSocketTransportOptions } from "./RawWebSocketTransport.ts"
+import type { TransportKind, TransportShape } from "./Transport.ts"
+import type { WebSocketTransportOptions } from "./WebSocketTransport.ts"
 
 export interface TransportChoice {
   readonly webSockets: boolean
@@ -19,6 +21,20 @@ export interface TransportsOptions {
   readonly websocket?: WebSocketTransportOptions
   readonly raw?: RawWebSocketTransportOptions
 }
+
+/** A transport built by `build` on its first request (once, even when requests race), inside `scope`. */
+const onFirstUse = Effect.fnUntraced(function* (
+  kind: TransportKind,
+  build: Effect.Effect<TransportShape, never, Scope.Scope>,
+  scope: Scope.Scope,
+) {
+  const built = yield* Effect.cached(build.pipe(Scope.provide(scope)))
+  const transport: TransportShape = {
+    kind,
+    send: (request, onEvent) => Effect.flatMap(built, (t) => t.send(request, onEvent)),
+  }
+  return transport
+})
 
 export class Transports extends Context.Service<
   Transports,
@@ -34,9 +50,24 @@ export class Transports extends Context.Service<
       Transports,
       Effect.gen(function* () {
         const clock = yield* Effect.clockWith(Effect.succeed)
+        const scope = yield* Effect.scope
         const http = HttpTransport.make({ now: () => clock.currentTimeMillisUnsafe(), ...options.http })
-        const websocket = (yield* WebSocketTransport.make(options.websocket)).transport
-        const raw = (yield* RawWebSocketTransport.make(options.raw)).transport
+        const websocket = yield* onFirstUse(
+          "websocket",
+          Effect.promise(() => import("./WebSocketTransport.ts")).pipe(
+            Effect.flatMap((m) => m.WebSocketTransport.make(options.websocket)),
+            Effect.map((made) => made.transport),
+          ),
+          scope,
+        )
+        const raw = yield* onFirstUse(
+          "raw-websocket",
+          Effect.promise(() => import("./RawWebSocketTransport.ts")).pipe(
+            Effect.flatMap((m) => m.RawWebSocketTransport.make(options.raw)),
+            Effect.map((made) => made.transport),
+          ),
+          scope,
+        )
         return Transports.of({
           http,
           websocket,
