@@ -14,6 +14,13 @@ const ANSWER = "Hello from the Codex simulator"
 
 const modelRequests = (sim: SimulatorHandle) => sim.requests.filter((r) => r.path.endsWith("/codex/responses")).length
 
+/**
+ * Model requests whose body carries `text`. After the first prompt OpenCode's own title request may arrive at
+ * any time (late on a busy machine), so "the command caused no model call" is checked by what was sent.
+ */
+const modelRequestsMentioning = (sim: SimulatorHandle, text: string) =>
+  sim.requests.filter((r) => r.path.endsWith("/codex/responses") && JSON.stringify(r.body).includes(text)).length
+
 /** fails with the screen in the message, so a broken run says what was on the terminal */
 const check = (ok: boolean, what: string, screen: string) => {
   if (!ok) throw new Error(`${what}; the screen was:\n${screen}`)
@@ -124,8 +131,8 @@ describe.skipIf(!tmuxAvailable())("the real OpenCode TUI with the plugin, throug
       )
       check(readStore(box.storePath).routing === "fallback-first", "the store's routing is fallback-first", toast)
       check(
-        modelRequests(sim) === beforeRouting,
-        `no model request for /openai-routing (before ${beforeRouting}, after ${modelRequests(sim)})`,
+        modelRequestsMentioning(sim, "openai-routing") === 0,
+        `no model request for /openai-routing (model requests before ${beforeRouting}, after ${modelRequests(sim)})`,
         toast,
       )
       phase("routing toast")
