@@ -12,82 +12,39 @@
  * `MainCredentials` port the adapter provides; fallback accounts live in our store.
  */
 import { accountIdOf, parseClaims } from "@cortexkit/openai-auth-core/Jwt"
-import { Issuer, type TokenSet } from "@cortexkit/openai-auth-core/OAuth"
+import { Issuer } from "@cortexkit/openai-auth-core/OAuth"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
-import { Clock, Context, Effect, Layer, Option, Redacted, Result, Schema, Semaphore } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted, Result, Semaphore } from "effect"
 import { findAccount, keyOf, MAIN } from "./AccountKey.ts"
+import {
+  type AccessGrant,
+  type CredentialsError,
+  type CredentialsShape,
+  CredentialsUnavailable,
+  type HostTokens,
+  MainCredentials,
+  NeedsRelogin,
+} from "./CredentialsContract.ts"
 import { FileLock } from "./FileLock.ts"
 import { Store } from "./Store.ts"
 import type { Account, StoreDocument } from "./StoreSchema.ts"
+
+export {
+  type AccessGrant,
+  type CredentialsError,
+  type CredentialsShape,
+  CredentialsUnavailable,
+  type HostTokens,
+  MainCredentials,
+  MainCredentialsError,
+  NeedsRelogin,
+} from "./CredentialsContract.ts"
 
 export const BACKOFF_BASE_MS = 5_000
 export const BACKOFF_MAX_MS = 5 * 60_000
 
 /** A token is refreshed this long before it expires, so a request never leaves with a token about to die. */
 export const EXPIRY_SKEW_MS = 60_000
-
-export interface HostTokens {
-  readonly access: Redacted.Redacted<string>
-  readonly refresh: Redacted.Redacted<string>
-  /** epoch ms */
-  readonly expiresAt: number
-  readonly accountId?: string | undefined
-}
-
-export class MainCredentialsError extends Schema.TaggedError<MainCredentialsError>()("MainCredentialsError", {
-  message: Schema.String,
-}) {}
-
-/** The host's side of the main account: where its tokens are read from and written back to. */
-export class MainCredentials extends Context.Service<
-  MainCredentials,
-  {
-    /** the host's current OAuth tokens for `openai` (None when it holds none, or an API key) */
-    readonly read: Effect.Effect<Option.Option<HostTokens>, MainCredentialsError>
-    readonly write: (tokens: TokenSet) => Effect.Effect<void, MainCredentialsError>
-  }
->()("@cortexkit/openai-auth-accounts/MainCredentials") {
-  /** no main account (a script, the CLI before login): every access to `main` says so */
-  static readonly layerNone = Layer.succeed(MainCredentials, {
-    read: Effect.succeed(Option.none()),
-    write: () => Effect.fail(new MainCredentialsError({ message: "no host auth store" })),
-  })
-}
-
-export interface AccessGrant {
-  readonly key: string
-  readonly accountId: string
-  readonly access: Redacted.Redacted<string>
-  readonly expiresAt: number
-}
-
-/** The account cannot be used until the user logs in again. */
-export class NeedsRelogin extends Schema.TaggedError<NeedsRelogin>()("NeedsRelogin", {
-  key: Schema.String,
-  reason: Schema.String,
-  message: Schema.String,
-}) {}
-
-/** The account could not be reached right now (token endpoint down, store locked or unreadable). */
-export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavailable>()("CredentialsUnavailable", {
-  key: Schema.String,
-  message: Schema.String,
-}) {}
-
-export type CredentialsError = NeedsRelogin | CredentialsUnavailable
-
-export interface CredentialsShape {
-  /** a usable access token: the cached one while it is fresh, else a coordinated refresh */
-  readonly access: (key: string) => Effect.Effect<AccessGrant, CredentialsError>
-  /**
-   * The server refused `rejected` with a 401: refresh once, unless the stored token already differs from the
-   * rejected one (someone refreshed meanwhile), in which case that one is returned.
-   */
-  readonly afterUnauthorized: (
-    key: string,
-    rejected: Redacted.Redacted<string>,
-  ) => Effect.Effect<AccessGrant, CredentialsError>
-}
 
 const PERMANENT = new Set([
   "RefreshTokenReused",

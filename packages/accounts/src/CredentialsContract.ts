@@ -1,0 +1,71 @@
+/**
+ * What `Credentials` promises and what it needs from its host: the grant a request gets, the errors it may
+ * see, and the `MainCredentials` port through which the main account's tokens are read from and written to
+ * the host's own store (OpenCode's `auth.json`). Split from `Credentials.ts`, which re-exports all of it.
+ */
+
+import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
+import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
+
+export interface HostTokens {
+  readonly access: Redacted.Redacted<string>
+  readonly refresh: Redacted.Redacted<string>
+  /** epoch ms */
+  readonly expiresAt: number
+  readonly accountId?: string | undefined
+}
+
+export class MainCredentialsError extends Schema.TaggedError<MainCredentialsError>()("MainCredentialsError", {
+  message: Schema.String,
+}) {}
+
+/** The host's side of the main account: where its tokens are read from and written back to. */
+export class MainCredentials extends Context.Service<
+  MainCredentials,
+  {
+    /** the host's current OAuth tokens for `openai` (None when it holds none, or an API key) */
+    readonly read: Effect.Effect<Option.Option<HostTokens>, MainCredentialsError>
+    readonly write: (tokens: TokenSet) => Effect.Effect<void, MainCredentialsError>
+  }
+>()("@cortexkit/openai-auth-accounts/MainCredentials") {
+  /** no main account (a script, the CLI before login): every access to `main` says so */
+  static readonly layerNone = Layer.succeed(MainCredentials, {
+    read: Effect.succeed(Option.none()),
+    write: () => Effect.fail(new MainCredentialsError({ message: "no host auth store" })),
+  })
+}
+
+export interface AccessGrant {
+  readonly key: string
+  readonly accountId: string
+  readonly access: Redacted.Redacted<string>
+  readonly expiresAt: number
+}
+
+/** The account cannot be used until the user logs in again. */
+export class NeedsRelogin extends Schema.TaggedError<NeedsRelogin>()("NeedsRelogin", {
+  key: Schema.String,
+  reason: Schema.String,
+  message: Schema.String,
+}) {}
+
+/** The account could not be reached right now (token endpoint down, store locked or unreadable). */
+export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavailable>()("CredentialsUnavailable", {
+  key: Schema.String,
+  message: Schema.String,
+}) {}
+
+export type CredentialsError = NeedsRelogin | CredentialsUnavailable
+
+export interface CredentialsShape {
+  /** a usable access token: the cached one while it is fresh, else a coordinated refresh */
+  readonly access: (key: string) => Effect.Effect<AccessGrant, CredentialsError>
+  /**
+   * The server refused `rejected` with a 401: refresh once, unless the stored token already differs from the
+   * rejected one (someone refreshed meanwhile), in which case that one is returned.
+   */
+  readonly afterUnauthorized: (
+    key: string,
+    rejected: Redacted.Redacted<string>,
+  ) => Effect.Effect<AccessGrant, CredentialsError>
+}
