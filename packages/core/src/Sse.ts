@@ -50,6 +50,7 @@ export const textEncoder = new TextEncoder()
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
 
 const EMPTY = new Uint8Array(0)
+const BOM = [0xef, 0xbb, 0xbf]
 
 interface KnownName {
   readonly bytes: Uint8Array
@@ -175,7 +176,7 @@ export class SseParser {
       this.lineDirty = true
       return
     }
-    if (this.eventBytes + this.pendingBytes + bytes.length > this.limit) {
+    if (this.eventBytes + this.pendingBytes + bytes.length > this.limit && !this.partialBom(bytes)) {
       this.startOverflow()
       this.lineDirty = true
       return
@@ -183,6 +184,19 @@ export class SseParser {
     // copy: the caller may reuse its buffer
     this.pending.push(bytes.slice())
     this.pendingBytes += bytes.length
+  }
+
+  /**
+   * Whether what the first line holds so far, with `bytes`, is only (the start of) the stream's BOM: the
+   * complete line decides then, as an unsplit line does (a BOM-only first line is an empty line)
+   */
+  private partialBom(bytes: Uint8Array): boolean {
+    if (!this.firstLine || this.pendingBytes + bytes.length > 3) return false
+    let at = 0
+    for (const piece of [...this.pending, bytes]) {
+      for (const byte of piece) if (byte !== BOM[at++]) return false
+    }
+    return true
   }
 
   private join(tail: Uint8Array): Uint8Array {

@@ -55,6 +55,18 @@ describe("SseParser", () => {
     expect(parseAll([bytes("data: \uFEFFx\n\n")])).toEqual([{ data: "\uFEFFx" }])
   })
 
+  test("a BOM split across chunks does not count against a tiny event limit (as when unsplit)", () => {
+    const all = concatBytes([new Uint8Array([0xef, 0xbb, 0xbf]), bytes("\n\ndata: x\n\n")])
+    for (let i = 0; i <= 3; i++) {
+      const errors: Array<unknown> = []
+      const parser = new SseParser({ maxEventBytes: 1, onError: (e) => errors.push(e) })
+      const out = [...parser.push(all.subarray(0, i)), ...parser.push(all.subarray(i)), ...parser.end()]
+      // "data: x" is over the limit either way: dropped with one error, never the BOM-only first line
+      expect(out).toEqual([])
+      expect(errors.length).toBe(1)
+    }
+  })
+
   test("UTF-8 characters split across chunks decode intact", () => {
     const text = "zß水🎉"
     const all = bytes(`data: ${text}\n\n`)
