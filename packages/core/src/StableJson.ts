@@ -44,7 +44,11 @@ export const orderTopLevel = (body: Readonly<Record<string, unknown>>): Record<s
   }
   if (rest.length > 0) {
     rest.sort()
-    for (const key of rest) out[key] = body[key]
+    for (const key of rest) {
+      // JSON.parse makes `__proto__` an own key; an assignment would set the copy's prototype instead
+      if (key === "__proto__") Object.defineProperty(out, key, { value: body[key], enumerable: true, writable: true })
+      else out[key] = body[key]
+    }
   }
   return out
 }

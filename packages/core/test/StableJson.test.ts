@@ -51,6 +51,14 @@ describe("StableJson", () => {
     expect(JSON.stringify(body)).toBe(before)
   })
 
+  test("a key named __proto__ (an own key after JSON.parse) is kept as a key, not made the prototype", () => {
+    const body = JSON.parse('{"model":"m","__proto__":{"x":1},"stream":true}') as Record<string, unknown>
+    const ordered = orderTopLevel(body)
+    expect(Object.getPrototypeOf(ordered)).toBe(Object.prototype)
+    expect(JSON.parse(stringifyStable(body))).toEqual(JSON.parse(JSON.stringify(body)))
+    expect(stringifyStable(body)).toBe('{"model":"m","stream":true,"__proto__":{"x":1}}')
+  })
+
   test("the order table is the one Codex CLI serializes", () => {
     expect(TOP_LEVEL_KEY_ORDER.slice(0, 4)).toEqual(["model", "instructions", "previous_response_id", "input"])
     expect(TOP_LEVEL_KEY_ORDER.at(-1)).toBe("client_metadata")
