@@ -107,6 +107,11 @@ describe("HostBodyMemo", () => {
     const repeated = `${text.slice(0, -1)},"input":[{"role":"user","content":"only me"}]}`
     expect(wire(repeated, memo)).toBe(wire(repeated))
     expect(JSON.parse(wire(repeated, memo)).input).toEqual([{ role: "user", content: "only me" }])
+    // one new item, and a repeated key spelled with an escape holding as many items: only JSON.parse's answer
+    const grown = JSON.stringify(mainTurn([...conversation(6, BIG), { role: "user", content: "new turn" }]))
+    const escaped = `${grown.slice(0, -1)},"\\u0069nput":[{"role":"user","content":"escaped me"}]}`
+    expect(wire(escaped, memo)).toBe(wire(escaped))
+    expect(JSON.parse(wire(escaped, memo)).input).toEqual([{ role: "user", content: "escaped me" }])
   })
 
   test("escaped keys and a string input make it fall back to a plain parse", () => {

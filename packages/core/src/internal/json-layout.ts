@@ -127,9 +127,14 @@ export const scanItems = (
 
 /**
  * Checks the rest of a top-level object from `at` (just after a member's value) to its end: answers false
- * when it is malformed or holds another key spelled `input` (JSON.parse keeps the last of repeated keys).
+ * when it holds another key spelled `input` (JSON.parse keeps the last of repeated keys), or, when it spells
+ * `"input"` at all, when it is malformed.
  */
 export const restHasNoInputKey = (text: string, at: number): boolean => {
+  // the usual case, found natively: the rest does not even spell `"input"` (in a key, a value or anywhere),
+  // nor any `\u` escape that could spell it; its well-formedness is then JSON.parse's to judge, which the
+  // caller runs on it anyway
+  if (text.indexOf('"input"', at) < 0 && text.indexOf("\\u", at) < 0) return true
   let i = at
   for (;;) {
     i = skipSpace(text, i)
