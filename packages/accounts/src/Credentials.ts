@@ -29,16 +29,8 @@ import { FileLock } from "./FileLock.ts"
 import { Store } from "./Store.ts"
 import type { Account, StoreDocument } from "./StoreSchema.ts"
 
-export {
-  type AccessGrant,
-  type CredentialsError,
-  type CredentialsShape,
-  CredentialsUnavailable,
-  type HostTokens,
-  MainCredentials,
-  MainCredentialsError,
-  NeedsRelogin,
-} from "./CredentialsContract.ts"
+// the contract is part of this module's face: every name of it is reachable from here as before the split
+export * from "./CredentialsContract.ts"
 
 export const BACKOFF_BASE_MS = 5_000
 export const BACKOFF_MAX_MS = 5 * 60_000
