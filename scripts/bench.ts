@@ -28,6 +28,8 @@ const missed: Array<string> = []
 let crashed = false
 for (const file of files) {
   const mod = (await import(file)) as { default: Bench }
+  // every bench starts from a collected heap, not from the garbage of the benches before it
+  Bun.gc(true)
   let report: BenchReport
   try {
     report = await mod.default()
