@@ -148,24 +148,15 @@ export const make = Effect.gen(function* () {
     })
   const selection = Effect.flatMap(currentDocument, selectFrom)
 
-  // Under load many requests in flight hit the same usage limit at once; the mark is recorded once and
-  // written behind (Store.observe): none of them waits for the lock before it may move on to the next account.
-  const marking = new Map<string, number>()
-  const exhaustedOnDisk = (doc: StoreDocument, key: string) =>
+  // Under load many requests in flight hit the same usage limit at once. The mark is written behind
+  // (Store.observe): none of them waits for the lock, and `read` shows the mark at once, so the requests after
+  // the first find it there and add nothing.
+  const exhaustedIn = (doc: StoreDocument, key: string) =>
     key === MAIN ? doc.main?.exhaustedUntil : doc.accounts.find((a) => keyOf(a) === key)?.exhaustedUntil
   const markExhausted = (key: string, until: number) =>
     Effect.gen(function* () {
-      if ((marking.get(key) ?? Number.NEGATIVE_INFINITY) >= until) return
-      if ((exhaustedOnDisk(yield* currentDocument, key) ?? Number.NEGATIVE_INFINITY) >= until) return
-      marking.set(key, until)
-      yield* store.observe({ exhausted: { [key]: until } }).pipe(
-        Effect.ignore,
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (marking.get(key) === until) marking.delete(key)
-          }),
-        ),
-      )
+      if ((exhaustedIn(yield* currentDocument, key) ?? Number.NEGATIVE_INFINITY) >= until) return
+      yield* store.observe({ exhausted: { [key]: until } })
     })
 
   // untraced: a span per request costs more than the selection itself

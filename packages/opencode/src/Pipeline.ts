@@ -172,8 +172,9 @@ export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) =>
             },
           }))
         })
-        if (streamEnded) yield* Effect.forkDetach(bookkeeping)
-        else afterStream = () => detach(bookkeeping)
+        const startBookkeeping = () => detach(bookkeeping)
+        if (streamEnded) startBookkeeping()
+        else afterStream = startBookkeeping
         if (dumpSequence !== undefined) {
           yield* Effect.forkDetach(
             dumps.write({
