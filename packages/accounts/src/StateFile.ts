@@ -10,8 +10,6 @@ import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Store } from "./Store.ts"
 import { DEFAULT_THROTTLE_MS, makeThrottledWriter } from "./ThrottledWriter.ts"
 
-export { DEFAULT_THROTTLE_MS, makeThrottledWriter, type ThrottledWriter } from "./ThrottledWriter.ts"
-
 export const STATE_FILE_NAME = "openai-auth-state.json"
 
 export const stateFilePath = (storePath: string): string => join(dirname(storePath), STATE_FILE_NAME)
