@@ -23,9 +23,6 @@ import {
   TransportTimeout,
 } from "./Transport.ts"
 
-// the WebSocket transports' byte source, long kept here: its importers keep importing it from here
-export { PushSource } from "./PushSource.ts"
-
 export interface CommitOptions {
   readonly transport: TransportKind
   readonly status: number

@@ -13,8 +13,9 @@ import { quotaFromHeaders, quotaFromRateLimitsFrame } from "@cortexkit/openai-au
 import { StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
 import { Effect, Layer, Schema } from "effect"
-import { CommitPoint, PushSource } from "./CommitPoint.ts"
+import { CommitPoint } from "./CommitPoint.ts"
 import { type HttpTransportOptions, resolveHttpOptions, sendHttp, toTransportError } from "./HttpTransport.ts"
+import { PushSource } from "./PushSource.ts"
 import { decodeFrame, frameType, sseText } from "./SseReencode.ts"
 import {
   ConnectFailure,

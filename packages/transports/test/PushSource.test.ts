@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test"
-import { PushSource } from "../src/CommitPoint.ts"
+import { PushSource } from "../src/PushSource.ts"
 
 const decoder = new TextDecoder()
 
