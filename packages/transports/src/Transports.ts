@@ -25,10 +25,15 @@ export interface TransportsOptions {
 /** A transport built by `build` on its first request (once, even when requests race), inside `scope`. */
 const onFirstUse = Effect.fnUntraced(function* (
   kind: TransportKind,
-  build: Effect.Effect<TransportShape, never, Scope.Scope>,
+  build: Effect.Effect<{ readonly transport: TransportShape }, never, Scope.Scope>,
   scope: Scope.Scope,
 ) {
-  const built = yield* Effect.cached(build.pipe(Scope.provide(scope)))
+  const built = yield* Effect.cached(
+    build.pipe(
+      Effect.map((made) => made.transport),
+      Scope.provide(scope),
+    ),
+  )
   const transport: TransportShape = {
     kind,
     send: (request, onEvent) => Effect.flatMap(built, (t) => t.send(request, onEvent)),
@@ -56,7 +61,6 @@ export class Transports extends Context.Service<
           "websocket",
           Effect.promise(() => import("./WebSocketTransport.ts")).pipe(
             Effect.flatMap((m) => m.WebSocketTransport.make(options.websocket)),
-            Effect.map((made) => made.transport),
           ),
           scope,
         )
@@ -64,7 +68,6 @@ export class Transports extends Context.Service<
           "raw-websocket",
           Effect.promise(() => import("./RawWebSocketTransport.ts")).pipe(
             Effect.flatMap((m) => m.RawWebSocketTransport.make(options.raw)),
-            Effect.map((made) => made.transport),
           ),
           scope,
         )
