@@ -135,20 +135,23 @@ const rewriteInput = (input: Array<unknown>): Array<unknown> => {
         out ??= input.slice(0, i)
         continue
       }
+      let changed = false
       if ("id" in item) {
-        forgetItemText(item)
         delete item.id
+        changed = true
       }
       if (item.role === "system") {
-        forgetItemText(item)
         item.role = "developer"
+        changed = true
       }
       if (item.type === "reasoning" && Array.isArray(item.content)) {
         if (item.content.some((c) => isObject(c) && c.type === "reasoning_text")) {
-          forgetItemText(item)
           delete item.content
+          changed = true
         }
       }
+      // the host's own text of this item no longer describes it
+      if (changed) forgetItemText(item)
     }
     out?.push(item)
   }
