@@ -115,6 +115,8 @@ const decodeBody = Schema.decodeUnknownOption(ErrorBody)
 
 const USAGE_LIMIT = new Set(["usage_limit_reached", "usage_limit_exceeded", "insufficient_quota"])
 const OVERLOADED = new Set(["server_is_overloaded", "slow_down", "overloaded", "server_overloaded"])
+/** WebSocket refusals codex-rs retries on a new connection with the full input (`responses_websocket.rs`, §6) */
+const RECONNECT = new Set(["websocket_connection_limit_reached", "previous_response_not_found"])
 const MAX_MESSAGE = 500
 /** a usage limit told in words (a plain-text body, or JSON without a type): NA and ND map these to 429 */
 const USAGE_LIMIT_TEXT = /\busage[ _-]?limit\b/i
@@ -266,6 +268,7 @@ const classify = (f: Facts, text: string, now: number): CodexFailure => {
   if (has("usage_not_included") || NOT_INCLUDED_TEXT.test(f.message))
     return new PlanWithoutCodex({ message: f.message, ...optional("planType", f.detail.plan_type) })
   if (has("context_length_exceeded")) return new ContextTooLong({ message: f.message })
+  if (has(RECONNECT)) return new Transient({ message: f.message, ...optional("status", status) })
   // worded only: no type or code says otherwise
   if (
     f.kinds.length === 0 &&
