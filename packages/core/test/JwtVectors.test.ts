@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from "bun:test"
 import { AUTH_CLAIM, JwtError, PROFILE_CLAIM, parseClaims, parseIdentity } from "@cortexkit/openai-auth-core/Jwt"
-import { Result } from "effect"
+import { tokenSetFromResponse } from "@cortexkit/openai-auth-core/TokenClient"
+import { Effect, Result } from "effect"
 
 const b64url = (text: string) => Buffer.from(text).toString("base64url")
 /** the shape codex-rs's tests build: `alg: none`, unpadded base64url, a short signature */
@@ -261,5 +262,55 @@ describe("ndycode/opencode-openai-codex-auth-multiaccount test/auth.test.ts + te
       accessToken: jwt({ email: "access@example.org" }),
     })
     expect(id.email).toBe("access@example.org")
+  })
+})
+
+describe("a token response, as TokenClient reads it (issue 13 identity rules end to end)", () => {
+  const respond = (body: Record<string, unknown>) =>
+    Effect.runPromise(
+      tokenSetFromResponse({ status: 200, headers: {}, text: JSON.stringify({ expires_in: 600, ...body }) }, 1_000),
+    )
+
+  // cortexkit/openai-auth oauth.test.ts "extracts from id_token" with `access_token: 'at'`
+  test("an opaque access token with an id_token carrying the account", async () => {
+    const set = await respond({
+      access_token: "opaque-access-value",
+      refresh_token: "rt_1",
+      id_token: jwt({
+        email: "o@example.org",
+        [AUTH_CLAIM]: { chatgpt_account_id: "acc-opaque", chatgpt_plan_type: "plus" },
+      }),
+    })
+    expect([set.accountId, set.email, set.plan, set.expiresAt]).toEqual([
+      "acc-opaque",
+      "o@example.org",
+      "plus",
+      601_000,
+    ])
+  })
+
+  // anomalyco/opencode codex.test.ts "handles missing id_token" (`id_token: ""`)
+  test("an empty id_token with a JWT access token", async () => {
+    const set = await respond({
+      access_token: jwt({ chatgpt_account_id: "acc-at" }),
+      refresh_token: "rt_2",
+      id_token: "",
+    })
+    expect(set.accountId).toBe("acc-at")
+    expect(set.idToken).toBeUndefined()
+  })
+
+  test("neither token says which account: the login fails naming both", async () => {
+    const exit = await Effect.runPromiseExit(
+      tokenSetFromResponse(
+        {
+          status: 200,
+          headers: {},
+          text: JSON.stringify({ access_token: "opaque", refresh_token: "r", id_token: "" }),
+        },
+        0,
+      ),
+    )
+    expect(JSON.stringify(exit)).toContain("id_token is empty; access_token is not a JWT")
   })
 })
