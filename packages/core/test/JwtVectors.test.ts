@@ -70,6 +70,14 @@ describe("openai/codex codex-rs/login/src/token_data_tests.rs", () => {
   // token_data_tests.rs `jwt_expiration_rejects_malformed_jwt`
   test("'not-a-jwt' is rejected", () => rejects("not-a-jwt"))
 
+  // token_data.rs `decode_jwt_payload` (disagreement: codex-rs requires non-empty header and signature segments; the
+  // seed's `parseJwtClaims` reads the payload whatever they are)
+  test("empty header and signature segments: the payload still counts", () => {
+    expect(identity({ accessToken: `.${b64url(JSON.stringify({ chatgpt_account_id: "acc-bare" }))}.` }).accountId).toBe(
+      "acc-bare",
+    )
+  })
+
   // token_data.rs `parse_chatgpt_jwt_claims`: email falls back to the profile claim, user id to `user_id`
   test("email from the profile claim; user id from user_id", () => {
     const id = identity({
