@@ -4,30 +4,14 @@
  * limit on a socket as a wrapped error frame whose headers carry JSON numbers) and the routed client's quota
  * cache must end up with what a user should see: the newest windows, none that the backend retired.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
-import { Effect, ManagedRuntime, Option } from "effect"
+import { describe, expect } from "bun:test"
+import { Effect, Option } from "effect"
 import { MAIN } from "../src/AccountKey.ts"
 import { QuotaCache } from "../src/QuotaCache.ts"
-import { RoutedClient } from "../src/RoutedClient.ts"
 import { Store } from "../src/Store.ts"
-import {
-  accountsLayer,
-  fallbackAccount,
-  HostStore,
-  hostRequest,
-  readAll,
-  settingsFor,
-  tempDir,
-} from "./support/fixture.ts"
+import { attemptsOf, it, keyOfSim, send, setup, sim, TIMEOUT, useSimulator } from "./support/clock.ts"
 
-let sim: SimulatorHandle
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.stop()
-})
+useSimulator()
 
 const transports: ReadonlyArray<[string, Record<string, string>]> = [
   ["HTTP/SSE", {}],
@@ -35,105 +19,67 @@ const transports: ReadonlyArray<[string, Record<string, string>]> = [
   ["raw WebSocket", { CORTEXKIT_OPENAI_AUTH_WEBSOCKETS: "1", CORTEXKIT_OPENAI_AUTH_RAW_WS: "1" }],
 ]
 
-const setup = async (env: Record<string, string>) => {
-  const id = crypto.randomUUID().slice(0, 8)
-  const main = sim.addAccount({ accountId: `acct_q_${id}`, userId: `user_q_${id}` })
-  const fallback = sim.addAccount({ accountId: `acct_qfb_${id}`, userId: `user_qfb_${id}` })
-  const dir = tempDir()
-  const runtime = ManagedRuntime.make(
-    accountsLayer({ sim, storePath: `${dir.dir}/openai-auth.json`, host: new HostStore(main) }),
-  )
-  await runtime.runPromise(
-    Effect.gen(function* () {
-      const store = yield* Store
-      yield* store.update((doc) => ({ ...doc, accounts: [fallbackAccount(fallback)] }))
-    }),
-  )
-  const settings = settingsFor(sim, env)
-  let turn = 0
-  const send = async () => {
-    const served = await runtime.runPromise(
-      Effect.gen(function* () {
-        return yield* (yield* RoutedClient).send(hostRequest(`ses_q_${id}_${turn++}`), { settings })
-      }),
-    )
-    await readAll(served.response.body)
-    return served
-  }
-  const mainQuota = () =>
-    runtime.runPromise(
-      Effect.gen(function* () {
-        return Option.getOrUndefined(yield* (yield* QuotaCache).get(MAIN))
-      }),
-    )
-  const store = () =>
-    runtime.runPromise(
-      Effect.gen(function* () {
-        return yield* (yield* Store).read
-      }),
-    )
-  return {
-    main,
-    send,
-    mainQuota,
-    store,
-    [Symbol.asyncDispose]: async () => {
-      await runtime.dispose()
-      dir[Symbol.dispose]()
-    },
-  }
-}
+const mainQuota = Effect.gen(function* () {
+  return Option.getOrUndefined(yield* (yield* QuotaCache).get(MAIN))
+})
 
-for (const [name, env] of transports)
+for (const [name, transport] of transports)
   describe(`quota read from the wire: ${name}`, () => {
-    test("newest windows win, retired ones are cleared, credit flags as 1/0", async () => {
-      await using t = await setup(env)
-      sim.setQuota(t.main.accountId, { primaryUsedPercent: 40, secondaryUsedPercent: 30, hasCredits: false })
-      await t.send()
-      let q = await t.mainQuota()
-      expect([q?.fiveHour?.usedPercent, q?.weekly?.usedPercent]).toEqual([40, 30])
+    it.effect(
+      "newest windows win, retired ones are cleared, credit flags as 1/0",
+      () =>
+        Effect.gen(function* () {
+          const { main } = yield* setup()
+          sim.setQuota(main.accountId, { primaryUsedPercent: 40, secondaryUsedPercent: 30, hasCredits: false })
+          yield* send("ses_q1", transport)
+          let q = yield* mainQuota
+          expect([q?.fiveHour?.usedPercent, q?.weekly?.usedPercent]).toEqual([40, 30])
 
-      // the plan loses its weekly window: the backend retires the slot and the old 30 % must not linger
-      sim.setQuota(t.main.accountId, { primaryUsedPercent: 41, secondaryWindowMinutes: 0 })
-      await t.send()
-      q = await t.mainQuota()
-      expect([q?.fiveHour?.usedPercent, q?.weekly]).toEqual([41, undefined])
+          // the plan loses its weekly window: the backend retires the slot and the old 30 % must not linger
+          sim.setQuota(main.accountId, { primaryUsedPercent: 41, secondaryWindowMinutes: 0 })
+          yield* send("ses_q1", transport)
+          q = yield* mainQuota
+          expect([q?.fiveHour?.usedPercent, q?.weekly]).toEqual([41, undefined])
 
-      // every slot retired: nothing left to show
-      sim.setQuota(t.main.accountId, { primaryWindowMinutes: 0 })
-      await t.send()
-      q = await t.mainQuota()
-      expect([q?.fiveHour, q?.weekly, q?.otherWindows]).toEqual([undefined, undefined, []])
-      expect(q?.mainRetired).toBe(true)
+          // every slot retired: nothing left to show
+          sim.setQuota(main.accountId, { primaryWindowMinutes: 0 })
+          yield* send("ses_q1", transport)
+          q = yield* mainQuota
+          expect([q?.fiveHour, q?.weekly, q?.otherWindows, q?.mainRetired]).toEqual([undefined, undefined, [], true])
 
-      // the windows come back; credits written as 1/0 in the headers (JSON booleans on the frame)
-      sim.setQuota(t.main.accountId, {
-        primaryWindowMinutes: 300,
-        secondaryWindowMinutes: 10080,
-        primaryUsedPercent: 5,
-        secondaryUsedPercent: 6,
-        hasCredits: true,
-        creditFlags: "digits",
-      })
-      await t.send()
-      q = await t.mainQuota()
-      expect([q?.fiveHour?.usedPercent, q?.weekly?.usedPercent, q?.mainRetired]).toEqual([5, 6, undefined])
-      expect(q?.credits).toEqual(expect.objectContaining({ hasCredits: true, unlimited: false }))
-    })
+          // the windows come back; credits written as 1/0 in the headers (JSON booleans on the frame)
+          sim.setQuota(main.accountId, {
+            primaryWindowMinutes: 300,
+            secondaryWindowMinutes: 10080,
+            primaryUsedPercent: 5,
+            secondaryUsedPercent: 6,
+            hasCredits: true,
+            creditFlags: "digits",
+          })
+          yield* send("ses_q1", transport)
+          q = yield* mainQuota
+          expect([q?.fiveHour?.usedPercent, q?.weekly?.usedPercent, q?.mainRetired]).toEqual([5, 6, undefined])
+          expect(q?.credits).toEqual(expect.objectContaining({ hasCredits: true, unlimited: false }))
+        }),
+      TIMEOUT,
+    )
 
-    test("a usage limit: the reading from its headers, the account marked spent, the fallback serves", async () => {
-      await using t = await setup(env)
-      sim.setQuota(t.main.accountId, { primaryUsedPercent: 70, secondaryUsedPercent: 20 })
-      sim.script(t.main.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 900 } })
-      const before = Date.now()
-      const served = await t.send()
-      expect(served.account).not.toBe(MAIN)
-      expect(served.attempts.map((a) => a.outcome)).toEqual(["UsageLimit", "served"])
-      const q = await t.mainQuota()
-      expect(q?.fiveHour?.usedPercent).toBe(100)
-      expect(q?.fiveHour?.resetsAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 900_000)
-      expect(q?.weekly?.usedPercent).toBe(20)
-      const exhaustedUntil = (await t.store()).main?.exhaustedUntil ?? 0
-      expect(exhaustedUntil).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 900_000)
-    })
+    it.effect(
+      "a usage limit: the reading from its headers, the account marked spent, the fallback serves",
+      () =>
+        Effect.gen(function* () {
+          const { main, fallbacks } = yield* setup()
+          sim.setQuota(main.accountId, { primaryUsedPercent: 70, secondaryUsedPercent: 20 })
+          sim.script(main.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 900 } })
+          const resetFloor = Math.floor(Date.now() / 1000) * 1000 + 900_000
+          const served = yield* send("ses_q2", transport)
+          expect(attemptsOf(served)).toEqual([`${MAIN}:UsageLimit`, `${keyOfSim(fallbacks[0] ?? main)}:served`])
+          const q = yield* mainQuota
+          expect([q?.fiveHour?.usedPercent, q?.weekly?.usedPercent]).toEqual([100, 20])
+          expect(q?.fiveHour?.resetsAt).toBeGreaterThanOrEqual(resetFloor)
+          const doc = yield* (yield* Store).read
+          expect(doc.main?.exhaustedUntil).toBeGreaterThanOrEqual(resetFloor)
+        }),
+      TIMEOUT,
+    )
   })
