@@ -83,3 +83,20 @@ for (const [name, transport] of transports)
       TIMEOUT,
     )
   })
+
+describe("a usage limit the backend words differently (HTTP)", () => {
+  // numman-ali fetch-helpers.test.ts "maps usage-limit 404 errors to 429"; ndycode fetch-helpers.test.ts "handles 404
+  // with non-JSON body containing usage limit text"
+  it.effect(
+    "a 404 that says 'usage limit' in plain text: main is marked spent and the fallback serves",
+    () =>
+      Effect.gen(function* () {
+        const { main, fallbacks } = yield* setup()
+        sim.script(main.accountId, { fault: { kind: "status", status: 404, body: "usage limit exceeded - try later" } })
+        const served = yield* send("ses_q3")
+        expect(attemptsOf(served)).toEqual([`${MAIN}:UsageLimit`, `${keyOfSim(fallbacks[0] ?? main)}:served`])
+        expect((yield* (yield* Store).read).main?.exhaustedUntil).toBeGreaterThan(Date.now())
+      }),
+    TIMEOUT,
+  )
+})

@@ -288,6 +288,12 @@ describe("ndycode/opencode-openai-codex-auth-multiaccount test/fetch-helpers.tes
   // same rule, the 403 issue 13 names and the 429 it really is
   test("403 and 429 plain text usage limits", () => {
     expect(http(403, "You have reached your usage limit.")._tag).toBe("UsageLimit")
+    expect(http(403, { error: { type: "usage_limit_reached", message: "spent", resets_in_seconds: 5 } })).toMatchObject(
+      {
+        _tag: "UsageLimit",
+        resetsAt: NOW + 5000,
+      },
+    )
     expect(http(429, "Usage limit reached, come back later")._tag).toBe("UsageLimit")
     // but not a 400, and not a body that names another cause
     expect(http(400, "usage limit flag is not a parameter")._tag).toBe("BadRequest")
