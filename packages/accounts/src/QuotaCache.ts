@@ -1,7 +1,8 @@
 /**
  * The last quota reading per account (`main` or a fallback's key), fed by every response (headers, WebSocket
- * frames), by usage polls and by usage-limit errors. Readings are merged window by window, the newer one
- * winning (`mergeQuota`), so an out-of-order older reading never hides a newer percentage.
+ * frames), by usage polls and by usage-limit errors. Readings are combined by `mergeQuota`: the newer one (by
+ * when it was taken) replaces the windows of every family it states, so a window the backend retired does not
+ * linger, and an out-of-order older reading never hides a newer percentage.
  *
  * The map lives in memory for routing and is handed to the store (`Store.observe`, written behind, merged
  * the same way with what other processes wrote) for the TUI, the CLI and other processes: at most once per

@@ -255,7 +255,10 @@ export const make = Effect.gen(function* () {
           )
           continue
         }
-        if (failure._tag === "BurstRateLimit" && !burstRetried) {
+        // an overload with a server-sent delay is waited out too: another account meets the same busy backend
+        const waitable =
+          failure._tag === "BurstRateLimit" || (failure._tag === "Transient" && failure.retryAfterMs !== undefined)
+        if (waitable && !burstRetried) {
           burstRetried = true
           yield* Effect.sleep(Math.min(failure.retryAfterMs ?? 1_000, MAX_BURST_WAIT_MS))
           continue

@@ -95,6 +95,36 @@ describe("RoutedClient under TestClock", () => {
     )
   }
 
+  // issue 13: an overload's server-sent delay (ndycode fetch-helpers.test.ts "marks exact server overload payload as
+  // server retry and preserves retry-after") is waited out once on the same account: another account would meet
+  // the same busy backend
+  it.effect(
+    "an overload with retry_after_ms waits that long, then retries once on the same account",
+    () =>
+      Effect.gen(function* () {
+        const env = yield* setup()
+        const body = {
+          error: {
+            type: "service_unavailable_error",
+            code: "server_is_overloaded",
+            message: "Overloaded",
+            retry_after_ms: 1750,
+          },
+        }
+        sim.script(env.main.accountId, { fault: { kind: "status", status: 429, body } })
+        const spy = yield* sleepSpy
+        const fiber = yield* Effect.forkChild(send("ses_overload").pipe(Effect.provideService(Clock.Clock, spy.clock)))
+        expect(yield* within(5_000, "the overload wait to start", spy.firstSleep)).toBe(1750)
+        yield* TestClock.adjust(1749)
+        expect(fiber.pollUnsafe()).toBeUndefined()
+        yield* TestClock.adjust(1)
+        const served = yield* within(5_000, "the retry", Fiber.join(fiber))
+        expect(attemptsOf(served)).toEqual([`${MAIN}:Transient`, `${MAIN}:served`])
+        expect(responsesFor(env.fallbacks[0] as SimAccount)).toHaveLength(0)
+      }),
+    TIMEOUT,
+  )
+
   it.effect(
     "a second burst 429 on the retry moves on instead of waiting again",
     () =>

@@ -10,6 +10,7 @@ import {
   earliestReset,
   epochMs,
   exhaustedUntil,
+  type HeaderValues,
   headerRecord,
   LooseNumber,
   lenient,
@@ -77,7 +78,7 @@ export type CodexFailure =
   | BadRequest
 
 // ---------------------------------------------------------------------------------------------------------
-// Classification
+// Classification (codex-protocol.md §4, §5.2, §6; the rules and their sources are in docs/protocol-quota-errors.md)
 // ---------------------------------------------------------------------------------------------------------
 
 const ErrorDetail = Schema.Struct({
@@ -87,7 +88,9 @@ const ErrorDetail = Schema.Struct({
   plan_type: lenient(Schema.String),
   resets_at: lenient(LooseNumber),
   resets_in_seconds: lenient(LooseNumber),
+  retry_after_ms: lenient(LooseNumber),
   rate_limit_reached_type: lenient(Schema.Unknown),
+  context: lenient(Schema.Struct({ type: lenient(Schema.String) })),
 })
 type ErrorDetail = typeof ErrorDetail.Type
 
@@ -112,7 +115,16 @@ const decodeBody = Schema.decodeUnknownOption(ErrorBody)
 
 const USAGE_LIMIT = new Set(["usage_limit_reached", "usage_limit_exceeded", "insufficient_quota"])
 const OVERLOADED = new Set(["server_is_overloaded", "slow_down", "overloaded", "server_overloaded"])
+/** WebSocket refusals codex-rs retries on a new connection with the full input (`responses_websocket.rs`, §6) */
+const RECONNECT = new Set(["websocket_connection_limit_reached", "previous_response_not_found"])
 const MAX_MESSAGE = 500
+/** a usage limit told in words (a plain-text body, or JSON without a type): NA and ND map these to 429 */
+const USAGE_LIMIT_TEXT = /\busage[ _-]?limit\b/i
+/** "Usage not included in your plan" (ND `isEntitlementError`) */
+const NOT_INCLUDED_TEXT = /not included in your (?:plan|chatgpt subscription)/i
+const OVERLOAD_TEXT = /overloaded/i
+/** statuses a worded usage limit is believed under: the 429 it is, and the 403/404 it arrives as (NA, ND) */
+const WORDED_LIMIT_STATUSES = new Set([403, 404, 429])
 
 export interface ClassifyOptions {
   /** epoch ms, for relative reset/retry hints; default `Date.now()` */
@@ -122,9 +134,9 @@ export interface ClassifyOptions {
 const truncate = (text: string) => (text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text)
 
 const RETRY_HINT =
-  /(?:try again|retry)\s+in\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)\b/i
+  /(?:try again|retry)\s+in\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)\b/i
 
-/** "try again in 1.5s" / "in 250ms" -> milliseconds */
+/** "try again in 1.5s" / "in 250ms" / "in 35 seconds" -> milliseconds (codex-rs `try_parse_retry_after`) */
 export const retryHintMs = (message: string): number | undefined => {
   const m = RETRY_HINT.exec(message)
   if (m === null) return undefined
@@ -135,14 +147,22 @@ export const retryHintMs = (message: string): number | undefined => {
   return Number.isFinite(ms) ? Math.ceil(ms) : undefined
 }
 
-/** `retry-after` (seconds or an HTTP date) or `retry-after-ms` -> milliseconds */
+const DELAY_SECONDS = /^\d+$/
+
+/**
+ * `retry-after-ms`, else `retry-after` as RFC 9110 has it: whole seconds or an HTTP date (a date already past
+ * is 0). Fractions and negatives are not delay-seconds and are ignored (IB `parseRetryAfterMs`).
+ */
 export const retryAfterMs = (headers: Record<string, string>, now: number): number | undefined => {
-  const ms = Number(headers["retry-after-ms"])
-  if (headers["retry-after-ms"] !== undefined && Number.isFinite(ms) && ms >= 0) return Math.ceil(ms)
+  const rawMs = headers["retry-after-ms"]?.trim()
+  if (rawMs !== undefined && rawMs !== "") {
+    const ms = Number(rawMs)
+    if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms)
+  }
   const raw = headers["retry-after"]?.trim()
   if (raw === undefined || raw === "") return undefined
-  const seconds = Number(raw)
-  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.ceil(seconds * 1000) : undefined
+  if (DELAY_SECONDS.test(raw)) return Number(raw) * 1000
+  if (/^[-+\d.]/.test(raw)) return undefined
   const date = Date.parse(raw)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
@@ -155,6 +175,9 @@ interface Facts {
   readonly detail: ErrorDetail
   readonly headers: Record<string, string>
   readonly rateLimitReached: boolean
+  /** the nested error object's `type` and `code` (ND tells a live `server_error` payload by both) */
+  readonly nestedType: string | undefined
+  readonly nestedCode: string | undefined
 }
 
 /** the event's own `type` (`error`, `response.failed`) says nothing about the cause */
@@ -171,9 +194,15 @@ const facts = (
   const detailObj = typeof body?.detail === "object" ? body.detail : undefined
   const detail: ErrorDetail = { ...body, ...detailObj, ...nested }
   const topType = causeType(body?.type)
-  const kinds = [nested?.type, nested?.code, detailObj?.type, detailObj?.code, body?.code, topType].filter(
-    (k): k is string => k !== undefined,
-  )
+  const kinds = [
+    nested?.type,
+    nested?.code,
+    nested?.context?.type,
+    detailObj?.type,
+    detailObj?.code,
+    body?.code,
+    topType,
+  ].filter((k): k is string => k !== undefined)
   const message =
     nested?.message ??
     (typeof body?.error === "string" ? body.error : undefined) ??
@@ -199,6 +228,8 @@ const facts = (
     detail,
     headers,
     rateLimitReached,
+    nestedType: nested?.type,
+    nestedCode: nested?.code,
   }
 }
 
@@ -219,29 +250,53 @@ const usageLimit = (f: Facts, now: number): UsageLimit => {
   })
 }
 
-const classify = (f: Facts, now: number): CodexFailure => {
+/** a server-sent delay: the body's `retry_after_ms` (ND), then the headers, then "try again in N s" in the text */
+const retryOf = (f: Facts, now: number): number | undefined => {
+  const body = f.detail.retry_after_ms
+  if (body !== undefined && body >= 0) return Math.ceil(body)
+  return retryAfterMs(f.headers, now) ?? retryHintMs(f.message)
+}
+
+const isOverloaded = (f: Facts, has: (k: ReadonlySet<string> | string) => boolean) =>
+  has(OVERLOADED) || (has("service_unavailable_error") && OVERLOAD_TEXT.test(f.message))
+
+const classify = (f: Facts, text: string, now: number): CodexFailure => {
   const has = (set: ReadonlySet<string> | string) =>
     f.kinds.some((k) => (typeof set === "string" ? k === set : set.has(k)))
+  const status = f.status
   if (has(USAGE_LIMIT) || f.rateLimitReached) return usageLimit(f, now)
-  if (has("usage_not_included"))
+  if (has("usage_not_included") || NOT_INCLUDED_TEXT.test(f.message))
     return new PlanWithoutCodex({ message: f.message, ...optional("planType", f.detail.plan_type) })
   if (has("context_length_exceeded")) return new ContextTooLong({ message: f.message })
-  const status = f.status
+  if (has(RECONNECT)) return new Transient({ message: f.message, ...optional("status", status) })
+  // worded only: no type or code says otherwise
+  if (
+    f.kinds.length === 0 &&
+    (status === undefined || WORDED_LIMIT_STATUSES.has(status)) &&
+    (USAGE_LIMIT_TEXT.test(f.message) || USAGE_LIMIT_TEXT.test(text))
+  )
+    return usageLimit(f, now)
   if (status === 401) return new AuthFailure({ message: f.message, status })
   if (status === 403) return new Forbidden({ message: f.message })
-  const retry = retryAfterMs(f.headers, now) ?? retryHintMs(f.message)
-  if (has(OVERLOADED))
-    return new Transient({ message: f.message, status: status ?? 503, ...optional("retryAfterMs", retry) })
+  if (isOverloaded(f, has))
+    return new Transient({ message: f.message, status: status ?? 503, ...optional("retryAfterMs", retryOf(f, now)) })
   if (status === 429 || has("rate_limit_exceeded"))
-    return new BurstRateLimit({ message: f.message, ...optional("retryAfterMs", retry) })
+    return new BurstRateLimit({ message: f.message, ...optional("retryAfterMs", retryOf(f, now)) })
+  // the live payload ND saw with a 400: a server fault reported as a bad request (both fields, not either)
+  if (f.nestedType === "server_error" && f.nestedCode === "server_error")
+    return new Transient({
+      message: f.message,
+      ...optional("status", status),
+      ...optional("retryAfterMs", retryOf(f, now)),
+    })
   if (status === undefined) {
     // An event without a status: only a request-shaped error is the caller's fault, the rest may pass.
     if (has("invalid_request_error") || has("invalid_prompt"))
       return new BadRequest({ message: f.message, status: 400, ...optional("code", f.code) })
-    return new Transient({ message: f.message, ...optional("retryAfterMs", retry) })
+    return new Transient({ message: f.message, ...optional("retryAfterMs", retryOf(f, now)) })
   }
   if (status >= 500 || status === 408 || status < 400)
-    return new Transient({ message: f.message, status, ...optional("retryAfterMs", retry) })
+    return new Transient({ message: f.message, status, ...optional("retryAfterMs", retryOf(f, now)) })
   return new BadRequest({ message: f.message, status, ...optional("code", f.code) })
 }
 
@@ -253,28 +308,26 @@ const parseJson = (text: string): unknown => {
   }
 }
 
-/** An HTTP refusal (status + body text + response headers). Non-JSON bodies are classified by status. */
+/** An HTTP refusal (status + body text + response headers). Non-JSON bodies are classified by status and words. */
 export const classifyHttp = (
   status: number,
   bodyText: string,
-  headers?: Headers | Readonly<Record<string, string>>,
+  headers?: HeaderValues,
   options?: ClassifyOptions,
 ): CodexFailure => {
   const now = options?.now ?? Date.now()
   const body = Option.getOrUndefined(decodeBody(parseJson(bodyText)))
-  return classify(facts(status, body, bodyText, headers === undefined ? {} : headerRecord(headers)), now)
+  return classify(facts(status, body, bodyText, headers === undefined ? {} : headerRecord(headers)), bodyText, now)
 }
 
 /**
  * A failure event: SSE `response.failed`, a top-level SSE `error` event, or a WebSocket `error` frame
- * (`status`/`status_code` + `error{...}` + `headers{...}`, handled like the HTTP answer it wraps).
+ * (`status`/`status_code` + `error{...}` + `headers{...}`, handled like the HTTP answer it wraps; header
+ * values may be JSON numbers there).
  */
 export const classifyEvent = (json: unknown, options?: ClassifyOptions): CodexFailure => {
   const now = options?.now ?? Date.now()
   const body = Option.getOrUndefined(decodeBody(json))
-  const headers: Record<string, string> = {}
-  for (const [k, v] of Object.entries(body?.headers ?? {}))
-    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") headers[k.toLowerCase()] = String(v)
   const status = body?.status_code ?? body?.status
-  return classify(facts(status, body, "", headers), now)
+  return classify(facts(status, body, "", headerRecord(body?.headers ?? {})), "", now)
 }

@@ -1,15 +1,21 @@
 /**
  * Reads the identity claims out of the issuer's JWTs. Signatures are never verified: the tokens come straight
  * from the issuer over TLS and are only used to learn which account they belong to, the backend verifies them.
- * Every malformed input ends in a `JwtError`, never a throw.
+ * A token that is not a JWT ends in a `JwtError`, never a throw; inside a JWT a claim of an unexpected type is
+ * taken as absent (as the seed's reader, which checks each claim's type where it reads it), so a new claim
+ * shape from the issuer cannot lock anyone out.
  */
-import { Effect, Result, Schema } from "effect"
+import { Effect, Option, Result, Schema } from "effect"
 
 export class JwtError extends Schema.TaggedError<JwtError>()("JwtError", {
   message: Schema.String,
 }) {}
 
-const field = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.NullOr(schema))
+/** an optional claim; `null` or a value of another type reads as absent */
+const field = <S extends Schema.Top>(schema: S) =>
+  Schema.optional(
+    Schema.UndefinedOr(Schema.NullOr(schema)).pipe(Schema.catchDecoding(() => Effect.succeed(Option.some(undefined)))),
+  )
 
 const AuthNamespace = Schema.Struct({
   chatgpt_account_id: field(Schema.String),
@@ -29,7 +35,8 @@ export const JwtClaims = Schema.Struct({
   chatgpt_plan_type: field(Schema.String),
   email: field(Schema.String),
   exp: field(Schema.Number),
-  organizations: field(Schema.Array(Schema.Struct({ id: field(Schema.String) }))),
+  /** only the first entry is read (`organizations[0].id`), so the rest may be anything */
+  organizations: field(Schema.Array(Schema.Unknown)),
   [AUTH_CLAIM]: field(AuthNamespace),
   [PROFILE_CLAIM]: field(Schema.Struct({ email: field(Schema.String) })),
 })
@@ -45,7 +52,8 @@ export interface Identity {
 }
 
 const decodeClaimsResult = Schema.decodeUnknownResult(JwtClaims)
-const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/
+/** base64url as the issuer sends it; the standard alphabet is taken too, as the seed's and ND's decoders do */
+const BASE64 = /^[A-Za-z0-9_\-+/]+={0,2}$/
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 const fail = (message: string) => Result.fail(new JwtError({ message }))
@@ -55,7 +63,7 @@ export const parsePayload = (token: string, label = "token"): Result.Result<Reco
   const parts = token.split(".")
   if (parts.length !== 3) return fail(`${label} is not a JWT: expected 3 dot-separated parts, got ${parts.length}`)
   const segment = parts[1] ?? ""
-  if (!BASE64URL.test(segment) || segment.replace(/=+$/, "").length % 4 === 1) {
+  if (!BASE64.test(segment) || segment.replace(/=+$/, "").length % 4 === 1) {
     return fail(`${label} payload is not valid base64url`)
   }
   let text: string
@@ -87,11 +95,17 @@ export const parseClaims = (token: string, label = "token"): Result.Result<JwtCl
 const nonEmpty = (value: string | null | undefined): string | undefined =>
   typeof value === "string" && value !== "" ? value : undefined
 
+const firstOrganization = (organizations: ReadonlyArray<unknown> | null | undefined): string | undefined => {
+  const first = organizations?.[0]
+  const id = typeof first === "object" && first !== null ? (first as { readonly id?: unknown }).id : undefined
+  return typeof id === "string" ? id : undefined
+}
+
 /** Order from the protocol notes: top-level, then the auth namespace, then the first organization. */
 export const accountIdOf = (claims: JwtClaims): string | undefined =>
   nonEmpty(claims.chatgpt_account_id) ??
   nonEmpty(claims[AUTH_CLAIM]?.chatgpt_account_id) ??
-  nonEmpty(claims.organizations?.[0]?.id)
+  nonEmpty(firstOrganization(claims.organizations))
 
 const userIdOf = (claims: JwtClaims): string | undefined =>
   nonEmpty(claims[AUTH_CLAIM]?.chatgpt_user_id) ??
@@ -108,22 +122,27 @@ const emailOf = (claims: JwtClaims): string | undefined =>
 const expOf = (claims: JwtClaims): number | undefined =>
   typeof claims.exp === "number" && Number.isFinite(claims.exp) ? claims.exp : undefined
 
+/** A token's claims, or why it has none: absent or empty (OpenCode sends `id_token: ""`), or not a JWT (opaque). */
+const claimsOf = (token: string | undefined, label: string): Result.Result<JwtClaims, string> => {
+  if (token === undefined || token.trim() === "") return Result.fail(`${label} is empty`)
+  return Result.mapError(parseClaims(token, label), (error) => error.message)
+}
+
 /**
- * The account identity from a token response: id_token first (it carries the organizations), then the
- * access token. A present-but-malformed token is an error, as is finding no account id in either.
+ * The account identity from a token response: the id_token first (it carries the organizations), then the
+ * access token, each filling what the other lacks. Either may be unusable, as OpenCode's and the seed's
+ * `extractAccountId` allow: an opaque access token (identity from the id_token) or an empty id_token (identity
+ * from the access token). Only finding no account id in either is an error, and it says what each token was.
  */
 export const parseIdentity = (tokens: {
   readonly idToken?: string | undefined
   readonly accessToken: string
 }): Result.Result<Identity, JwtError> => {
-  const access = parseClaims(tokens.accessToken, "access_token")
-  if (Result.isFailure(access)) return Result.fail(access.failure)
-  let sources: ReadonlyArray<JwtClaims> = [access.success]
-  if (tokens.idToken !== undefined) {
-    const id = parseClaims(tokens.idToken, "id_token")
-    if (Result.isFailure(id)) return Result.fail(id.failure)
-    sources = [id.success, access.success]
-  }
+  const id = claimsOf(tokens.idToken, "id_token")
+  const access = claimsOf(tokens.accessToken, "access_token")
+  const sources: Array<JwtClaims> = []
+  if (Result.isSuccess(id)) sources.push(id.success)
+  if (Result.isSuccess(access)) sources.push(access.success)
   const pick = (get: (claims: JwtClaims) => string | undefined) => {
     for (const claims of sources) {
       const value = get(claims)
@@ -133,12 +152,16 @@ export const parseIdentity = (tokens: {
   }
   const accountId = pick(accountIdOf)
   if (accountId === undefined) {
-    return fail("no ChatGPT account id in the tokens (chatgpt_account_id / organizations claims are missing)")
+    const why = (r: Result.Result<JwtClaims, string>, label: string) =>
+      Result.isSuccess(r) ? `${label} has no chatgpt_account_id / organizations claim` : r.failure
+    return fail(`no ChatGPT account id in the tokens: ${why(id, "id_token")}; ${why(access, "access_token")}`)
   }
   const userId = pick(userIdOf)
   const plan = pick(planOf)
   const email = pick(emailOf)
-  const exp = expOf(access.success) ?? (sources.length > 1 && sources[0] ? expOf(sources[0]) : undefined)
+  const exp =
+    (Result.isSuccess(access) ? expOf(access.success) : undefined) ??
+    (Result.isSuccess(id) ? expOf(id.success) : undefined)
   return Result.succeed({
     accountId,
     ...(userId !== undefined ? { userId } : {}),

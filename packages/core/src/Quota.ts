@@ -8,19 +8,22 @@
  * header reader (every response carries one) and the combining of readings.
  */
 import {
+  creditFlag,
   type Family,
-  FIVE_HOUR_MINUTES,
   familyIsEmpty,
   makeCredits,
   makeWindow,
   type NamedLimit,
   namedLimit,
   place,
+  positionalMinutes,
   type QuotaSnapshot,
   type QuotaWindow,
+  resetAtMs,
   resetFrom,
   snapshot,
-  WEEKLY_MINUTES,
+  validMinutes,
+  validPercent,
 } from "./internal/quota-model.ts"
 
 export { quotaFromRateLimitsFrame, quotaFromUsage } from "./internal/quota-json.ts"
@@ -37,6 +40,16 @@ export {
 
 // ---- headers --------------------------------------------------------------------------------------------
 
+/** Header-like values: strings as HTTP sends them; numbers and booleans as a WebSocket error frame's JSON has them. */
+export type HeaderValues = Headers | Readonly<Record<string, unknown>>
+
+const headerString = (value: unknown): string | undefined =>
+  typeof value === "string"
+    ? value
+    : (typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean"
+      ? String(value)
+      : undefined
+
 /** `LooseNumber` on a header string, without the schema machinery (every response carries a dozen of these) */
 const headerNumber = (value: string | undefined): number | undefined => {
   const v = value?.trim()
@@ -44,82 +57,108 @@ const headerNumber = (value: string | undefined): number | undefined => {
   const n = Number(v)
   return Number.isFinite(n) ? n : undefined
 }
-const headerBool = (value: string | undefined): boolean | undefined => {
-  const v = value?.trim().toLowerCase()
-  return v === "true" ? true : v === "false" ? false : undefined
-}
 const headerText = (value: string | undefined): string | undefined => {
   const v = value?.trim()
   return v === undefined || v === "" ? undefined : v
 }
 
-/** lower-cased header map from either a `Headers` or a plain record */
-export const headerRecord = (headers: Headers | Readonly<Record<string, string>>): Record<string, string> => {
+const isHeaders = (headers: HeaderValues): headers is Headers =>
+  typeof (headers as Headers).forEach === "function" && typeof (headers as Headers).get === "function"
+
+/** lower-cased header map of string values from either a `Headers` or a plain record (numbers written out) */
+export const headerRecord = (headers: HeaderValues): Record<string, string> => {
   const out: Record<string, string> = {}
-  if (typeof (headers as Headers).forEach === "function" && typeof (headers as Headers).get === "function") {
-    ;(headers as Headers).forEach((value, key) => {
+  if (isHeaders(headers)) {
+    headers.forEach((value, key) => {
       out[key.toLowerCase()] = value
     })
   } else {
-    for (const [key, value] of Object.entries(headers)) if (typeof value === "string") out[key.toLowerCase()] = value
-  }
-  return out
-}
-
-/** only the `x-codex-*` entries, lower-cased: the rest of a response's headers never matter here */
-const codexHeaders = (headers: Headers | Readonly<Record<string, string>>): Record<string, string> => {
-  const out: Record<string, string> = {}
-  if (typeof (headers as Headers).forEach === "function" && typeof (headers as Headers).get === "function") {
-    ;(headers as Headers).forEach((value, key) => {
-      const k = key.toLowerCase()
-      if (k.startsWith("x-codex-")) out[k] = value
-    })
-  } else {
-    const record = headers as Readonly<Record<string, string>>
-    for (const key of Object.keys(record)) {
-      const value = record[key]
-      if (typeof value !== "string") continue
-      const k = key.toLowerCase()
-      if (k.startsWith("x-codex-")) out[k] = value
+    for (const [key, value] of Object.entries(headers)) {
+      const text = headerString(value)
+      if (text !== undefined) out[key.toLowerCase()] = text
     }
   }
   return out
 }
 
-const headerWindow = (
-  h: Record<string, string>,
-  prefix: string,
-  slot: "primary" | "secondary",
-  now: number,
-): QuotaWindow | undefined => {
-  const used = headerNumber(h[`${prefix}-${slot}-used-percent`])
-  if (used === undefined) return undefined
-  const minutesRaw = headerNumber(h[`${prefix}-${slot}-window-minutes`])
-  if (minutesRaw === 0) return undefined // slot not applicable
-  // Without a length, fall back to the historical positional meaning.
-  const minutes = minutesRaw ?? (slot === "primary" ? FIVE_HOUR_MINUTES : WEEKLY_MINUTES)
-  const resetsAt = resetFrom(
-    now,
-    headerNumber(h[`${prefix}-${slot}-reset-at`]),
-    headerNumber(h[`${prefix}-${slot}-reset-after-seconds`]),
-  )
-  return makeWindow(used, minutes, resetsAt)
+/** only the `x-codex-*` entries, lower-cased: the rest of a response's headers never matter here */
+const codexHeaders = (headers: HeaderValues): Record<string, string> => {
+  const out: Record<string, string> = {}
+  if (isHeaders(headers)) {
+    headers.forEach((value, key) => {
+      const k = key.toLowerCase()
+      if (k.startsWith("x-codex-")) out[k] = value
+    })
+  } else {
+    for (const key of Object.keys(headers)) {
+      const k = key.toLowerCase()
+      if (!k.startsWith("x-codex-")) continue
+      const value = headerString(headers[key])
+      if (value !== undefined) out[k] = value
+    }
+  }
+  return out
 }
 
+type Slot = "primary" | "secondary"
+const SLOTS: ReadonlyArray<Slot> = ["primary", "secondary"]
+
+/**
+ * One slot: `undefined` when its used-percent header is absent, `"invalid"` when present but not a percentage
+ * (blank, junk, outside 0..100), `"retired"` for the explicit marker (0 % used, a `0`-minute window and no
+ * reset time: the live shape of a slot a plan does not have), else the window. A length that is missing, not
+ * positive or absurd gives way to the slot's usual one.
+ */
+const headerSlot = (
+  h: Record<string, string>,
+  prefix: string,
+  slot: Slot,
+  now: number,
+): QuotaWindow | "invalid" | "retired" | undefined => {
+  const raw = h[`${prefix}-${slot}-used-percent`]
+  if (raw === undefined) return undefined
+  const used = headerNumber(raw)
+  if (!validPercent(used)) return "invalid"
+  const minutes = headerNumber(h[`${prefix}-${slot}-window-minutes`])
+  const resetAt = resetAtMs(h[`${prefix}-${slot}-reset-at`])
+  if (used === 0 && minutes === 0 && resetAt === undefined) return "retired"
+  const resetsAt = resetFrom(now, resetAt, headerNumber(h[`${prefix}-${slot}-reset-after-seconds`]))
+  return makeWindow(used, validMinutes(minutes) ?? positionalMinutes(slot), resetsAt)
+}
+
+/**
+ * A family's slots. As the seed reads a header frame: one malformed used-percent makes the whole family
+ * unreadable (it then says nothing, so it cannot erase a good earlier reading).
+ */
 const headerFamily = (h: Record<string, string>, prefix: string, now: number): Family => {
+  const slots = SLOTS.map((slot) => headerSlot(h, prefix, slot, now))
   const family: Family = { other: [] }
-  place(family, headerWindow(h, prefix, "primary", now))
-  place(family, headerWindow(h, prefix, "secondary", now))
+  if (slots.includes("invalid")) return family
+  let named = false
+  for (const slot of slots) {
+    if (slot === undefined) continue
+    named = true
+    if (typeof slot !== "string") place(family, slot)
+  }
+  if (named && familyIsEmpty(family)) family.retired = true
   return family
 }
 
 const FAMILY_KEY = /^x-codex-(.+)-(?:primary|secondary)-used-percent$/
 
-/** `x-codex-*` response headers (also the `headers` object inside a WebSocket error frame). */
-export const quotaFromHeaders = (
-  headers: Headers | Readonly<Record<string, string>>,
-  now: number,
-): QuotaSnapshot | undefined => {
+/** Credits only when both flags read (codex-rs `parse_credits_snapshot`); a blank balance is absent. */
+const headerCredits = (h: Record<string, string>) => {
+  const hasCredits = creditFlag(h["x-codex-credits-has-credits"])
+  const unlimited = creditFlag(h["x-codex-credits-unlimited"])
+  if (hasCredits === undefined || unlimited === undefined) return undefined
+  return makeCredits(hasCredits, unlimited, headerText(h["x-codex-credits-balance"]))
+}
+
+/**
+ * `x-codex-*` response headers, and the `headers` object of a WebSocket error frame (whose values may be JSON
+ * numbers). Undefined when they say nothing about quota.
+ */
+export const quotaFromHeaders = (headers: HeaderValues, now: number): QuotaSnapshot | undefined => {
   const h = codexHeaders(headers)
   const main = headerFamily(h, "x-codex", now)
   const additional: Array<NamedLimit> = []
@@ -131,14 +170,8 @@ export const quotaFromHeaders = (
     const family = headerFamily(h, `x-codex-${name}`, now)
     if (!familyIsEmpty(family)) additional.push(namedLimit(headerText(h[`x-codex-${name}-limit-name`]) ?? name, family))
   }
-  const hasCredits = headerBool(h["x-codex-credits-has-credits"])
-  const unlimited = headerBool(h["x-codex-credits-unlimited"])
-  const balance = headerText(h["x-codex-credits-balance"])
-  const credits =
-    hasCredits === undefined && unlimited === undefined
-      ? undefined
-      : makeCredits(hasCredits ?? false, unlimited ?? false, balance)
-  if (familyIsEmpty(main) && additional.length === 0 && credits === undefined) return undefined
+  const credits = headerCredits(h)
+  if (familyIsEmpty(main) && main.retired !== true && additional.length === 0 && credits === undefined) return undefined
   return snapshot({
     observedAt: now,
     source: "headers",
@@ -149,74 +182,84 @@ export const quotaFromHeaders = (
     activeLimit: headerText(h["x-codex-active-limit"]),
   })
 }
+
 // ---- combining readings --------------------------------------------------------------------------------
 
 const fresh = (w: QuotaWindow | undefined, at: number) =>
   w !== undefined && (w.resetsAt === undefined || w.resetsAt > at) ? w : undefined
 
-const mergeFamily = (older: Family, newer: Family, at: number): Family => {
-  const other = new Map<number, QuotaWindow>()
-  for (const w of older.other) if (fresh(w, at)) other.set(w.windowMinutes, w)
-  for (const w of newer.other) other.set(w.windowMinutes, w)
-  const out: Family = { other: [...other.values()] }
-  const fiveHour = newer.fiveHour ?? fresh(older.fiveHour, at)
-  const weekly = newer.weekly ?? fresh(older.weekly, at)
-  if (fiveHour) out.fiveHour = fiveHour
-  if (weekly) out.weekly = weekly
-  return out
+const hasMainWindow = (s: QuotaSnapshot) =>
+  s.fiveHour !== undefined || s.weekly !== undefined || s.otherWindows.length > 0
+
+/** Whether a reading says what the main family's windows are now (some, or explicitly none). */
+export const statesMain = (s: QuotaSnapshot): boolean => hasMainWindow(s) || s.mainRetired === true
+
+/** the windows of an older reading still worth showing: those that have not reset since */
+const freshFamily = (
+  s: { readonly fiveHour?: QuotaWindow | undefined; readonly weekly?: QuotaWindow | undefined },
+  other: ReadonlyArray<QuotaWindow>,
+  at: number,
+): Family => {
+  const f: Family = { other: other.filter((w) => fresh(w, at) !== undefined) }
+  const fiveHour = fresh(s.fiveHour, at)
+  const weekly = fresh(s.weekly, at)
+  if (fiveHour) f.fiveHour = fiveHour
+  if (weekly) f.weekly = weekly
+  return f
 }
 
 const familyOf = (
-  s: { fiveHour?: QuotaWindow | undefined; weekly?: QuotaWindow | undefined },
+  s: { readonly fiveHour?: QuotaWindow | undefined; readonly weekly?: QuotaWindow | undefined },
   other: ReadonlyArray<QuotaWindow>,
+  retired?: boolean,
 ): Family => {
   const f: Family = { other: [...other] }
   if (s.fiveHour) f.fiveHour = s.fiveHour
   if (s.weekly) f.weekly = s.weekly
+  if (retired === true) f.retired = true
   return f
 }
 
-/** Whether merging `older` into `newer` would give `newer` back unchanged (the common case, answered cheaply). */
-const covers = (newer: QuotaSnapshot, older: QuotaSnapshot, at: number): boolean =>
-  older.additional.length === 0 &&
-  newer.additional.every((n, i) => newer.additional.findIndex((m) => m.name === n.name) === i) &&
-  newer.otherWindows.length === 0 &&
-  older.otherWindows.length === 0 &&
-  (newer.fiveHour !== undefined || fresh(older.fiveHour, at) === undefined) &&
-  (newer.weekly !== undefined || fresh(older.weekly, at) === undefined) &&
-  (newer.planType !== undefined || older.planType === undefined) &&
-  (newer.credits !== undefined || older.credits === undefined) &&
-  (newer.activeLimit !== undefined || older.activeLimit === undefined) &&
-  (newer.limitReached !== undefined || older.limitReached === undefined)
-
 /**
- * Combines two readings, window by window: the newer reading (by `observedAt`) wins wherever it has a value;
- * windows only the older one knows are kept unless they have already reset (their percentage is stale).
+ * Combines two readings of one account, as codex-rs keeps its latest snapshot per limit: the newer reading
+ * (by `observedAt`) replaces a family's windows whenever it states that family, so a window it no longer
+ * has (retired, or another slot now) does not linger; a family it does not state (another limit's frame,
+ * unreadable headers) keeps the older windows that have not reset since. Named limits are replaced by name.
+ * Plan, credits and the active limit carry over when the newer reading lacks them (codex-rs
+ * `merge_rate_limit_fields`); `limitReached` belongs to the main family and goes with it.
  */
 export const mergeQuota = (a: QuotaSnapshot | undefined, b: QuotaSnapshot): QuotaSnapshot => {
   if (a === undefined) return b
   const [older, newer] = a.observedAt > b.observedAt ? [b, a] : [a, b]
   const at = newer.observedAt
-  // every response brings a reading with the same fields as the last one: nothing of the older survives
-  if (covers(newer, older, at)) return newer
-  const named = new Map<string, NamedLimit>()
-  for (const n of older.additional) named.set(n.name, n)
-  for (const n of newer.additional) {
-    const prev = named.get(n.name)
-    named.set(
-      n.name,
-      prev === undefined ? n : namedLimit(n.name, mergeFamily(familyOf(prev, prev.other), familyOf(n, n.other), at)),
-    )
+  const stated = statesMain(newer)
+  const kept: Array<NamedLimit> = []
+  for (const n of older.additional) {
+    if (newer.additional.some((m) => m.name === n.name)) continue
+    const family = freshFamily(n, n.other, at)
+    if (!familyIsEmpty(family)) kept.push(namedLimit(n.name, family))
   }
+  const carries =
+    (newer.planType === undefined && older.planType !== undefined) ||
+    (newer.credits === undefined && older.credits !== undefined) ||
+    (newer.activeLimit === undefined && older.activeLimit !== undefined)
+  // every response brings a reading with the same fields as the last one: nothing of the older survives
+  if (stated && kept.length === 0 && !carries) return newer
+  const main = stated
+    ? familyOf(newer, newer.otherWindows, newer.mainRetired)
+    : freshFamily(older, older.otherWindows, at)
+  if (!stated && familyIsEmpty(main) && older.mainRetired === true) main.retired = true
   return snapshot({
     observedAt: at,
     source: newer.source,
     planType: newer.planType ?? older.planType,
-    main: mergeFamily(familyOf(older, older.otherWindows), familyOf(newer, newer.otherWindows), at),
+    main,
     credits: newer.credits ?? older.credits,
-    additional: [...named.values()],
+    additional: [...newer.additional, ...kept],
     activeLimit: newer.activeLimit ?? older.activeLimit,
-    limitReached: newer.limitReached ?? older.limitReached,
+    limitReached: stated
+      ? newer.limitReached
+      : (newer.limitReached ?? (familyIsEmpty(main) ? undefined : older.limitReached)),
   })
 }
 

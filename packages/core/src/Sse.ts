@@ -7,6 +7,7 @@
  * the parser skips to the next blank line instead of growing without limit.
  */
 import { Schema } from "effect"
+import { decodeValue, EventNames, isEvent, valueFrom } from "./internal/sse-fields.ts"
 
 export interface SseMessage {
   readonly event?: string
@@ -42,29 +43,19 @@ export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
 const LF = 0x0a
 const CR = 0x0d
 const COLON = 0x3a
-const SPACE = 0x20
 
 /** Shared encoder: `TextEncoder` is stateless, so one instance serves every caller. */
 export const textEncoder = new TextEncoder()
-// ignoreBOM keeps a U+FEFF that is part of a value; only the stream-start BOM is stripped (by hand).
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
 
 const EMPTY = new Uint8Array(0)
 const BOM = [0xef, 0xbb, 0xbf]
-
-interface KnownName {
-  readonly bytes: Uint8Array
-  readonly name: string
-}
-/** event names seen by any parser (a Codex stream uses about twenty) */
-const names: Array<KnownName> = []
-const MAX_NAMES = 48
-let nextName = 0
 
 export class SseParser {
   private readonly limit: number
   private readonly onError: ((error: SseEventTooLarge) => void) | undefined
   private readonly decodeData: ((event: string) => boolean) | undefined
+  /** the event names this parser has met, matched by their bytes */
+  private readonly names = new EventNames()
   /** pieces of the current, not yet terminated line */
   private pending: Array<Uint8Array> = []
   private pendingBytes = 0
@@ -254,11 +245,11 @@ export class SseParser {
       if (len === 4 || buf[start + 4] === COLON) {
         this.hasData = true
         if (this.skipData) return
-        this.data.push(this.decode(buf, start + 5, to))
+        this.data.push(decodeValue(buf, start + 5, to))
         return
       }
     } else if (b0 === 0x65 && len >= 5 && isEvent(buf, start) && (len === 5 || buf[start + 5] === COLON)) {
-      const name = this.eventName(buf, valueFrom(buf, start + 6, to), to)
+      const name = this.names.name(buf, valueFrom(buf, start + 6, to), to)
       this.event = name
       if (this.decodeData !== undefined && !this.hasData) this.skipData = !this.decodeData(name)
       return
@@ -266,37 +257,10 @@ export class SseParser {
     let colon = buf.indexOf(COLON, start)
     if (colon === -1 || colon >= to) colon = to
     if (colon - start === 2 && b0 === 0x69 && buf[start + 1] === 0x64) {
-      const id = this.decode(buf, colon + 1, to)
+      const id = decodeValue(buf, colon + 1, to)
       if (!id.includes("\0")) this.id = id
     }
     // `retry:` and unknown fields are ignored
-  }
-
-  /** decodes a field value starting right after its colon (one leading space dropped) */
-  private decode(buf: Uint8Array, afterColon: number, to: number): string {
-    const from = valueFrom(buf, afterColon, to)
-    return from >= to ? "" : decoder.decode(buf.subarray(from, to))
-  }
-
-  /** Event names repeat all stream long (and across streams): match their bytes instead of decoding. */
-  private eventName(buf: Uint8Array, from: number, to: number): string {
-    const len = to - from
-    for (let i = 0; i < names.length; i++) {
-      const known = names[i] as KnownName
-      const kb = known.bytes
-      if (kb.length !== len) continue
-      let j = 0
-      while (j < len && kb[j] === buf[from + j]) j++
-      if (j === len) return known.name
-    }
-    const name = from >= to ? "" : decoder.decode(buf.subarray(from, to))
-    if (len <= 64) {
-      // once full, slots are reused in turn, so names a stream stops using make room again
-      const known = { bytes: buf.slice(from, to), name }
-      if (names.length < MAX_NAMES) names.push(known)
-      else names[nextName++ % MAX_NAMES] = known
-    }
-    return name
   }
 
   private dispatch(out: Array<SseMessage>): void {
@@ -330,13 +294,6 @@ export class SseParser {
     this.eventBytes = 0
   }
 }
-
-/** `afterColon` past one optional leading space, clamped to the line end */
-const valueFrom = (buf: Uint8Array, afterColon: number, to: number): number =>
-  afterColon >= to ? to : buf[afterColon] === SPACE ? afterColon + 1 : afterColon
-
-const isEvent = (b: Uint8Array, s: number): boolean =>
-  b[s + 1] === 0x76 && b[s + 2] === 0x65 && b[s + 3] === 0x6e && b[s + 4] === 0x74
 
 const LINE_BREAK = /\r\n|\r|\n/
 

@@ -4,15 +4,15 @@
  *
  * One implementation serves both transports: SSE bodies go through `SseBodyObserver` (inline, called by the
  * stage that moves the bytes) or `observeSse` (the same as a `TransformStream`), WebSocket frames (already
- * parsed JSON) through `observeEvent` / `StreamObserver.event` (`internal/stream-observer.ts`, where the
- * FirstOutput rule is written down).
+ * parsed JSON) through `StreamObserver.event`, one observer per response (`internal/stream-observer.ts`, where
+ * the FirstOutput rule is written down).
  */
 import { parseData, readTail, TailWindow } from "./internal/sse-tail.ts"
 import { StreamObserver } from "./internal/stream-observer.ts"
 import { type SseMessage, SseParser, type SseParserOptions } from "./Sse.ts"
 import type { StreamEventListener } from "./StreamEvent.ts"
 
-export { observeEvent, StreamObserver } from "./internal/stream-observer.ts"
+export { StreamObserver } from "./internal/stream-observer.ts"
 
 export interface ObserverOptions {
   /** epoch ms clock for quota readings and reset hints; default `Date.now` */
@@ -35,7 +35,7 @@ export const DEFAULT_TAIL_BYTES = 32 * 1024 * 1024
  * reference (`internal/sse-tail.ts`) and at the end of the stream (close, upstream error or cancel) the
  * last events are found by walking backwards from the end and parsed. `codex.rate_limits` after the first
  * output is not looked for on this path: the HTTP backend does not send it (it arrives as WebSocket frames,
- * which go through `observeEvent`).
+ * which go through `StreamObserver.event`).
  *
  * Nothing here throws: a bug on the side must not break the byte flow.
  */

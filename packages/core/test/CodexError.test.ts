@@ -218,7 +218,7 @@ describe("classifyEvent", () => {
     [
       "WS error frame previous_response_not_found",
       { type: "error", status: 400, error: { code: "previous_response_not_found", message: "gone" } },
-      { _tag: "BadRequest", status: 400, code: "previous_response_not_found" },
+      { _tag: "Transient", status: 400, message: "gone" },
     ],
   ]
   for (const [name, json, want] of table) test(name, () => expect(pick(classifyEvent(json, at))).toMatchObject(want))

@@ -102,20 +102,24 @@ describe("quotaFromHeaders", () => {
   test("no quota at all, and junk values, are not a crash", () => {
     expect(quotaFromHeaders({ "content-type": "text/event-stream", "x-codex-plan-type": "plus" }, NOW)).toBeUndefined()
     expect(quotaFromHeaders(new Headers(), NOW)).toBeUndefined()
+    // one junk percentage makes the family unreadable (the seed's rule), so nothing is left to report
+    const junk = {
+      "x-codex-primary-used-percent": "lots",
+      "x-codex-secondary-used-percent": "7",
+      "x-codex-secondary-window-minutes": "10080",
+      "x-codex-credits-has-credits": "maybe",
+    }
+    expect(quotaFromHeaders(junk, NOW)).toBeUndefined()
     const q = quotaFromHeaders(
       {
-        "x-codex-primary-used-percent": "lots",
         "x-codex-secondary-used-percent": "7",
         "x-codex-secondary-window-minutes": "10080",
         "x-codex-secondary-reset-at": "soon",
-        "x-codex-credits-has-credits": "maybe",
       },
       NOW,
     )
-    expect(q?.fiveHour).toBeUndefined()
     expect(q?.weekly?.usedPercent).toBe(7)
     expect(q?.weekly?.resetsAt).toBeUndefined()
-    expect(q?.credits).toBeUndefined()
   })
 })
 
@@ -230,35 +234,45 @@ describe("quotaFromUsage", () => {
 })
 
 describe("mergeQuota", () => {
-  test("the newer reading wins per window; stale older windows that already reset are dropped", () => {
-    const older = quotaFromUsage(
-      {
-        plan_type: "plus",
-        rate_limit: {
-          primary_window: { used_percent: 90, limit_window_seconds: 18000, reset_at: NOW_S + 10 },
-          secondary_window: { used_percent: 50, limit_window_seconds: 604800, reset_at: NOW_S + 100_000 },
-        },
+  const older = quotaFromUsage(
+    {
+      plan_type: "plus",
+      rate_limit: {
+        primary_window: { used_percent: 90, limit_window_seconds: 18000, reset_at: NOW_S + 10 },
+        secondary_window: { used_percent: 50, limit_window_seconds: 604800, reset_at: NOW_S + 100_000 },
       },
-      NOW,
-    )
-    const newer = quotaFromHeaders(
+    },
+    NOW,
+  )
+  const reading = (headers: Record<string, string>, at: number) => {
+    const q = quotaFromHeaders(headers, at)
+    if (q === undefined) throw new Error("expected a reading")
+    return q
+  }
+
+  test("a newer reading that states the main family replaces its windows; the plan carries over", () => {
+    const newer = reading(
       { "x-codex-secondary-used-percent": "55", "x-codex-secondary-window-minutes": "10080" },
       NOW + 60_000,
     )
-    if (newer === undefined) throw new Error("expected a reading")
     const merged = mergeQuota(older, newer)
     expect(merged.observedAt).toBe(NOW + 60_000)
     expect(merged.weekly?.usedPercent).toBe(55)
-    expect(merged.fiveHour).toBeUndefined() // reset at NOW+10s, before the newer reading
+    expect(merged.fiveHour).toBeUndefined()
     expect(merged.planType).toBe("plus")
     // argument order does not matter
-    expect(mergeQuota(newer, older).weekly?.usedPercent).toBe(55)
-    const early = quotaFromHeaders(
-      { "x-codex-primary-used-percent": "1", "x-codex-primary-window-minutes": "300" },
-      NOW + 1,
+    expect(mergeQuota(newer, older)).toEqual(merged)
+    expect(mergeQuota(undefined, newer)).toBe(newer)
+  })
+
+  test("a reading that says nothing about the main family keeps the windows that have not reset", () => {
+    const credits = reading(
+      { "x-codex-credits-has-credits": "true", "x-codex-credits-unlimited": "false" },
+      NOW + 60_000,
     )
-    if (early === undefined) throw new Error("expected a reading")
-    expect(mergeQuota(older, early).weekly?.usedPercent).toBe(50)
-    expect(mergeQuota(undefined, early)).toBe(early)
+    const merged = mergeQuota(older, credits)
+    expect(merged.fiveHour).toBeUndefined() // reset at NOW+10s, before the newer reading
+    expect(merged.weekly?.usedPercent).toBe(50)
+    expect(merged.credits?.hasCredits).toBe(true)
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { encodeSse } from "@cortexkit/openai-auth-core/Sse"
-import { observeEvent, observeSse, StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
+import { observeSse, StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
 
 const NOW = 1_780_000_000_000
@@ -285,34 +285,35 @@ describe("observeSse after the first output (tail mode)", () => {
   })
 })
 
-describe("observeEvent (WebSocket frames)", () => {
+describe("StreamObserver.event (WebSocket frames)", () => {
   test("shares the logic: state per response, terminal once, error frames classified with their headers", () => {
     const events: Array<StreamEvent> = []
     const state = new StreamObserver((e) => events.push(e), { now: () => NOW })
-    observeEvent({ type: "response.created", response: { id: "ws_1" } }, state)
-    observeEvent({ type: "response.reasoning_summary_text.delta", delta: "think" }, state)
-    observeEvent(
-      {
-        type: "error",
-        status: 429,
-        error: { type: "usage_limit_reached", message: "spent" },
-        headers: { "x-codex-primary-used-percent": "100", "x-codex-primary-window-minutes": "300" },
-      },
-      state,
-    )
-    observeEvent({ type: "response.completed", response: { id: "ws_1" } }, state)
+    state.event({ type: "response.created", response: { id: "ws_1" } })
+    state.event({ type: "response.reasoning_summary_text.delta", delta: "think" })
+    state.event({
+      type: "error",
+      status: 429,
+      error: { type: "usage_limit_reached", message: "spent" },
+      headers: { "x-codex-primary-used-percent": "100", "x-codex-primary-window-minutes": 300 },
+    })
+    state.event({ type: "response.completed", response: { id: "ws_1" } })
     state.end()
     expect(tags(events)).toEqual(["ResponseId", "FirstOutput", "Quota", "Terminal"])
+    expect(events[2]).toMatchObject({ _tag: "Quota", snapshot: { fiveHour: { usedPercent: 100, windowMinutes: 300 } } })
     expect(events[3]).toMatchObject({ _tag: "Terminal", outcome: "error", failure: { _tag: "UsageLimit" } })
   })
 
-  test("the two-argument form keeps state per listener", () => {
-    const events: Array<StreamEvent> = []
-    const listener = (e: StreamEvent) => events.push(e)
-    observeEvent({ type: "response.output_text.delta", delta: "a" }, listener)
-    observeEvent({ type: "response.output_text.delta", delta: "b" }, listener)
-    observeEvent({ type: "response.done", response: { id: "x", usage } }, listener)
-    observeEvent({ type: "response.completed", response: { id: "x" } }, listener)
-    expect(tags(events)).toEqual(["FirstOutput", "ResponseId", "Usage", "Terminal"])
+  test("two observers keep two responses apart", () => {
+    const a: Array<StreamEvent> = []
+    const b: Array<StreamEvent> = []
+    const first = new StreamObserver((e) => a.push(e))
+    const second = new StreamObserver((e) => b.push(e))
+    first.event({ type: "response.output_text.delta", delta: "a" })
+    second.event({ type: "response.created", response: { id: "y" } })
+    first.event({ type: "response.done", response: { id: "x", usage } })
+    first.event({ type: "response.completed", response: { id: "x" } })
+    expect(tags(a)).toEqual(["FirstOutput", "ResponseId", "Usage", "Terminal"])
+    expect(tags(b)).toEqual(["ResponseId"])
   })
 })

@@ -6,7 +6,7 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun"
 import { authenticate, planTurn, replyFrames } from "./SimCodex.ts"
 import { headersOf, isRecord, json } from "./SimHttp.ts"
-import { rateLimitsFrame } from "./SimQuota.ts"
+import { rateLimitsFrame, wsErrorFrame } from "./SimQuota.ts"
 import { validateBody } from "./SimResponses.ts"
 import type { SimState } from "./SimState.ts"
 
@@ -68,7 +68,7 @@ const sendError = (
   error: Record<string, unknown>,
   headers: Record<string, string> = {},
 ): number => {
-  ws.send(JSON.stringify({ type: "error", status, error, headers }))
+  ws.send(JSON.stringify(wsErrorFrame(status, error, headers)))
   return status
 }
 

@@ -84,9 +84,11 @@ export type RefreshFailure =
 
 export interface SimQuota {
   readonly primaryUsedPercent: number
+  /** 0: the plan has no such window (sent as the retired marker / `null`) */
   readonly primaryWindowMinutes: number
   readonly primaryResetAfterSeconds: number
   readonly secondaryUsedPercent: number
+  /** 0: the plan has no such window (sent as the retired marker / `null`) */
   readonly secondaryWindowMinutes: number
   readonly secondaryResetAfterSeconds: number
   readonly hasCredits: boolean
@@ -95,6 +97,8 @@ export interface SimQuota {
   readonly activeLimit: string
   /** overrides the account's plan in quota reports */
   readonly planType?: string
+  /** how the credit flag headers are written: `True`/`False` (default, as live) or `1`/`0` (codex-rs reads both) */
+  readonly creditFlags?: "words" | "digits"
 }
 
 export interface SimUsage {

@@ -111,7 +111,11 @@ describe("WebSocket transport", () => {
 
     const unknown = await client.turn(codexBody({ previous_response_id: "resp_nope" }))
     expect(unknown).toHaveLength(1)
-    expect(unknown[0]).toMatchObject({ type: "error", status: 400, error: { code: "previous_response_not_found" } })
+    expect(unknown[0]).toMatchObject({
+      type: "error",
+      status_code: 400,
+      error: { code: "previous_response_not_found" },
+    })
 
     const other = await connect()
     const elsewhere = await other.turn(codexBody({ previous_response_id: first.response.id }))
@@ -125,16 +129,22 @@ describe("WebSocket transport", () => {
     const invalid = await client.turn(codexBody({ temperature: 1 }))
     expect(invalid[0]).toMatchObject({
       type: "error",
-      status: 400,
+      status_code: 400,
       error: { message: "Unsupported parameter: temperature" },
     })
     sim.script("acct_ws", { fault: { kind: "usage_limit", resetsInSeconds: 60 } })
     const limited = await client.turn(codexBody())
     expect(limited[0]).toMatchObject({
       type: "error",
-      status: 429,
+      status_code: 429,
       error: { type: "usage_limit_reached", resets_in_seconds: 60 },
-      headers: { "x-codex-primary-used-percent": "100" },
+      // as live (earendil-works/pi#4172, codex-rs responses_websocket.rs tests): names as printed, numbers as numbers
+      headers: {
+        "X-Codex-Primary-Used-Percent": "100",
+        "X-Codex-Primary-Window-Minutes": 300,
+        "X-Codex-Primary-Reset-After-Seconds": 60,
+        "X-Codex-Credits-Has-Credits": "False",
+      },
     })
     sim.script("acct_ws", { fault: { kind: "failed_before_output", code: "server_error" } })
     const failed = await client.turn(codexBody())

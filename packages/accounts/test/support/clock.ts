@@ -83,10 +83,11 @@ export const setup = (
     return env
   })
 
-export const send = (session: string) =>
+/** `env`: extra settings variables (e.g. the WebSocket transports) */
+export const send = (session: string, env: Record<string, string> = {}) =>
   Effect.gen(function* () {
     const client = yield* RoutedClient
-    const served = yield* client.send(hostRequest(session), { settings: settingsFor(sim) })
+    const served = yield* client.send(hostRequest(session), { settings: settingsFor(sim, env) })
     // the stream is read to its end, so its quota reading has reached the cache
     yield* Effect.promise(() => readAll(served.response.body))
     return served

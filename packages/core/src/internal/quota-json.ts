@@ -1,51 +1,63 @@
 /**
- * Quota from JSON: the WebSocket `codex.rate_limits` frame and the `wham/usage` body. Both are decoded
- * leniently with Schema (a junk value drops that one field, never the reading); re-exported by `Quota.ts`.
+ * Quota from JSON: the WebSocket `codex.rate_limits` frame and the `wham/usage` body (codex-protocol.md §5.3,
+ * §6). Both are decoded leniently with Schema (a junk value drops that one field, never the reading);
+ * re-exported by `Quota.ts`.
+ *
+ * `additional_rate_limits` comes in two shapes: the array codex-rs's models describe (`[{limit_name,
+ * metered_feature, rate_limit: {primary_window, …}}]`) and the map keyed by model name that the seed saw live
+ * on the WebSocket frame (`{"GPT-5.3-Codex-Spark": {primary, secondary, …}}`). Both are read.
  */
 import { Option, Schema } from "effect"
 import {
+  creditFlag,
   type Family,
-  FIVE_HOUR_MINUTES,
   familyIsEmpty,
   LooseNumber,
   lenient,
   lenientValue,
+  makeCredits,
   makeWindow,
   type NamedLimit,
   namedLimit,
   place,
-  QuotaCredits,
+  positionalMinutes,
+  type QuotaCredits,
   type QuotaSnapshot,
   type QuotaSource,
+  type QuotaWindow,
+  resetAtMs,
   resetFrom,
   snapshot,
-  WEEKLY_MINUTES,
+  validMinutes,
+  validPercent,
 } from "./quota-model.ts"
 
 const JsonWindow = Schema.Struct({
   used_percent: lenient(LooseNumber),
   window_minutes: lenient(LooseNumber),
   limit_window_seconds: lenient(LooseNumber),
-  reset_at: lenient(LooseNumber),
+  reset_at: lenient(Schema.Union([Schema.Finite, Schema.String])),
   reset_after_seconds: lenient(LooseNumber),
   resets_in_seconds: lenient(LooseNumber),
 })
 type JsonWindow = typeof JsonWindow.Type
 
+/** a slot: a window, `null` (retired), or absent; anything else is unreadable */
+const JsonSlot = lenient(Schema.NullOr(JsonWindow))
+
 const JsonBucket = Schema.Struct({
-  primary: lenient(JsonWindow),
-  secondary: lenient(JsonWindow),
-  primary_window: lenient(JsonWindow),
-  secondary_window: lenient(JsonWindow),
+  primary: JsonSlot,
+  secondary: JsonSlot,
+  primary_window: JsonSlot,
+  secondary_window: JsonSlot,
   limit_reached: lenient(Schema.Boolean),
   allowed: lenient(Schema.Boolean),
 })
 type JsonBucket = typeof JsonBucket.Type
 
-const LooseBool = Schema.Union([Schema.Boolean, Schema.String])
 const JsonCredits = Schema.Struct({
-  has_credits: lenient(LooseBool),
-  unlimited: lenient(LooseBool),
+  has_credits: lenient(Schema.Unknown),
+  unlimited: lenient(Schema.Unknown),
   balance: lenient(Schema.Union([Schema.String, Schema.Finite])),
 })
 
@@ -77,37 +89,52 @@ type JsonQuota = typeof JsonQuota.Type
 
 const decodeJsonQuota = Schema.decodeUnknownOption(JsonQuota)
 
-const jsonWindow = (w: JsonWindow | undefined, slot: "primary" | "secondary", now: number) => {
-  if (w === undefined || w.used_percent === undefined) return undefined
-  const minutes =
-    w.window_minutes ??
-    (w.limit_window_seconds === undefined ? undefined : Math.ceil(w.limit_window_seconds / 60)) ??
-    (slot === "primary" ? FIVE_HOUR_MINUTES : WEEKLY_MINUTES)
-  if (minutes === 0) return undefined
-  return makeWindow(w.used_percent, minutes, resetFrom(now, w.reset_at, w.reset_after_seconds ?? w.resets_in_seconds))
+/**
+ * One slot, by the same rules as a header slot: `null`, or the seed's zero shape (0 % used, no length, no
+ * reset), or a `0`-length 0 % window is retired; a used percentage outside 0..100 drops the window; a length
+ * that is not positive or absurd gives way to the slot's usual one. The usage endpoint sends seconds
+ * (minutes = ceil(s / 60), §5.3), the frame minutes.
+ */
+const jsonSlot = (
+  w: JsonWindow | null | undefined,
+  slot: "primary" | "secondary",
+  now: number,
+): QuotaWindow | "retired" | undefined => {
+  if (w === null) return "retired"
+  if (w === undefined || !validPercent(w.used_percent)) return undefined
+  const seconds = w.limit_window_seconds
+  const sent = w.window_minutes ?? (seconds === undefined ? undefined : seconds > 0 ? Math.ceil(seconds / 60) : seconds)
+  const resetAt = resetAtMs(w.reset_at)
+  if (w.used_percent === 0 && (sent === undefined || sent === 0) && resetAt === undefined) return "retired"
+  const resetsAt = resetFrom(now, resetAt, w.reset_after_seconds ?? w.resets_in_seconds)
+  return makeWindow(w.used_percent, validMinutes(sent) ?? positionalMinutes(slot), resetsAt)
 }
 
 const jsonFamily = (b: JsonBucket | undefined, now: number): Family => {
   const family: Family = { other: [] }
   if (b === undefined) return family
-  place(family, jsonWindow(b.primary_window ?? b.primary, "primary", now))
-  place(family, jsonWindow(b.secondary_window ?? b.secondary, "secondary", now))
+  const slots: Array<[JsonWindow | null | undefined, "primary" | "secondary"]> = [
+    [b.primary_window !== undefined ? b.primary_window : b.primary, "primary"],
+    [b.secondary_window !== undefined ? b.secondary_window : b.secondary, "secondary"],
+  ]
+  let retired = false
+  for (const [raw, slot] of slots) {
+    const window = jsonSlot(raw, slot, now)
+    if (window === "retired") retired = true
+    else place(family, window)
+  }
+  if (retired && familyIsEmpty(family)) family.retired = true
   return family
 }
 
-const looseBool = (v: boolean | string | undefined) =>
-  typeof v === "boolean" ? v : v?.trim().toLowerCase() === "true" ? true : v === undefined ? undefined : false
-
+/** both flags, as codex-rs requires them (a frame without one fails its parse there) */
 const jsonCredits = (c: JsonQuota["credits"]): QuotaCredits | undefined => {
   if (c === undefined) return undefined
-  const hasCredits = looseBool(c.has_credits)
-  const unlimited = looseBool(c.unlimited)
-  if (hasCredits === undefined && unlimited === undefined) return undefined
-  return new QuotaCredits({
-    hasCredits: hasCredits ?? false,
-    unlimited: unlimited ?? false,
-    ...(c.balance === undefined ? {} : { balance: String(c.balance) }),
-  })
+  const hasCredits = creditFlag(c.has_credits)
+  const unlimited = creditFlag(c.unlimited)
+  if (hasCredits === undefined || unlimited === undefined) return undefined
+  const balance = c.balance === undefined ? undefined : String(c.balance).trim()
+  return makeCredits(hasCredits, unlimited, balance === "" ? undefined : balance)
 }
 
 const jsonAdditional = (value: JsonQuota["additional_rate_limits"], now: number): Array<NamedLimit> => {
@@ -130,7 +157,7 @@ const fromJson = (q: JsonQuota, source: QuotaSource, now: number): QuotaSnapshot
   const family = jsonFamily(bucket, now)
   const additional = jsonAdditional(q.additional_rate_limits, now)
   // A frame may describe a family other than the default one (`metered_limit_name`).
-  const name = q.limit_name ?? q.metered_limit_name
+  const name = q.metered_limit_name ?? q.limit_name
   const isMain = name === undefined || name.toLowerCase() === "codex"
   if (!isMain && !familyIsEmpty(family)) additional.unshift(namedLimit(name, family))
   return snapshot({
@@ -140,7 +167,7 @@ const fromJson = (q: JsonQuota, source: QuotaSource, now: number): QuotaSnapshot
     main: isMain ? family : { other: [] },
     credits: jsonCredits(q.credits),
     additional,
-    limitReached: bucket?.limit_reached ?? (bucket?.allowed === false ? true : undefined),
+    limitReached: isMain ? (bucket?.limit_reached ?? (bucket?.allowed === false ? true : undefined)) : undefined,
   })
 }
 
@@ -153,6 +180,7 @@ export const quotaFromRateLimitsFrame = (json: unknown, now: number): QuotaSnaps
     s.fiveHour === undefined &&
     s.weekly === undefined &&
     s.otherWindows.length === 0 &&
+    s.mainRetired !== true &&
     s.additional.length === 0 &&
     s.credits === undefined
   return empty ? undefined : s

@@ -1,6 +1,6 @@
 /**
  * The quota model (the contract `Quota.ts` re-exports unchanged) and the helpers every reader builds
- * snapshots with: lenient decoding, window classification by length, reuse of recent immutable instances.
+ * snapshots with: lenient decoding, the validity rules for a window, classification by length.
  *
  * CONTRACT (owned by the quota helper): the schema below is shared by transports, accounts and opencode.
  * Add fields only; never rename.
@@ -48,6 +48,12 @@ export class QuotaSnapshot extends Schema.Class<QuotaSnapshot>("QuotaSnapshot")(
   /** which family the server says is binding (`x-codex-active-limit`) */
   activeLimit: Schema.optional(Schema.String),
   limitReached: Schema.optional(Schema.Boolean),
+  /**
+   * The reading states that no window of the main family applies any more (every slot retired: a `0`-minute
+   * header slot, a `null` window): it clears the windows an earlier reading had. A reading that only has no
+   * main windows (another family's frame, malformed headers) says nothing about them and leaves them be.
+   */
+  mainRetired: Schema.optional(Schema.Boolean),
 }) {}
 
 // ---------------------------------------------------------------------------------------------------------
@@ -68,45 +74,64 @@ export const LooseNumber = Schema.Union([Schema.Finite, Schema.FiniteFromString]
 export const FIVE_HOUR_MINUTES = 300
 export const WEEKLY_MINUTES = 10080
 
+/** Longest window length taken at face value (a year); anything longer is a glitch, not a window. */
+export const MAX_WINDOW_MINUTES = 366 * 24 * 60
+
 /** unix seconds (or, defensively, epoch ms when implausibly large) -> epoch ms */
 export const epochMs = (value: number): number => (value < 1e11 ? value * 1000 : value)
 
-export const resetFrom = (now: number, resetAt: number | undefined, resetAfterSeconds: number | undefined) =>
-  resetAt !== undefined && resetAt > 0
-    ? epochMs(resetAt)
-    : resetAfterSeconds !== undefined && resetAfterSeconds >= 0
-      ? now + resetAfterSeconds * 1000
-      : undefined
-
-// Every response repeats the same few windows, and a class instance costs a schema parse to build: the last
-// ones built are reused when the values match (they are immutable).
-const recentWindows: Array<QuotaWindow> = []
-export const makeWindow = (usedPercent: number, windowMinutes: number, resetsAt: number | undefined): QuotaWindow => {
-  for (const w of recentWindows) {
-    if (w.usedPercent === usedPercent && w.windowMinutes === windowMinutes && w.resetsAt === resetsAt) return w
-  }
-  const window =
-    resetsAt === undefined
-      ? new QuotaWindow({ usedPercent, windowMinutes })
-      : new QuotaWindow({ usedPercent, windowMinutes, resetsAt })
-  recentWindows.unshift(window)
-  if (recentWindows.length > 8) recentWindows.pop()
-  return window
+/**
+ * A reset time as sent: unix seconds (number or numeric string, ms when implausibly large) or, as the seed's
+ * reader also takes, an ISO 8601 date. Empty, zero, negative and unparseable values are absent.
+ */
+export const resetAtMs = (value: unknown): number | undefined => {
+  if (typeof value === "number") return Number.isFinite(value) && value > 0 ? epochMs(value) : undefined
+  if (typeof value !== "string") return undefined
+  const text = value.trim()
+  if (text === "") return undefined
+  const n = Number(text)
+  if (Number.isFinite(n)) return n > 0 ? epochMs(n) : undefined
+  const date = Date.parse(text)
+  return Number.isNaN(date) ? undefined : date
 }
 
-let recentCredits: QuotaCredits | undefined
-export const makeCredits = (hasCredits: boolean, unlimited: boolean, balance: string | undefined): QuotaCredits => {
-  const last = recentCredits
-  if (last !== undefined && last.hasCredits === hasCredits && last.unlimited === unlimited && last.balance === balance)
-    return last
-  recentCredits = new QuotaCredits({ hasCredits, unlimited, ...(balance === undefined ? {} : { balance }) })
-  return recentCredits
+export const resetFrom = (now: number, resetAt: number | undefined, resetAfterSeconds: number | undefined) =>
+  resetAt ?? (resetAfterSeconds !== undefined && resetAfterSeconds >= 0 ? now + resetAfterSeconds * 1000 : undefined)
+
+/** a used percentage the seed's reader accepts: finite and within 0..100 (anything else is not a reading) */
+export const validPercent = (value: number | undefined): value is number =>
+  value !== undefined && Number.isFinite(value) && value >= 0 && value <= 100
+
+/** a window length taken as sent: positive and at most a year; otherwise the slot's usual length stands in */
+export const validMinutes = (value: number | undefined): number | undefined =>
+  value !== undefined && Number.isFinite(value) && value > 0 && value <= MAX_WINDOW_MINUTES ? value : undefined
+
+export const positionalMinutes = (slot: "primary" | "secondary") =>
+  slot === "primary" ? FIVE_HOUR_MINUTES : WEEKLY_MINUTES
+
+export const makeWindow = (usedPercent: number, windowMinutes: number, resetsAt: number | undefined): QuotaWindow =>
+  resetsAt === undefined
+    ? new QuotaWindow({ usedPercent, windowMinutes })
+    : new QuotaWindow({ usedPercent, windowMinutes, resetsAt })
+
+export const makeCredits = (hasCredits: boolean, unlimited: boolean, balance: string | undefined): QuotaCredits =>
+  new QuotaCredits({ hasCredits, unlimited, ...(balance === undefined ? {} : { balance }) })
+
+/** A credit flag: `true`/`false` in any case (Python's `True`), `1`/`0` as codex-rs also takes, or a JSON bool. */
+export const creditFlag = (value: unknown): boolean | undefined => {
+  if (typeof value === "boolean") return value
+  if (typeof value === "number") return value === 1 ? true : value === 0 ? false : undefined
+  if (typeof value !== "string") return undefined
+  const v = value.trim().toLowerCase()
+  return v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : undefined
 }
 
 export interface Family {
   fiveHour?: QuotaWindow
   weekly?: QuotaWindow
   other: Array<QuotaWindow>
+  /** the reading named this family's slots and every one of them is retired */
+  retired?: boolean
 }
 
 export const place = (family: Family, window: QuotaWindow | undefined): void => {
@@ -149,4 +174,5 @@ export const snapshot = (p: SnapshotParts): QuotaSnapshot =>
     ...(p.credits === undefined ? {} : { credits: p.credits }),
     ...(p.activeLimit === undefined ? {} : { activeLimit: p.activeLimit }),
     ...(p.limitReached === undefined ? {} : { limitReached: p.limitReached }),
+    ...(p.main.retired === true && familyIsEmpty(p.main) ? { mainRetired: true } : {}),
   })

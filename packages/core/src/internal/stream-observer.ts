@@ -1,7 +1,8 @@
 /**
  * The per-response state of the stream observer: what one parsed event (an SSE `data:` object or a WebSocket
  * frame) means for the listener. Both byte paths share it: `SseObserver.ts` feeds it SSE events, the
- * WebSocket transports feed it frames. Re-exported by `SseObserver.ts`, its public home.
+ * WebSocket transports feed it frames (one `StreamObserver` per response, owned by the caller). Re-exported by
+ * `SseObserver.ts`, its public home.
  *
  * FirstOutput rule: the first event proving the model has produced something a user sees or a tool runs —
  * a text / reasoning / tool-argument delta, an `output_item.added` for a tool call or for a message that
@@ -175,26 +176,4 @@ export class StreamObserver {
       // the listener is someone else's bookkeeping: its failure must not break the user's stream
     }
   }
-}
-
-const states = new WeakMap<StreamEventListener, StreamObserver>()
-
-/**
- * The observer logic for one already-parsed event (WebSocket frames). With a `StreamObserver` as state the
- * caller owns the per-response state; the two-argument form keys it by the listener, so use one listener
- * per response.
- */
-export function observeEvent(json: unknown, state: StreamObserver): void
-export function observeEvent(json: unknown, listener: StreamEventListener): void
-export function observeEvent(json: unknown, stateOrListener: StreamObserver | StreamEventListener): void {
-  if (stateOrListener instanceof StreamObserver) {
-    stateOrListener.event(json)
-    return
-  }
-  let state = states.get(stateOrListener)
-  if (state === undefined) {
-    state = new StreamObserver(stateOrListener)
-    states.set(stateOrListener, state)
-  }
-  state.event(json)
 }
