@@ -227,7 +227,6 @@ export const encodeClose = (code?: number, reason = "", key: Uint8Array = freshK
   return encodeFrame(Opcode.Close, payload, key)
 }
 
-export const encodePing = (payload: Uint8Array = new Uint8Array(0)): Uint8Array => encodeFrame(Opcode.Ping, payload)
 export const encodePong = (payload: Uint8Array): Uint8Array => encodeFrame(Opcode.Pong, payload)
 
 /** Close codes a peer may put on the wire (RFC 6455 §7.4.1; 1005/1006/1015 are never sent). */
