@@ -8,6 +8,8 @@
 import { Clock, Duration, Effect, type Fiber } from "effect"
 
 export interface Alarms {
+  /** the Clock they run on: an Effect deadline of the same owner runs on it too (`onClockOf`) */
+  readonly clock: Clock.Clock
   /** the Clock's time, in ms */
   readonly now: () => number
   /** calls `fire` once `ms` have passed on the Clock, unless the returned function cancels it first */
@@ -22,6 +24,7 @@ export const alarmsOf = (fiber: Fiber.Fiber<unknown, unknown>): Alarms => {
   const clock = fiber.getRef(Clock.Clock)
   const run = Effect.runForkWith(fiber.context)
   return {
+    clock,
     now: () => clock.currentTimeMillisUnsafe(),
     after: (ms, fire) => {
       const sleeper = run(Effect.andThen(clock.sleep(Duration.millis(Math.max(1, ms))), Effect.sync(fire)))
@@ -32,3 +35,13 @@ export const alarmsOf = (fiber: Fiber.Fiber<unknown, unknown>): Alarms => {
 
 /** Alarms on the current fiber's `Clock`. */
 export const currentAlarms: Effect.Effect<Alarms> = Effect.withFiber((fiber) => Effect.succeed(alarmsOf(fiber)))
+
+/**
+ * Runs `effect` on the `Clock` the alarms run on. A transport's deadlines are its own: they run on the `Clock`
+ * it was made with, whatever `Clock` the fiber that sends a request has (a caller timing its own waits sees
+ * none of the transport's).
+ */
+export const onClockOf =
+  (alarms: Alarms) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(effect, Clock.Clock, alarms.clock)

@@ -10,7 +10,7 @@ import { type QuotaSnapshot, quotaFromHeaders } from "@cortexkit/openai-auth-cor
 import { SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
 import { Duration, Effect } from "effect"
-import { type Alarms, currentAlarms } from "./Alarms.ts"
+import { type Alarms, currentAlarms, onClockOf } from "./Alarms.ts"
 import { CommitPoint } from "./CommitPoint.ts"
 import {
   ConnectFailure,
@@ -110,14 +110,14 @@ const step = <A>(
     return Effect.sync(() => controller.abort())
   })
 
-/** The deadline of a phase: the rest of the first-byte budget counted from `startedAt`. */
+/** The deadline of a phase: the rest of the first-byte budget counted from `startedAt`, on the transport's Clock. */
 const within =
   (options: ResolvedHttpOptions, startedAt: number, phase: "connect" | "first-byte") =>
   <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | TransportTimeout> =>
     Effect.timeoutOrElse(effect, {
       duration: Duration.millis(Math.max(1, options.firstByteTimeoutMs - (options.alarms.now() - startedAt))),
       orElse: () => Effect.fail(new TransportTimeout({ phase, afterMs: options.firstByteTimeoutMs })),
-    })
+    }).pipe(onClockOf(options.alarms))
 
 /**
  * Sends one request. Interrupting the Effect counts until the commit; the request's own `signal` counts until

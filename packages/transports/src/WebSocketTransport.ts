@@ -16,6 +16,7 @@ import { classifyHttp, Transient } from "@cortexkit/openai-auth-core/CodexError"
 import { quotaFromHeaders } from "@cortexkit/openai-auth-core/Quota"
 import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
 import { Duration, Effect } from "effect"
+import { onClockOf } from "./Alarms.ts"
 import { type HttpTransportOptions, type ResolvedHttpOptions, resolveHttpOptions, sendHttp } from "./HttpTransport.ts"
 import {
   PreOutputFailure,
@@ -98,6 +99,7 @@ const openSocket = (
       duration: Duration.millis(ctx.connectTimeoutMs),
       orElse: () => Effect.fail(new TransportTimeout({ phase: "connect", afterMs: ctx.connectTimeoutMs })),
     }),
+    onClockOf(ctx.http.alarms),
   )
   return ctx.pool.open(key, connect).pipe(
     Effect.catchTag("UpgradeRejected", (error) => Effect.fail(refusal(ctx, error))),

@@ -76,7 +76,10 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
       const silent = yield* serve((peer) => {
         peer.socket.on("close", () => gone())
       })
-      const transport = yield* make({ connector: makeRawConnector(), fallbackToHttp: false, connectTimeoutMs: 15_000 })
+      // the transport's deadlines run on the Clock it is made with
+      const transport = yield* withProbe(probe)(
+        make({ connector: makeRawConnector(), fallbackToHttp: false, connectTimeoutMs: 15_000 }),
+      )
       const request = {
         ...simRequest(sim, acct, { prompt_cache_key: "life-timeout" }),
         url: silent.url.replace(/^ws:/, "http:"),
@@ -98,10 +101,12 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
     Effect.gen(function* () {
       const probe = yield* makeSleepProbe
       const stalled: WsConnector = () => Effect.never
-      const transport = yield* make({ connector: stalled, connectTimeoutMs: 15_000 })
+      const transport = yield* withProbe(probe)(make({ connector: stalled, connectTimeoutMs: 15_000 }))
       const sending = yield* Effect.forkChild(
-        withProbe(probe)(turn(transport, simRequest(sim, acct, { prompt_cache_key: "life-fallback" }))),
-        { startImmediately: true },
+        turn(transport, simRequest(sim, acct, { prompt_cache_key: "life-fallback" })),
+        {
+          startImmediately: true,
+        },
       )
       yield* probe.sleeping(15_000)
       yield* TestClock.adjust(15_000)
