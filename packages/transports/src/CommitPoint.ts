@@ -179,8 +179,11 @@ export class CommitPoint {
       aborted = true
       stop()
     }
+    // interrupted before the commit: nothing more is reported, like an abort
     const interrupt = () => {
-      if (!committed && !finished) stop()
+      if (committed || finished) return
+      aborted = true
+      stop()
     }
     if (options.signal?.aborted) {
       stop()

@@ -4,14 +4,14 @@ import { observeSse, SseBodyObserver } from "@cortexkit/openai-auth-core/SseObse
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
 import { concatBytes, splitAt } from "@cortexkit/openai-auth-testkit/Bytes"
 import { it } from "@cortexkit/openai-auth-testkit/Test"
-import { type Clock, Effect, Fiber } from "effect"
+import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { currentAlarms } from "../src/Alarms.ts"
 import { type CommitOptions, CommitPoint } from "../src/CommitPoint.ts"
 import { PushSource } from "../src/PushSource.ts"
 import { PreOutputFailure } from "../src/Transport.ts"
-import { makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
+import { crossDeadline, makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
 
 const NOW = 1_780_000_000_000
 const options: CommitOptions = {
@@ -153,37 +153,28 @@ describe("CommitPoint deadlines on the Effect Clock", () => {
     idleTimeoutMs: 10_000,
   } as const
 
-  /** a source the test feeds; `cancelled` tells whether the commit point gave it up */
-  const fed = () => {
-    let cancelled = false
-    const source = new PushSource(() => {
-      cancelled = true
-    })
-    return { source, cancelled: () => cancelled }
-  }
-
-  const start = (
-    commit: CommitPoint,
-    stream: ReadableStream<Uint8Array>,
-    probe: { readonly clock: Clock.Clock },
-    observer?: SseBodyObserver,
-  ) =>
+  /** An attempt over a source the test feeds, its alarms on a probed clock, forked. */
+  const attempt = (observed = true) =>
     Effect.gen(function* () {
-      const alarms = yield* withProbe(probe as never)(currentAlarms)
-      return yield* Effect.forkChild(commit.run(stream, { ...timed, alarms }, observer), { startImmediately: true })
+      const probe = yield* makeSleepProbe
+      let cancelled = false
+      const source = new PushSource(() => {
+        cancelled = true
+      })
+      const events: Array<StreamEvent> = []
+      const commit = new CommitPoint((e) => events.push(e))
+      const alarms = yield* withProbe(probe)(currentAlarms)
+      const observer = observed ? new SseBodyObserver(commit.listener) : undefined
+      const fiber = yield* Effect.forkChild(commit.run(source.stream, { ...timed, alarms }, observer), {
+        startImmediately: true,
+      })
+      return { probe, source, events, fiber, cancelled: () => cancelled }
     })
 
   it.effect("no chunk within the first-byte budget: TransportTimeout(first-byte), the source cancelled", () =>
     Effect.gen(function* () {
-      const probe = yield* makeSleepProbe
-      const { source, cancelled } = fed()
-      const events: Array<StreamEvent> = []
-      const commit = new CommitPoint((e) => events.push(e))
-      const fiber = yield* start(commit, source.stream, probe, new SseBodyObserver(commit.listener))
-      yield* probe.sleeping(60_000)
-      yield* TestClock.adjust(59_999)
-      expect(fiber.pollUnsafe()).toBeUndefined()
-      yield* TestClock.adjust(1)
+      const { probe, events, fiber, cancelled } = yield* attempt()
+      yield* crossDeadline(probe, 60_000, fiber)
       const error = yield* Effect.flip(Fiber.join(fiber))
       expect(error).toMatchObject({ _tag: "TransportTimeout", phase: "first-byte", afterMs: 60_000 })
       expect(cancelled()).toBe(true)
@@ -193,10 +184,7 @@ describe("CommitPoint deadlines on the Effect Clock", () => {
 
   it.effect("silence after a pre-output event: TransportTimeout(idle) before the commit", () =>
     Effect.gen(function* () {
-      const probe = yield* makeSleepProbe
-      const { source } = fed()
-      const commit = new CommitPoint(() => {})
-      const fiber = yield* start(commit, source.stream, probe, new SseBodyObserver(commit.listener))
+      const { probe, source, fiber } = yield* attempt()
       yield* probe.sleeping(60_000)
       source.push(created)
       // the idle limit is shorter than what is left of the first-byte budget: the alarm moves to it
@@ -209,11 +197,7 @@ describe("CommitPoint deadlines on the Effect Clock", () => {
 
   it.effect("after the commit: a pending read silent for the idle limit errors the body, Terminal dropped", () =>
     Effect.gen(function* () {
-      const probe = yield* makeSleepProbe
-      const { source, cancelled } = fed()
-      const events: Array<StreamEvent> = []
-      const commit = new CommitPoint((e) => events.push(e))
-      const fiber = yield* start(commit, source.stream, probe, new SseBodyObserver(commit.listener))
+      const { probe, source, events, fiber, cancelled } = yield* attempt()
       source.push(concatBytes([created, delta("a")]))
       const response = yield* Fiber.join(fiber)
       const reader = response.body.getReader()
@@ -237,9 +221,7 @@ describe("CommitPoint deadlines on the Effect Clock", () => {
 
   it.effect("interrupting the attempt before the commit cancels the source", () =>
     Effect.gen(function* () {
-      const probe = yield* makeSleepProbe
-      const { source, cancelled } = fed()
-      const fiber = yield* start(new CommitPoint(() => {}), source.stream, probe)
+      const { probe, fiber, cancelled } = yield* attempt(false)
       yield* probe.sleeping(60_000)
       yield* Fiber.interrupt(fiber)
       expect(cancelled()).toBe(true)

@@ -8,7 +8,7 @@ import { makeRawConnector, type RawWebSocketOptions } from "../src/RawWebSocket.
 import { UpgradeRejected, type WsConnection } from "../src/WsConnection.ts"
 import { closePayload, echoScript, frame, type Peer, startServer, upgradeResponse } from "./node/hostile.ts"
 import { connections } from "./support/Connections.ts"
-import { makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
+import { crossDeadline, makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
 
 interface Recorder {
   readonly messages: Array<string>
@@ -375,10 +375,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
       })
       const conn = yield* withProbe(probe)(makeRawConnector({ implementation, stallTimeoutMs: 30_000 })(server.url, {}))
       const closed = yield* Effect.forkChild(closedOf(conn))
-      yield* probe.sleeping(30_000)
-      yield* TestClock.adjust(29_999)
-      expect((conn as RawConnection).state).toBe(0)
-      yield* TestClock.adjust(1)
+      yield* crossDeadline(probe, 30_000, closed)
       const { code, reason } = yield* Fiber.join(closed)
       expect(code).toBe(1006)
       expect(reason).toMatch(/stalled mid-message: no data for 30000 ms/)

@@ -15,7 +15,7 @@ import { makeWebSocketTransport, type WebSocketTransportOptions } from "../src/W
 import { nativeConnector, type WsConnection, type WsConnector } from "../src/WsConnection.ts"
 import { readAll, simRequest, text } from "./HttpTransportFixtures.ts"
 import { closePayload, frame, startServer, upgradeResponse } from "./node/hostile.ts"
-import { makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
+import { crossDeadline, makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
 
 let sim: SimulatorHandle
 let acct: SimAccount
@@ -87,10 +87,7 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
       const sending = yield* Effect.forkChild(withProbe(probe)(transport.send(request, () => {})), {
         startImmediately: true,
       })
-      yield* probe.sleeping(15_000)
-      yield* TestClock.adjust(14_999)
-      expect(sending.pollUnsafe()).toBeUndefined()
-      yield* TestClock.adjust(1)
+      yield* crossDeadline(probe, 15_000, sending)
       const error = yield* Effect.flip(Fiber.join(sending))
       expect(error).toMatchObject({ _tag: "TransportTimeout", phase: "connect", afterMs: 15_000 })
       yield* Effect.promise(() => socketGone)
@@ -153,21 +150,28 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
 })
 
 describe("WebSocket transport: the pool's lifetime as a session's turns see it", () => {
+  /** A transport that counts its connects, and the next turn of one session over it (full requests). */
+  const session = (sessionKey: string) =>
+    Effect.gen(function* () {
+      const { connector, opened } = counting()
+      const transport = yield* make({ connector, chaining: false })
+      const next = () => turn(transport, simRequest(sim, acct, { prompt_cache_key: sessionKey }))
+      return { opened, next }
+    })
+
   it.effect(
     "turns of a session reuse one socket; after 5 idle minutes it is closed and the next turn opens another",
     () =>
       Effect.gen(function* () {
-        const { connector, opened } = counting()
-        const transport = yield* make({ connector, chaining: false })
-        const request = () => simRequest(sim, acct, { prompt_cache_key: "life-idle" })
-        yield* turn(transport, request())
+        const { opened, next } = yield* session("life-idle")
+        yield* next()
         yield* TestClock.adjust(4 * MIN)
-        yield* turn(transport, request())
+        yield* next()
         expect(opened.length).toBe(1)
         // idle from here: the sweeper (every 30 s) closes it once 5 minutes have passed
         yield* TestClock.adjust(5 * MIN + 30_000)
         yield* Effect.promise(() => waitUntil(() => opened[0]?.closed === true))
-        const answer = yield* turn(transport, request())
+        const answer = yield* next()
         expect(answer.transport).toBe("websocket")
         expect(opened.length).toBe(2)
       }),
@@ -177,19 +181,17 @@ describe("WebSocket transport: the pool's lifetime as a session's turns see it",
     "a socket in use every few minutes is replaced once it is 55 minutes old",
     () =>
       Effect.gen(function* () {
-        const { connector, opened } = counting()
-        const transport = yield* make({ connector, chaining: false })
-        const request = () => simRequest(sim, acct, { prompt_cache_key: "life-age" })
+        const { opened, next } = yield* session("life-age")
         for (let minute = 0; minute < 55; minute += 5) {
-          yield* turn(transport, request())
+          yield* next()
           expect(opened.length).toBe(1)
           yield* TestClock.adjust(4 * MIN + 59_000)
         }
         // 54 min 49 s old: one more turn still rides it
-        yield* turn(transport, request())
+        yield* next()
         expect(opened.length).toBe(1)
         yield* TestClock.adjust(20_000)
-        yield* turn(transport, request())
+        yield* next()
         expect(opened.length).toBe(2)
         yield* Effect.promise(() => waitUntil(() => opened[0]?.closed === true))
       }),

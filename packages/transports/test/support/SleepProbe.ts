@@ -3,7 +3,9 @@
  * (a raw connection's watchdogs, the commit point's alarm) start when bytes arrive, not when the test says:
  * a test waits for the sleep it is about to move, then moves the clock, and nothing depends on real time.
  */
-import { Clock, Duration, Effect } from "effect"
+import { expect } from "bun:test"
+import { Clock, Duration, Effect, type Fiber } from "effect"
+import { TestClock } from "effect/testing"
 
 export interface SleepProbe {
   /** the clock to provide to the code under test */
@@ -55,3 +57,15 @@ export const withProbe =
   (probe: SleepProbe) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.provideService(effect, Clock.Clock, probe.clock)
+
+/**
+ * Waits for a deadline of `ms` to be armed, moves the clock to 1 ms before it (`fiber` still runs), then onto
+ * it: the deadline is neither early nor late.
+ */
+export const crossDeadline = (probe: SleepProbe, ms: number, fiber: Fiber.Fiber<unknown, unknown>) =>
+  Effect.gen(function* () {
+    yield* probe.sleeping(ms)
+    yield* TestClock.adjust(ms - 1)
+    expect(fiber.pollUnsafe()).toBeUndefined()
+    yield* TestClock.adjust(1)
+  })
