@@ -19,6 +19,7 @@ import { Duration, Effect } from "effect"
 import { onClockOf } from "./Alarms.ts"
 import { type HttpTransportOptions, type ResolvedHttpOptions, resolveHttpOptions, sendHttp } from "./HttpTransport.ts"
 import {
+  type ConnectFailure,
   PreOutputFailure,
   TransportAborted,
   type TransportError,
@@ -118,11 +119,10 @@ const sendWebSocket = (
     authorization: request.headers.authorization ?? "",
   }
   const viaHttp = sendHttp(request, onEvent, ctx.http)
-  /** a refusal before any output goes over HTTP, unless the caller aborted or the fallback is off */
-  const orHttp = (error: TransportError): Effect.Effect<TransportResponse, TransportError> =>
-    ctx.fallbackToHttp && error._tag !== "TransportAborted" && request.signal?.aborted !== true
-      ? viaHttp
-      : Effect.fail(error)
+  /** a refusal before any output goes over HTTP, unless the fallback is off or the caller has aborted */
+  const fallBack = (error: ConnectFailure | TransportTimeout | PreOutputFailure) =>
+    ctx.fallbackToHttp && request.signal?.aborted !== true ? viaHttp : Effect.fail(error)
+  const fallBackLater = (error: ConnectFailure | TransportTimeout | PreOutputFailure) => Effect.succeed(fallBack(error))
   const onSocket = (socket: PooledSocket, retried: boolean): Effect.Effect<TransportResponse, TransportError> =>
     respond(ctx, socket, request, onEvent).pipe(
       Effect.catchTags({
@@ -133,7 +133,7 @@ const sendWebSocket = (
               )
             : onNewSocket(true),
         SocketClosedEarly: (error) =>
-          orHttp(
+          fallBack(
             new PreOutputFailure({
               failure: new Transient({ message: `socket closed before output (${error.code})` }),
               status: 200,
@@ -142,11 +142,17 @@ const sendWebSocket = (
           ),
       }),
     )
+  // a failed connect falls back; a failure of the response on the new socket is `onSocket`'s to handle
   const onNewSocket = (retried: boolean): Effect.Effect<TransportResponse, TransportError> =>
-    Effect.matchEffect(openSocket(ctx, request, key), {
-      onFailure: orHttp,
-      onSuccess: (socket) => onSocket(socket, retried),
-    })
+    openSocket(ctx, request, key).pipe(
+      Effect.map((socket) => onSocket(socket, retried)),
+      Effect.catchTags({
+        ConnectFailure: fallBackLater,
+        TransportTimeout: fallBackLater,
+        PreOutputFailure: fallBackLater,
+      }),
+      Effect.flatten,
+    )
   return Effect.flatMap(ctx.pool.lease(key), (leased) =>
     leased === undefined
       ? onNewSocket(false)
