@@ -4,8 +4,7 @@
  * 101, and the pool's lifetime (reuse, idle close, max age, a changed token) as a session's turns see it.
  * Time only moves when a test moves the `TestClock`.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test"
-import { type SimAccount, type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { describe, expect } from "bun:test"
 import { it } from "@cortexkit/openai-auth-testkit/Test"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
@@ -13,18 +12,11 @@ import { makeRawConnector } from "../src/RawWebSocket.ts"
 import type { TransportRequest, TransportShape } from "../src/Transport.ts"
 import { makeWebSocketTransport, type WebSocketTransportOptions } from "../src/WebSocketTransport.ts"
 import { nativeConnector, type WsConnection, type WsConnector } from "../src/WsConnection.ts"
-import { readAll, simRequest, text } from "./HttpTransportFixtures.ts"
+import { readAll, simRequest, text, useSimulator } from "./HttpTransportFixtures.ts"
 import { closePayload, frame, startServer, upgradeResponse } from "./node/hostile.ts"
 import { crossDeadline, makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
 
-let sim: SimulatorHandle
-let acct: SimAccount
-
-beforeAll(async () => {
-  sim = await startSimulator()
-  acct = sim.addAccount({ accountId: "acct_ws_life", plan: "pro" })
-})
-afterAll(() => sim.stop())
+const env = useSimulator({ accountId: "acct_ws_life", plan: "pro" })
 
 const MIN = 60_000
 
@@ -81,7 +73,7 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
         make({ connector: makeRawConnector(), fallbackToHttp: false, connectTimeoutMs: 15_000 }),
       )
       const request = {
-        ...simRequest(sim, acct, { prompt_cache_key: "life-timeout" }),
+        ...simRequest(env.sim, env.acct, { prompt_cache_key: "life-timeout" }),
         url: silent.url.replace(/^ws:/, "http:"),
       }
       const sending = yield* Effect.forkChild(withProbe(probe)(transport.send(request, () => {})), {
@@ -100,7 +92,7 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
       const stalled: WsConnector = () => Effect.never
       const transport = yield* withProbe(probe)(make({ connector: stalled, connectTimeoutMs: 15_000 }))
       const sending = yield* Effect.forkChild(
-        turn(transport, simRequest(sim, acct, { prompt_cache_key: "life-fallback" })),
+        turn(transport, simRequest(env.sim, env.acct, { prompt_cache_key: "life-fallback" })),
         {
           startImmediately: true,
         },
@@ -118,8 +110,8 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
       const stalled: WsConnector = () => Effect.never
       const transport = yield* make({ connector: stalled })
       const controller = new AbortController()
-      const request = simRequest(sim, acct, { prompt_cache_key: "life-abort" }, { signal: controller.signal })
-      const before = sim.requests.length
+      const request = simRequest(env.sim, env.acct, { prompt_cache_key: "life-abort" }, { signal: controller.signal })
+      const before = env.sim.requests.length
       const sending = yield* Effect.forkChild(
         transport.send(request, () => {}),
         { startImmediately: true },
@@ -127,7 +119,7 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
       controller.abort()
       const error = yield* Effect.flip(Fiber.join(sending))
       expect(error._tag).toBe("TransportAborted")
-      expect(sim.requests.length).toBe(before)
+      expect(env.sim.requests.length).toBe(before)
     }),
   )
 
@@ -140,7 +132,7 @@ describe("WebSocket transport: connect deadline, fallback, abort", () => {
       })
       const transport = yield* make({ connector: makeRawConnector(), fallbackToHttp: false })
       const request = {
-        ...simRequest(sim, acct, { prompt_cache_key: "life-closed" }),
+        ...simRequest(env.sim, env.acct, { prompt_cache_key: "life-closed" }),
         url: closing.url.replace(/^ws:/, "http:"),
       }
       const error = yield* Effect.flip(transport.send(request, () => {}))
@@ -155,7 +147,7 @@ describe("WebSocket transport: the pool's lifetime as a session's turns see it",
     Effect.gen(function* () {
       const { connector, opened } = counting()
       const transport = yield* make({ connector, chaining: false })
-      const next = () => turn(transport, simRequest(sim, acct, { prompt_cache_key: sessionKey }))
+      const next = () => turn(transport, simRequest(env.sim, env.acct, { prompt_cache_key: sessionKey }))
       return { opened, next }
     })
 
@@ -202,14 +194,14 @@ describe("WebSocket transport: the pool's lifetime as a session's turns see it",
     Effect.gen(function* () {
       const { connector, opened } = counting()
       const transport = yield* make({ connector })
-      yield* turn(transport, simRequest(sim, acct, { prompt_cache_key: "life-token" }))
-      const refreshed = { ...acct, tokens: sim.issueTokens(acct.accountId) }
-      const before = sim.requests.length
-      const answer = yield* turn(transport, simRequest(sim, refreshed, { prompt_cache_key: "life-token" }))
+      yield* turn(transport, simRequest(env.sim, env.acct, { prompt_cache_key: "life-token" }))
+      const refreshed = { ...env.acct, tokens: env.sim.issueTokens(env.acct.accountId) }
+      const before = env.sim.requests.length
+      const answer = yield* turn(transport, simRequest(env.sim, refreshed, { prompt_cache_key: "life-token" }))
       expect(answer.transport).toBe("websocket")
       expect(opened.length).toBe(2)
       // the new socket starts without a chain: the full input went out
-      const sent = sim.requests.slice(before).map((r) => r.body as Record<string, unknown>)
+      const sent = env.sim.requests.slice(before).map((r) => r.body as Record<string, unknown>)
       expect(sent.map((b) => b.previous_response_id)).toEqual([undefined])
       yield* Effect.promise(() => waitUntil(() => opened[0]?.closed === true))
     }),
