@@ -52,20 +52,6 @@ export interface LoginHook<E> {
 export const make = Effect.gen(function* () {
   const store = yield* Store
 
-  const update = <A>(
-    f: (doc: StoreDocument) => Effect.Effect<{ readonly doc: StoreDocument; readonly out: A }, CommandError>,
-  ) =>
-    Effect.gen(function* () {
-      let out: A | undefined
-      yield* store.update((doc) =>
-        Effect.map(f(doc), (r) => {
-          out = r.out
-          return r.doc
-        }),
-      )
-      return out as A
-    })
-
   const listAccounts = Effect.fn("Commands.listAccounts")(function* () {
     const doc = yield* store.read
     const now = yield* Clock.currentTimeMillis
@@ -104,7 +90,7 @@ export const make = Effect.gen(function* () {
       ...(tokens.plan === undefined ? {} : { plan: tokens.plan }),
       ...(tokens.idToken === undefined ? {} : { idToken: tokens.idToken }),
     }
-    const added = yield* update((doc) => {
+    const added = yield* store.modify((doc) => {
       const existed = doc.accounts.some(
         (a) => sameIdentity(a, account) || (a.id === account.id && a.userId === undefined),
       )
@@ -115,7 +101,7 @@ export const make = Effect.gen(function* () {
         const { needsReloginReason: _r, exhaustedUntil: _e, ...rest } = a
         return { ...rest, state: "active" as const }
       })
-      return Effect.succeed({ doc: { ...next, accounts }, out: !existed })
+      return [!existed, { ...next, accounts }] as const
     })
     const view = accountViews(yield* store.read, now).find((v) => v.key === keyOf(account)) as AccountView
     const who = `${displayName(view)} (${[view.key, view.plan, view.email].filter((x) => x !== undefined).join(", ")})`
@@ -126,8 +112,8 @@ export const make = Effect.gen(function* () {
   })
 
   const switchAccount = Effect.fn("Commands.switchAccount")(function* (name: string) {
-    const key = yield* update((doc) =>
-      Effect.map(resolveKey(doc, name), (key) => ({ doc: { ...doc, activeAccount: key }, out: key })),
+    const key = yield* store.modify((doc) =>
+      Effect.map(resolveKey(doc, name), (key) => [key, { ...doc, activeAccount: key }] as const),
     )
     return {
       summary:
@@ -139,7 +125,7 @@ export const make = Effect.gen(function* () {
   })
 
   const removeAccount = Effect.fn("Commands.removeAccount")(function* (name: string) {
-    const removed = yield* update((doc) =>
+    const removed = yield* store.modify((doc) =>
       Effect.map(fallbackByName(doc, name, "remove"), ({ key, account }) => {
         const { [key]: _dropped, ...quota } = doc.quota
         const next: StoreDocument = {
@@ -148,21 +134,21 @@ export const make = Effect.gen(function* () {
           quota,
         }
         const { activeAccount: _active, ...withoutActive } = next
-        return { doc: doc.activeAccount === key ? withoutActive : next, out: { key, label: account.label } }
+        return [{ key, label: account.label }, doc.activeAccount === key ? withoutActive : next] as const
       }),
     )
     return { summary: `removed fallback account ${removed.label ?? removed.key}`, data: removed }
   })
 
   const orderAccounts = Effect.fn("Commands.orderAccounts")(function* (first: string, second: string) {
-    const order = yield* update((doc) =>
+    const order = yield* store.modify((doc) =>
       Effect.gen(function* () {
         const a = yield* fallbackByName(doc, first, "reorder")
         const b = yield* fallbackByName(doc, second, "reorder")
         const accounts = [...doc.accounts]
         accounts[a.index] = b.account
         accounts[b.index] = a.account
-        return { doc: { ...doc, accounts }, out: accounts.map(keyOf) }
+        return [accounts.map(keyOf), { ...doc, accounts }] as const
       }),
     )
     return { summary: `swapped ${first} and ${second}; fallback order: ${order.join(", ")}`, data: { order } }

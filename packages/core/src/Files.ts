@@ -6,11 +6,13 @@
  */
 
 import { randomBytes } from "node:crypto"
-import { statSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node-shared"
-import { Context, Effect, FileSystem, Layer, Option, Schema } from "effect"
+import { Context, Effect, FileSystem, Layer, Option, Schema, Stream } from "effect"
 import type { PlatformError } from "effect/PlatformError"
+import { deadTemps, renameIfNow, statNow } from "./internal/files-native.ts"
+
+export { deadTemps, pidAlive } from "./internal/files-native.ts"
 
 export class FileError extends Schema.TaggedError<FileError>()("FileError", {
   path: Schema.String,
@@ -25,6 +27,16 @@ export interface FileStat {
   readonly mtimeMs: number
   /** inode number when known: an atomic replace always changes it, which mtime (ms) alone may not show */
   readonly ino?: number
+  /** a regular file, a directory, or anything else (a FIFO, a socket, a device) */
+  readonly kind: "file" | "directory" | "other"
+  /** the permission bits (`0o777` part of the mode) */
+  readonly mode: number
+}
+
+/** What a file must hold at the moment of a guarded replace: exactly `text`, or nothing (`undefined`). */
+export interface Expectation {
+  readonly path: string
+  readonly text: string | undefined
 }
 
 export interface FilesShape {
@@ -56,6 +68,29 @@ export interface FilesShape {
   ) => Effect.Effect<boolean, FileError>
   /** sets the access and modification times to `atMs` (epoch ms), e.g. a lock heartbeat */
   readonly touch: (path: string, atMs: number) => Effect.Effect<void, FileError>
+  /**
+   * `writeAtomic` whose rename happens only if every expectation holds at that moment: the files are read and
+   * compared, and the temp file renamed, back to back with no other work of this process in between. False
+   * (and the temp file removed, the target untouched) when one does not hold. The fence of a write made
+   * under a lock that may have been broken meanwhile (accounts Store).
+   */
+  readonly writeAtomicIf: (
+    path: string,
+    data: string,
+    expected: ReadonlyArray<Expectation>,
+    options?: { readonly mode?: number },
+  ) => Effect.Effect<boolean, FileError>
+  /** the names in a directory (none when it does not exist) */
+  readonly list: (dir: string) => Effect.Effect<ReadonlyArray<string>, FileError>
+  /** creates an empty file with `mode` (default 0600) only if nothing is there; false when it already exists */
+  readonly createEmpty: (path: string, options?: { readonly mode?: number }) => Effect.Effect<boolean, FileError>
+  /** sets the permission bits */
+  readonly chmod: (path: string, mode: number) => Effect.Effect<void, FileError>
+  /**
+   * The names that change in a directory (created, changed, removed), from the moment `onReady` is called;
+   * the stream fails when the platform cannot watch (no inotify, too many watches).
+   */
+  readonly watchNames: (dir: string, onReady?: () => void) => Stream.Stream<string, FileError>
 }
 
 const errnoCode = (error: PlatformError): string => {
@@ -80,30 +115,29 @@ const toBytes = (data: string | Uint8Array) => (typeof data === "string" ? encod
 export const tempPathFor = (path: string): string =>
   join(dirname(path), `${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`)
 
+const nativeError = (path: string, operation: string) => (error: unknown) => {
+  const code = (error as { readonly code?: unknown }).code
+  return new FileError({
+    path,
+    operation,
+    message: error instanceof Error ? error.message : String(error),
+    code: typeof code === "string" ? code : "Unknown",
+  })
+}
+
 /**
  * `stat` straight through `node:fs`: it runs several times per request (the store's change check), where a
  * synchronous stat costs microseconds and the platform `FileSystem` path (bigint stat, full info record,
  * callback, fiber resume) several times more. Same answers: None only for ENOENT, mtime truncated to ms.
  */
 const nativeStat = (path: string): Effect.Effect<Option.Option<FileStat>, FileError> =>
-  Effect.suspend(() => {
-    let info: ReturnType<typeof statSync>
-    try {
-      info = statSync(path, { throwIfNoEntry: false })
-    } catch (error) {
-      const code = (error as { readonly code?: unknown }).code
-      return Effect.fail(
-        new FileError({
-          path,
-          operation: "stat",
-          message: error instanceof Error ? error.message : String(error),
-          code: typeof code === "string" ? code : "Unknown",
-        }),
-      )
-    }
-    if (info === undefined) return Effect.succeed(Option.none())
-    return Effect.succeed(Option.some({ size: info.size, mtimeMs: Math.trunc(info.mtimeMs), ino: info.ino }))
+  Effect.try({
+    try: (): Option.Option<FileStat> => Option.fromUndefinedOr(statNow(path)),
+    catch: nativeError(path, "stat"),
   })
+
+const kindOf = (type: FileSystem.File.Type): FileStat["kind"] =>
+  type === "File" ? "file" : type === "Directory" ? "directory" : "other"
 
 /** Set by `Files.layer` (the real disk); over any other `FileSystem` (tests injecting faults) stat goes through it. */
 const NativeStat = Context.Reference<boolean>("@cortexkit/openai-auth-core/Files/NativeStat", {
@@ -139,7 +173,13 @@ export const make = Effect.gen(function* () {
       Effect.map((info): Option.Option<FileStat> => {
         const size = Number(info.size)
         const mtimeMs = Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() })
-        return Option.some(Option.isSome(info.ino) ? { size, mtimeMs, ino: Number(info.ino.value) } : { size, mtimeMs })
+        const kind = kindOf(info.type)
+        const mode = info.mode & 0o777
+        return Option.some(
+          Option.isSome(info.ino)
+            ? { size, mtimeMs, ino: Number(info.ino.value), kind, mode }
+            : { size, mtimeMs, kind, mode },
+        )
       }),
       Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<FileStat>())),
       Effect.mapError(toFileError(path, "stat")),
@@ -182,20 +222,66 @@ export const make = Effect.gen(function* () {
       ),
     )
 
+  /** whether every expectation holds now, read through the platform (a test's `FileSystem` may fail here) */
+  const holds = (expected: ReadonlyArray<Expectation>) =>
+    Effect.forEach(expected, (e) =>
+      fs.readFileString(e.path).pipe(
+        Effect.map((text) => text === e.text),
+        Effect.catchIf(isNotFound, () => Effect.succeed(e.text === undefined)),
+      ),
+    ).pipe(Effect.map((all) => all.every(Boolean)))
+
+  // On the real disk the guard and the rename are one synchronous step: no fiber, timer or I/O callback of this
+  // process runs between "the lock is still ours and the file is what we read" and the rename.
+  const guardedRename = (temp: string, path: string, expected: ReadonlyArray<Expectation>) =>
+    expected.length === 0
+      ? fs.rename(temp, path).pipe(Effect.as(true), Effect.mapError(toFileError(path, "writeAtomic")))
+      : native
+        ? Effect.try({ try: () => renameIfNow(temp, path, expected), catch: nativeError(path, "writeAtomic") })
+        : holds(expected).pipe(
+            Effect.flatMap((ok) => (ok ? fs.rename(temp, path).pipe(Effect.as(true)) : Effect.succeed(false))),
+            Effect.mapError(toFileError(path, "writeAtomic")),
+          )
+
+  /** what a writer killed between its temp file and the rename left (it may hold tokens): the next writer removes it */
+  const removeDeadTemps = (path: string) =>
+    fs.readDirectory(dirname(path)).pipe(
+      Effect.flatMap((names) =>
+        Effect.forEach(deadTemps(path, names), (name) => removeQuietly(join(dirname(path), name))),
+      ),
+      Effect.ignore,
+    )
+
+  const replace = (path: string, data: string | Uint8Array, mode: number, expected: ReadonlyArray<Expectation>) =>
+    Effect.gen(function* () {
+      const dir = dirname(path)
+      yield* makeDir(dir)
+      yield* removeDeadTemps(path)
+      const temp = tempPathFor(path)
+      const renamed = yield* writeFresh(temp, toBytes(data), mode, "writeAtomic", true).pipe(
+        Effect.andThen(guardedRename(temp, path, expected)),
+        // interruption included: a killed fiber must not leave its temp file behind
+        Effect.onExit((exit) => (exit._tag === "Failure" || !exit.value ? removeQuietly(temp) : Effect.void)),
+      )
+      if (renamed) yield* syncDir(dir)
+      return renamed
+    })
+
   const writeAtomic = Effect.fn("Files.writeAtomic")(function* (
     path: string,
     data: string | Uint8Array,
     options?: { readonly mode?: number },
   ) {
-    const dir = dirname(path)
-    yield* makeDir(dir)
-    const temp = tempPathFor(path)
-    yield* writeFresh(temp, toBytes(data), options?.mode ?? 0o600, "writeAtomic", true).pipe(
-      Effect.andThen(fs.rename(temp, path).pipe(Effect.mapError(toFileError(path, "writeAtomic")))),
-      // interruption included: a killed fiber must not leave its temp file behind
-      Effect.onExit((exit) => (exit._tag === "Failure" ? removeQuietly(temp) : Effect.void)),
-    )
-    yield* syncDir(dir)
+    yield* replace(path, data, options?.mode ?? 0o600, [])
+  })
+
+  const writeAtomicIf = Effect.fn("Files.writeAtomicIf")(function* (
+    path: string,
+    data: string,
+    expected: ReadonlyArray<Expectation>,
+    options?: { readonly mode?: number },
+  ) {
+    return yield* replace(path, data, options?.mode ?? 0o600, expected)
   })
 
   const append = Effect.fn("Files.append")(function* (
@@ -236,7 +322,48 @@ export const make = Effect.gen(function* () {
     yield* fs.utimes(path, new Date(atMs), new Date(atMs)).pipe(Effect.mapError(toFileError(path, "touch")))
   })
 
-  return Files.of({ readText, writeAtomic, append, stat, rename, remove, makeDir, createExclusive, touch })
+  const list = Effect.fn("Files.list")(function* (dir: string) {
+    return yield* fs.readDirectory(dir).pipe(
+      Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<string>>([])),
+      Effect.mapError(toFileError(dir, "list")),
+    )
+  })
+
+  const createEmpty = Effect.fn("Files.createEmpty")(function* (path: string, options?: { readonly mode?: number }) {
+    const mode = options?.mode ?? 0o600
+    return yield* Effect.scoped(fs.open(path, { flag: "wx", mode })).pipe(
+      Effect.as(true),
+      Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)),
+      Effect.mapError(toFileError(path, "createEmpty")),
+    )
+  })
+
+  const chmod = Effect.fn("Files.chmod")(function* (path: string, mode: number) {
+    yield* fs.chmod(path, mode).pipe(Effect.mapError(toFileError(path, "chmod")))
+  })
+
+  const watchNames = (dir: string, onReady?: () => void): Stream.Stream<string, FileError> =>
+    fs.watch(dir, onReady === undefined ? undefined : { onReady }).pipe(
+      Stream.map((event) => basename(event.path)),
+      Stream.mapError(toFileError(dir, "watch")),
+    )
+
+  return Files.of({
+    readText,
+    writeAtomic,
+    append,
+    stat,
+    rename,
+    remove,
+    makeDir,
+    createExclusive,
+    touch,
+    writeAtomicIf,
+    list,
+    createEmpty,
+    chmod,
+    watchNames,
+  })
 })
 
 export class Files extends Context.Service<Files, FilesShape>()("@cortexkit/openai-auth-core/Files") {
