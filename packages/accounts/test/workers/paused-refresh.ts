@@ -1,0 +1,35 @@
+/**
+ * `bun paused-refresh.ts <store> <issuer> <account key> <staleMs>`: asks for the account's access token (an
+ * expired one, so it refreshes under the store lock) with a short stale limit, and prints `token <access>`.
+ * The test pauses it inside the lock by holding the issuer's answer, then SIGSTOPs it.
+ */
+import { Files } from "@cortexkit/openai-auth-core/Files"
+import { Issuer } from "@cortexkit/openai-auth-core/OAuth"
+import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
+import { Effect, Layer, Redacted } from "effect"
+import { Credentials, MainCredentials } from "../../src/Credentials.ts"
+import { FileLock } from "../../src/FileLock.ts"
+import { Store } from "../../src/Store.ts"
+
+const [storePath = "", issuer = "", key = "", staleArg = "30000"] = process.argv.slice(2)
+const files = Files.layer
+const lock = FileLock.layer.pipe(Layer.provide(files))
+const store = Store.layerAt(storePath, { lock: { timeoutMs: 120_000, staleMs: Number(staleArg) } }).pipe(
+  Layer.provide(Layer.merge(files, lock)),
+)
+const layer = Credentials.layer.pipe(
+  Layer.provide(
+    Layer.mergeAll(store, lock, TokenClient.layer, MainCredentials.layerNone, Layer.succeed(Issuer, issuer)),
+  ),
+)
+const program = Effect.gen(function* () {
+  const credentials = yield* Credentials
+  const grant = yield* credentials.access(key)
+  return Redacted.value(grant.access)
+})
+const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(layer)))
+if (exit._tag === "Success") process.stdout.write(`token ${exit.value}\n`)
+else {
+  process.stdout.write(`failed ${JSON.stringify(exit.cause)}\n`)
+  process.exitCode = 1
+}
