@@ -90,14 +90,12 @@ const askThrough = (storePath: string, issuer: string, key: string) =>
   Effect.runPromise(
     Effect.gen(function* () {
       const credentials = yield* Credentials
-      const outcome = yield* credentials
-        .access(key)
-        .pipe(
-          Effect.match({
-            onFailure: (e) => ({ tag: e._tag, message: e.message }),
-            onSuccess: () => ({ tag: "ok", message: "" }),
-          }),
-        )
+      const outcome = yield* credentials.access(key).pipe(
+        Effect.match({
+          onFailure: (e) => ({ tag: e._tag, message: e.message }),
+          onSuccess: () => ({ tag: "ok", message: "" }),
+        }),
+      )
       const doc = yield* (yield* Store).read
       return { outcome, account: doc.accounts.find((a) => keyOf(a) === key) }
     }).pipe(Effect.provide(layerFor(storePath, issuer))),

@@ -8,7 +8,13 @@
  * server accepted and stalled, or never answered), or a body that stopped coming.
  */
 import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
-import { FetchHttpClient, HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import {
+  FetchHttpClient,
+  HttpClient,
+  type HttpClientError,
+  HttpClientRequest,
+  type HttpClientResponse,
+} from "effect/http"
 
 export type HttpBody =
   | { readonly _tag: "Form"; readonly fields: Readonly<Record<string, string>> }
@@ -98,7 +104,8 @@ const concat = (parts: ReadonlyArray<Uint8Array>, size: number) => {
   return all
 }
 
-const sizeText = (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`)
+const sizeText = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`
 
 export const make = (client: HttpClient.HttpClient): HttpShape => {
   const request = (input: HttpRequest): Effect.Effect<HttpResponse, HttpError> => {
