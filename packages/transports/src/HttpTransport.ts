@@ -98,9 +98,9 @@ export const sendHttp = async (
   request.signal?.addEventListener("abort", abort, { once: true })
   cancel?.addEventListener("abort", abort, { once: true })
   let timedOut: TransportTimeout | undefined
-  let phase: "connect" | "first-byte" = "connect"
+  // fetch cannot tell "never connected" from "connected, then nothing": both are a stall before the first byte
   const timer = setTimeout(() => {
-    timedOut = new TransportTimeout({ phase, afterMs: options.firstByteTimeoutMs })
+    timedOut = new TransportTimeout({ phase: "first-byte", afterMs: options.firstByteTimeoutMs })
     controller.abort()
   }, options.firstByteTimeoutMs)
   const failed = (error: unknown): TransportError => {
@@ -123,7 +123,6 @@ export const sendHttp = async (
     } catch (error) {
       throw failed(error)
     }
-    phase = "first-byte"
     const headers = toRecord(response.headers)
     const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.now())
     if (quota !== undefined) onEvent({ _tag: "Quota", snapshot: quota })

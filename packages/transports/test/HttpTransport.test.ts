@@ -141,7 +141,7 @@ describe("HttpTransport commit point", () => {
 })
 
 describe("HttpTransport timeouts and abort", () => {
-  test("no answer at all within the first-byte budget -> TransportTimeout (headers never came: connect)", async () => {
+  test("no answer at all within the first-byte budget -> TransportTimeout (headers never came: a stall, not a connect error)", async () => {
     const server = startScriptedServer([], { stall: true })
     try {
       const options = resolveHttpOptions({ firstByteTimeoutMs: 150 })
@@ -149,7 +149,7 @@ describe("HttpTransport timeouts and abort", () => {
       const error = await failureOf(sendHttp(makeRequest(server.url, anyAccount), () => {}, options))
       expect(error).toBeInstanceOf(TransportTimeout)
       // Bun.serve only flushes the headers with the first body chunk
-      expect((error as TransportTimeout).phase).toBe("connect")
+      expect((error as TransportTimeout).phase).toBe("first-byte")
       expect(performance.now() - started).toBeLessThan(2000)
     } finally {
       server.stop()
