@@ -14,12 +14,18 @@ export interface Worker {
   readonly finished: Promise<{ readonly code: number | null; readonly stderr: string }>
 }
 
-export const startWorker = (script: string, args: ReadonlyArray<string>, env?: Record<string, string>): Worker => {
-  const child = Bun.spawn([process.execPath, script, ...args], {
+/** a `bun <script> <args>` worker */
+export const startWorker = (script: string, args: ReadonlyArray<string>, env?: Record<string, string>): Worker =>
+  startProcess([process.execPath, script, ...args], env === undefined ? undefined : { ...process.env, ...env })
+
+/** any command; `env` replaces the environment when given */
+export const startProcess = (command: ReadonlyArray<string>, env?: Record<string, string | undefined>): Worker => {
+  const script = command.join(" ")
+  const child = Bun.spawn([...command], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
+    ...(env === undefined ? {} : { env }),
   })
   const lines: Array<string> = []
   const waiters = new Set<{ readonly pattern: RegExp; readonly resolve: (line: string) => void }>()

@@ -1,6 +1,6 @@
 /**
- * Security promises, checked on real artifacts: the OAuth callback binds 127.0.0.1 only, refuses a wrong
- * `state` and closes after use; the store, state, log and dump files are 0600 in 0700 directories; no token,
+ * Security promises, checked on real artifacts: the OAuth callback binds the loopback addresses only, refuses
+ * a wrong `state` or a stray `/cancel` without ending the login, and closes after use; the store, state, log and dump files are 0600 in 0700 directories; no token,
  * refresh token or id token the simulator minted appears in any log, dump, store-adjacent file, CLI output
  * or error message; dumps are off by default and their README says they hold prompts.
  */
@@ -52,22 +52,27 @@ const listeners = (port: number): Array<string> => {
   return out
 }
 
-test("OAuth callback: 127.0.0.1 only, wrong state refused, closed after use", async () => {
+// 127.0.0.1 and ::1 as /proc's little-endian hex; never 0.0.0.0, ::, or any other address
+const LOOPBACK = new Set(["0100007F", "00000000000000000000000001000000"])
+
+test("OAuth callback: loopback only, wrong state and stray /cancel refused without ending the login, closed after use", async () => {
   const program = Effect.gen(function* () {
     const scope = yield* Scope.make()
     const listener = yield* listen({ state: "state_right", ports: [0] }).pipe(Scope.provide(scope))
     const port = listener.port
     const bound = listeners(port)
-    // 0100007F is 127.0.0.1 in /proc's little-endian hex; no 0.0.0.0 or :: listener may exist
     expect(bound.length).toBeGreaterThan(0)
-    for (const addr of bound) expect(addr).toBe("0100007F")
+    for (const addr of bound) expect(LOOPBACK.has(addr)).toBe(true)
     const codeFiber = yield* Effect.forkChild(Effect.exit(listener.code))
-    const wrong = yield* Effect.promise(() =>
-      fetch(`http://127.0.0.1:${port}/auth/callback?code=c1&state=state_wrong`).then((r) => r.status),
-    )
-    expect(wrong).toBeGreaterThanOrEqual(400)
+    const status = (path: string) =>
+      Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status))
+    const wrong = yield* status("/auth/callback?code=c1&state=state_wrong")
+    const cancel = yield* status("/cancel")
+    expect([wrong, cancel]).toEqual([400, 400])
+    expect(codeFiber.pollUnsafe()).toBeUndefined()
+    expect(yield* status("/auth/callback?code=c2&state=state_right")).toBe(200)
     const exit = yield* Fiber.join(codeFiber)
-    expect(Exit.isFailure(exit)).toBe(true)
+    expect(Exit.isSuccess(exit) && exit.value).toBe("c2")
     yield* Scope.close(scope, Exit.void)
     const after = yield* Effect.promise(() =>
       fetch(`http://127.0.0.1:${port}/auth/callback?code=c1&state=state_right`).then(
@@ -78,7 +83,7 @@ test("OAuth callback: 127.0.0.1 only, wrong state refused, closed after use", as
     expect(after).toBe("refused")
     expect(listeners(port)).toEqual([])
     held.push(
-      `callback: bound ${bound.map(() => "127.0.0.1").join(",")} only; wrong state -> ${wrong}, login failed; after close -> ${after}`,
+      `callback: bound ${bound.map((a) => (a.length > 8 ? "[::1]" : "127.0.0.1")).join(" + ")} only; wrong state -> ${wrong}, stray /cancel -> ${cancel}, login went on and took the right code; after close -> ${after}`,
     )
   })
   await Effect.runPromise(program)
