@@ -27,6 +27,7 @@ import {
   type TokenSet,
 } from "./OAuth.ts"
 import * as Pkce from "./Pkce.ts"
+import { printableLine } from "./Printable.ts"
 import { TokenClient, type TokenEndpointError } from "./TokenClient.ts"
 
 export const DEFAULT_LOGIN_TIMEOUT: Duration.Duration = Duration.minutes(5)
@@ -102,7 +103,9 @@ const handle = (url: URL, expectedState: string, settle: Settle): Page => {
               message: "this ChatGPT account or workspace does not have Codex enabled (missing_codex_entitlement)",
             })
           : new LoginDenied({
-              message: `login was not completed: ${error}${description ? ` (${description})` : ""}`,
+              message: `login was not completed: ${printableLine(error.slice(0, 100))}${
+                description ? ` (${printableLine(description.slice(0, 300))})` : ""
+              }`,
               error,
               ...(description !== undefined ? { description } : {}),
             }),

@@ -17,6 +17,7 @@ import {
   normalizeIssuer,
   type TokenSet,
 } from "./OAuth.ts"
+import { printableLine } from "./Printable.ts"
 import { TokenClient, type TokenEndpointError } from "./TokenClient.ts"
 
 /** The user code is valid this long after it was issued. */
@@ -92,7 +93,7 @@ export const make = Effect.gen(function* () {
     }
     if (response.status < 200 || response.status >= 300) {
       return yield* new DeviceAuthFailed({
-        message: `device login request answered ${response.status}: ${response.text.slice(0, 200)}`,
+        message: `device login request answered ${response.status}: ${printableLine(response.text.slice(0, 200))}`,
         status: response.status,
       })
     }
@@ -149,7 +150,7 @@ export const make = Effect.gen(function* () {
       }
       if (response._tag === "Some" && response.value.status !== 403 && response.value.status !== 404) {
         return yield* new DeviceAuthFailed({
-          message: `device authorization failed with ${response.value.status}: ${response.value.text.slice(0, 200)}`,
+          message: `device authorization failed with ${response.value.status}: ${printableLine(response.value.text.slice(0, 200))}`,
           status: response.value.status,
         })
       }

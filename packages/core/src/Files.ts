@@ -136,6 +136,26 @@ const nativeStat = (path: string): Effect.Effect<Option.Option<FileStat>, FileEr
     catch: nativeError(path, "stat"),
   })
 
+/** a path that exists but is not a regular file, said so (a read would hang on a FIFO) */
+const notAFile = (path: string, operation: string, kind: FileStat["kind"]) =>
+  new FileError({
+    path,
+    operation,
+    message: `${path} is not a regular file but ${kind === "directory" ? "a directory" : "a FIFO, socket or device"}`,
+    code: kind === "directory" ? "EISDIR" : "ENOTREG",
+  })
+
+/** the platform's message names the syscall; a permission problem is said in words */
+const plainly = (error: FileError): FileError =>
+  error.code === "EACCES" || error.code === "EPERM"
+    ? new FileError({
+        path: error.path,
+        operation: error.operation,
+        message: `${error.path}: permission denied (its mode or owner does not let this user ${error.operation} it)`,
+        code: error.code,
+      })
+    : error
+
 const kindOf = (type: FileSystem.File.Type): FileStat["kind"] =>
   type === "File" ? "file" : type === "Directory" ? "directory" : "other"
 
@@ -160,14 +180,6 @@ export const make = Effect.gen(function* () {
     yield* fs.chmod(path, mode).pipe(Effect.mapError(toFileError(path, "makeDir")))
   })
 
-  const readText = Effect.fn("Files.readText")(function* (path: string) {
-    return yield* fs.readFileString(path).pipe(
-      Effect.map(Option.some),
-      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<string>())),
-      Effect.mapError(toFileError(path, "read")),
-    )
-  })
-
   const platformStat = Effect.fnUntraced(function* (path: string) {
     return yield* fs.stat(path).pipe(
       Effect.map((info): Option.Option<FileStat> => {
@@ -187,6 +199,18 @@ export const make = Effect.gen(function* () {
   })
 
   const stat = native ? nativeStat : platformStat
+
+  // a FIFO would block the read (and the process) until someone writes to it; a directory cannot be read
+  const readText = Effect.fn("Files.readText")(function* (path: string) {
+    const found = yield* stat(path)
+    if (Option.isNone(found)) return Option.none<string>()
+    if (found.value.kind !== "file") return yield* notAFile(path, "read", found.value.kind)
+    return yield* fs.readFileString(path).pipe(
+      Effect.map(Option.some),
+      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<string>())),
+      Effect.mapError((error) => plainly(toFileError(path, "read")(error))),
+    )
+  })
 
   const rename = Effect.fn("Files.rename")(function* (from: string, to: string) {
     yield* fs.rename(from, to).pipe(Effect.mapError(toFileError(from, "rename")))
@@ -256,6 +280,11 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const dir = dirname(path)
       yield* makeDir(dir)
+      // said about the target, never about the temp file a failed rename would name
+      const target = yield* stat(path)
+      if (Option.isSome(target) && target.value.kind !== "file") {
+        return yield* notAFile(path, "writeAtomic", target.value.kind)
+      }
       yield* removeDeadTemps(path)
       const temp = tempPathFor(path)
       const renamed = yield* writeFresh(temp, toBytes(data), mode, "writeAtomic", true).pipe(

@@ -10,6 +10,7 @@ import { Clock, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { Http, type HttpError, type HttpResponse } from "./Http.ts"
 import { parseIdentity } from "./Jwt.ts"
 import { CLIENT_ID, Issuer, TokenSet, tokenEndpoint } from "./OAuth.ts"
+import { printableLine } from "./Printable.ts"
 
 /** `refresh_token_reused`: another process already rotated this refresh token. Log in again (or re-read). */
 export class RefreshTokenReused extends Schema.TaggedError<RefreshTokenReused>()("RefreshTokenReused", {
@@ -106,7 +107,7 @@ export const parseTokenError = (bodyText: string): { readonly code?: string; rea
 /** server text in our messages: one line, at most this long */
 const MAX_SERVER_TEXT = 300
 const oneLine = (text: string) => {
-  const line = text.replace(/\s+/g, " ").trim()
+  const line = printableLine(text.replace(/\s+/g, " ").trim())
   return line.length > MAX_SERVER_TEXT ? `${line.slice(0, MAX_SERVER_TEXT)}...` : line
 }
 
