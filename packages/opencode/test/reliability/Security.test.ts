@@ -266,13 +266,18 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   const files = [config, stateFile, authFile, ...logs, ...dumps]
   for (const file of files) expect({ file, mode: modeOf(file).toString(8) }).toEqual({ file, mode: "600" })
   for (const file of walk(configDir)) expect({ file, mode: modeOf(file).toString(8) }).toEqual({ file, mode: "600" })
+  // nothing left beside the store: no temp file (they hold tokens), no lock, no lock moved aside
+  expect(safeList(configDir).sort()).toEqual(["openai-auth-state.json", "openai-auth.json"])
   const dirs = [logDir, dumpDir, ...dirsUnder(dumpDir)]
   for (const dir of dirs) expect({ dir, mode: modeOf(dir).toString(8) }).toEqual({ dir, mode: "700" })
   expect(readFileSync(join(dumpDir, README_NAME), "utf8")).toContain("FULL PROMPTS")
   expect(dumps.filter((f) => f.endsWith(".body.json")).length).toBeGreaterThanOrEqual(2)
 
-  // secrets: every token minted up front, by a refresh (through the proxy), or presented to the backend
-  const secrets = new Set<string>([API_KEY, ...minted])
+  // secrets: every secret the simulator issued, whatever its shape (tokens, authorization codes, device
+  // verifiers), plus what the proxy saw minted and every Bearer presented to the backend
+  const issued = sim.issuedSecrets()
+  expect([...minted].every((m) => issued.includes(m))).toBe(true)
+  const secrets = new Set<string>([API_KEY, ...minted, ...issued])
   for (const a of sim.accounts()) for (const s of [a.tokens.access, a.tokens.refresh, a.tokens.idToken]) secrets.add(s)
   for (const r of sim.refreshes) secrets.add(r.refreshToken)
   for (const r of sim.requests) {
@@ -308,7 +313,7 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   const bytes = artifacts.reduce((n, [, t]) => n + t.length, 0)
   held.push(
     `modes: ${files.length} files 0600, ${dirs.length} dirs 0700 (log rotated once); refreshes ${refreshOutcomes.join(",")}; ` +
-      `scanned ${artifacts.length} artifacts (${(bytes / 1e6).toFixed(1)} MB) for ${secrets.size} secrets + 3 shapes: 0 found`,
+      `scanned ${artifacts.length} artifacts (${(bytes / 1e6).toFixed(1)} MB) for ${secrets.size} secrets (${issued.length} the simulator issued, whatever their shape) + 3 shapes: 0 found`,
   )
 }, 60_000)
 
