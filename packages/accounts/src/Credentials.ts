@@ -17,9 +17,10 @@ import {
   type AccessGrant,
   type CredentialsShape,
   CredentialsUnavailable,
+  grantOf,
   MainCredentials,
 } from "./CredentialsContract.ts"
-import { EXPIRY_SKEW_MS, fresh, grantOf, makeRefresh, sameToken } from "./CredentialsRefresh.ts"
+import { EXPIRY_SKEW_MS, fresh, makeRefresh, sameToken } from "./CredentialsRefresh.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
 import { Store } from "./Store.ts"
 

@@ -13,7 +13,6 @@
  * new tokens are installed unless the store already moved on, a refusal of a token someone else already
  * replaced adopts theirs.
  */
-import { accountIdOf, parseClaims } from "@cortexkit/openai-auth-core/Jwt"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { type RefreshError, TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Clock, Effect, Option, Redacted, Result } from "effect"
@@ -22,6 +21,7 @@ import {
   type AccessGrant,
   type CredentialsError,
   CredentialsUnavailable,
+  grantOf,
   type HostTokens,
   MainCredentials,
   NeedsRelogin,
@@ -59,26 +59,6 @@ interface Step {
 }
 
 const decided = (decision: Decision, spent?: Spent): Step => (spent === undefined ? { decision } : { decision, spent })
-
-export const grantOf = (
-  key: string,
-  t: {
-    readonly access: Redacted.Redacted<string>
-    readonly expiresAt: number
-    readonly accountId?: string | undefined
-  },
-): AccessGrant => ({
-  key,
-  accountId: t.accountId ?? accountIdFromToken(t.access),
-  access: t.access,
-  expiresAt: t.expiresAt,
-})
-
-/** A host entry without `accountId` (older OpenCode logins): the access token's claims carry it. */
-const accountIdFromToken = (access: Redacted.Redacted<string>): string => {
-  const claims = parseClaims(Redacted.value(access), "access token")
-  return (Result.isSuccess(claims) ? accountIdOf(claims.success) : undefined) ?? ""
-}
 
 const reloginMessage = (name: string, error: { readonly _tag: string; readonly message: string }) =>
   error._tag === "RefreshTokenReused"

@@ -16,10 +16,19 @@
 
 import { randomBytes } from "node:crypto"
 import { basename, dirname, join } from "node:path"
-import { deadTemps, FileError, Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
+import { FileError, Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
 import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Schema, type Scope } from "effect"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
-import { type DirWatch, host, makeQueue, POLL_MS, TICKET_BEAT_MS, ticketName, watchDir } from "./LockQueue.ts"
+import {
+  type DirWatch,
+  host,
+  makeQueue,
+  POLL_MS,
+  TICKET_BEAT_MS,
+  ticketName,
+  uniqueAside,
+  watchDir,
+} from "./LockQueue.ts"
 
 export { pidAlive, ticketName }
 
@@ -73,38 +82,13 @@ const describeOwner = (owner: Option.Option<LockOwner>) =>
     onSome: (o) => `pid ${o.pid} on ${o.hostname} since ${new Date(o.createdAt).toISOString()}`,
   })
 
-const uniqueAside = (path: string, what: string) => `${path}.${what}.${process.pid}.${randomBytes(6).toString("hex")}`
-
-/** a lock moved aside by `breakStale` or `release` whose mover died before removing it */
-const deadAsides = (path: string, names: ReadonlyArray<string>) => {
-  const prefix = `${basename(path)}.`
-  return names.filter((name) => {
-    const match = /^(?:stale|release)\.(\d+)\.[0-9a-f]{12}$/.exec(
-      name.startsWith(prefix) ? name.slice(prefix.length) : "",
-    )
-    const pid = Number(match?.[1] ?? Number.NaN)
-    return match !== null && pid !== process.pid && !pidAlive(pid)
-  })
-}
-
 export const make = Effect.gen(function* () {
   const files = yield* Files
-  const { queueState, enqueue } = makeQueue(files)
+  const { queueState, enqueue, sweep } = makeQueue(files)
   // fibers of one process queue here (FIFO) so that only one of them polls the file at a time
   const local = makeKeyedMutex()
   // paths whose leftovers this process has already looked for
   const swept = new Set<string>()
-
-  /** removes what killed processes left beside the lock: their temp files and locks moved aside */
-  const sweep = (path: string) =>
-    files.list(dirname(path)).pipe(
-      Effect.flatMap((names) =>
-        Effect.forEach([...deadTemps(path, names), ...deadAsides(path, names)], (name) =>
-          files.remove(join(dirname(path), name)),
-        ),
-      ),
-      Effect.ignore,
-    )
 
   const readOwner = (path: string) =>
     Effect.map(files.readText(path), (text) => Option.flatMap(text, (t) => decodeOwner(t)))

@@ -1,5 +1,6 @@
 /**
- * The waiting room of the cross-process lock (FileLock.ts): first come, first served. A waiter leaves a
+ * The waiting room of the cross-process lock (FileLock.ts), and what else lies beside the lock: first come,
+ * first served. A waiter leaves a
  * ticket `<lock>.q.<time>.<host>.<pid>.<random>` next to the lock and only the oldest live ticket tries to
  * take it, so a process that has just released cannot take the lock straight back while others wait.
  * Waiters sleep until the name they follow changes in the directory (fs.watch), with a short poll as the
@@ -9,7 +10,7 @@
 import { createHash, randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import { basename, dirname, join } from "node:path"
-import { type Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
+import { deadTemps, type Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
 import { Clock, Deferred, Effect, Latch, Option, Stream } from "effect"
 
 export const host = hostname()
@@ -74,6 +75,21 @@ export const watchDir = (files: Files["Service"], dir: string) =>
 
 export type DirWatch = Effect.Success<ReturnType<typeof watchDir>>
 
+export const uniqueAside = (path: string, what: string) =>
+  `${path}.${what}.${process.pid}.${randomBytes(6).toString("hex")}`
+
+/** a lock moved aside by `breakStale` or `release` whose mover died before removing it */
+const deadAsides = (path: string, names: ReadonlyArray<string>) => {
+  const prefix = `${basename(path)}.`
+  return names.filter((name) => {
+    const match = /^(?:stale|release)\.(\d+)\.[0-9a-f]{12}$/.exec(
+      name.startsWith(prefix) ? name.slice(prefix.length) : "",
+    )
+    const pid = Number(match?.[1] ?? Number.NaN)
+    return match !== null && pid !== process.pid && !pidAlive(pid)
+  })
+}
+
 export const makeQueue = (files: Files["Service"]) => {
   const ticketPrefix = (path: string) => `${basename(path)}.q.`
 
@@ -113,5 +129,16 @@ export const makeQueue = (files: Files["Service"]) => {
   const enqueue = (path: string, name: string) =>
     files.createEmpty(join(dirname(path), name)).pipe(Effect.orElseSucceed(() => false))
 
-  return { queueState, enqueue }
+  /** removes what killed processes left beside the lock: their temp files and locks moved aside */
+  const sweep = (path: string) =>
+    files.list(dirname(path)).pipe(
+      Effect.flatMap((names) =>
+        Effect.forEach([...deadTemps(path, names), ...deadAsides(path, names)], (name) =>
+          files.remove(join(dirname(path), name)),
+        ),
+      ),
+      Effect.ignore,
+    )
+
+  return { queueState, enqueue, sweep }
 }

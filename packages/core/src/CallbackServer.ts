@@ -9,9 +9,9 @@
  * Only the request that carries this login's `state` settles it: a wrong-state callback or a `/cancel` without
  * it (a stray or hostile web page poking the port) gets an error page and the login keeps waiting.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import { Context, Deferred, Duration, Effect, Layer, type Scope } from "effect"
+import { bindPort, stop } from "./internal/loopback-server.ts"
 import {
   buildAuthorizeUrl,
   CALLBACK_PATH,
@@ -144,71 +144,6 @@ const respond = (expectedState: string, settle: Settle) => (request: IncomingMes
     connection: "close",
   })
   response.end(answer.text)
-}
-
-type Bound =
-  | { readonly _tag: "Bound"; readonly server: Server }
-  | { readonly _tag: "Failed"; readonly code: string; readonly message: string }
-
-const listenOn = (host: string, port: number, onRequest: ReturnType<typeof respond>) =>
-  new Promise<Bound>((resolve) => {
-    const server = createServer(onRequest)
-    const failed = (error: NodeJS.ErrnoException) =>
-      resolve({ _tag: "Failed", code: error.code ?? "UNKNOWN", message: error.message })
-    server.once("error", failed)
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off("error", failed)
-      // a client that misbehaves after we listen must not crash the host process
-      server.on("error", () => {})
-      resolve({ _tag: "Bound", server })
-    })
-  })
-
-const stop = (servers: ReadonlyArray<Server>) => {
-  for (const server of servers) {
-    server.close()
-    server.closeAllConnections()
-  }
-}
-
-/** an address this machine does not have (no IPv6 loopback): the other addresses serve alone */
-const absent = (code: string) => code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT" || code === "EPROTONOSUPPORT"
-
-type PortAttempt =
-  | {
-      readonly _tag: "Listening"
-      readonly port: number
-      readonly servers: ReadonlyArray<Server>
-      readonly hosts: ReadonlyArray<string>
-    }
-  | { readonly _tag: "Busy"; readonly why: string }
-  | { readonly _tag: "Failed"; readonly code: string; readonly why: string }
-
-const bindPort = async (
-  port: number,
-  hosts: ReadonlyArray<string>,
-  onRequest: ReturnType<typeof respond>,
-): Promise<PortAttempt> => {
-  const servers: Array<Server> = []
-  const bound: Array<string> = []
-  let actual = port
-  for (const [i, host] of hosts.entries()) {
-    const attempt = await listenOn(host, actual, onRequest)
-    if (attempt._tag === "Bound") {
-      servers.push(attempt.server)
-      bound.push(host)
-      // port 0 (tests): every address on the port the first one got
-      actual = (attempt.server.address() as AddressInfo).port
-      continue
-    }
-    if (i > 0 && absent(attempt.code)) continue
-    stop(servers)
-    const where = host.includes(":") ? `[${host}]:${actual}` : `${host}:${actual}`
-    return attempt.code === "EADDRINUSE"
-      ? { _tag: "Busy", why: `${where} is in use by another program` }
-      : { _tag: "Failed", code: attempt.code, why: `${where}: ${attempt.message}` }
-  }
-  return { _tag: "Listening", port: actual, servers, hosts: bound }
 }
 
 const bind = (ports: ReadonlyArray<number>, hosts: ReadonlyArray<string>, onRequest: ReturnType<typeof respond>) =>

@@ -1,112 +1,33 @@
 /**
  * The project's only door to the disk. Everything goes through `effect/FileSystem` (NodeFileSystem, which
- * runs under Bun too) so that churn in the unstable platform modules stays in this file.
- *
- * CONTRACT (owned by the store helper): see notes/contracts.md. Add only.
+ * runs under Bun too) so that churn in the unstable platform modules stays in this file; the operations
+ * (`FilesShape`) are described in internal/files-shape.ts. Three steps go to `node:fs` directly, each for a
+ * reason given where it is used (internal/files-native.ts): the per-request stat, the guarded rename of a
+ * fenced write, and the liveness test that lets the next writer remove a dead writer's temp file. Other
+ * packages build on these operations: add to them, do not change what they do.
  */
 
 import { randomBytes } from "node:crypto"
 import { basename, dirname, join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node-shared"
-import { Context, Effect, FileSystem, Layer, Option, Schema, Stream } from "effect"
-import type { PlatformError } from "effect/PlatformError"
+import { Context, Effect, FileSystem, Layer, Option, Stream } from "effect"
 import { deadTemps, renameIfNow, statNow } from "./internal/files-native.ts"
+import {
+  type Expectation,
+  type FileError,
+  type FileStat,
+  type FilesShape,
+  isAlreadyExists,
+  isNotFound,
+  kindOf,
+  nativeError,
+  notAFile,
+  plainly,
+  toFileError,
+} from "./internal/files-shape.ts"
 
 export { deadTemps, pidAlive } from "./internal/files-native.ts"
-
-export class FileError extends Schema.TaggedError<FileError>()("FileError", {
-  path: Schema.String,
-  operation: Schema.String,
-  message: Schema.String,
-  /** the errno code when the OS gave one (`ENOENT`, `EACCES`, ...), else the platform reason tag */
-  code: Schema.optional(Schema.String),
-}) {}
-
-export interface FileStat {
-  readonly size: number
-  readonly mtimeMs: number
-  /** inode number when known: an atomic replace always changes it, which mtime (ms) alone may not show */
-  readonly ino?: number
-  /** a regular file, a directory, or anything else (a FIFO, a socket, a device) */
-  readonly kind: "file" | "directory" | "other"
-  /** the permission bits (`0o777` part of the mode) */
-  readonly mode: number
-}
-
-/** What a file must hold at the moment of a guarded replace: exactly `text`, or nothing (`undefined`). */
-export interface Expectation {
-  readonly path: string
-  readonly text: string | undefined
-}
-
-export interface FilesShape {
-  /** None when the file does not exist */
-  readonly readText: (path: string) => Effect.Effect<Option.Option<string>, FileError>
-  /** temp file in the same dir + fsync + rename (+ dir fsync); parent dir created 0700; file mode default 0600 */
-  readonly writeAtomic: (
-    path: string,
-    data: string | Uint8Array,
-    options?: { readonly mode?: number },
-  ) => Effect.Effect<void, FileError>
-  /** creates the file (and its parent dir, 0700) with `mode` (default 0600) when missing */
-  readonly append: (path: string, data: string, options?: { readonly mode?: number }) => Effect.Effect<void, FileError>
-  readonly stat: (path: string) => Effect.Effect<Option.Option<FileStat>, FileError>
-  readonly rename: (from: string, to: string) => Effect.Effect<void, FileError>
-  /** a missing file is fine */
-  readonly remove: (path: string) => Effect.Effect<void, FileError>
-  /** recursive; default mode 0700 */
-  readonly makeDir: (path: string, options?: { readonly mode?: number }) => Effect.Effect<void, FileError>
-  /**
-   * Creates `path` holding `data` only if nothing is there; false when it already exists. The content is
-   * complete the moment the file appears (written aside, then hard-linked into place), so readers never
-   * see a half-written file.
-   */
-  readonly createExclusive: (
-    path: string,
-    data: string,
-    options?: { readonly mode?: number },
-  ) => Effect.Effect<boolean, FileError>
-  /** sets the access and modification times to `atMs` (epoch ms), e.g. a lock heartbeat */
-  readonly touch: (path: string, atMs: number) => Effect.Effect<void, FileError>
-  /**
-   * `writeAtomic` whose rename happens only if every expectation holds at that moment: the files are read and
-   * compared, and the temp file renamed, back to back with no other work of this process in between. False
-   * (and the temp file removed, the target untouched) when one does not hold. The fence of a write made
-   * under a lock that may have been broken meanwhile (accounts Store).
-   */
-  readonly writeAtomicIf: (
-    path: string,
-    data: string,
-    expected: ReadonlyArray<Expectation>,
-    options?: { readonly mode?: number },
-  ) => Effect.Effect<boolean, FileError>
-  /** the names in a directory (none when it does not exist) */
-  readonly list: (dir: string) => Effect.Effect<ReadonlyArray<string>, FileError>
-  /** creates an empty file with `mode` (default 0600) only if nothing is there; false when it already exists */
-  readonly createEmpty: (path: string, options?: { readonly mode?: number }) => Effect.Effect<boolean, FileError>
-  /** sets the permission bits */
-  readonly chmod: (path: string, mode: number) => Effect.Effect<void, FileError>
-  /**
-   * The names that change in a directory (created, changed, removed), from the moment `onReady` is called;
-   * the stream fails when the platform cannot watch (no inotify, too many watches).
-   */
-  readonly watchNames: (dir: string, onReady?: () => void) => Stream.Stream<string, FileError>
-}
-
-const errnoCode = (error: PlatformError): string => {
-  const reason = error.reason
-  if (reason._tag === "BadArgument") return "BadArgument"
-  const cause = reason.cause as { readonly code?: unknown } | undefined
-  return typeof cause?.code === "string" ? cause.code : reason._tag
-}
-
-const isNotFound = (error: PlatformError) => error.reason._tag === "NotFound"
-const isAlreadyExists = (error: PlatformError) => error.reason._tag === "AlreadyExists"
-
-const toFileError =
-  (path: string, operation: string) =>
-  (error: PlatformError): FileError =>
-    new FileError({ path, operation, message: error.message, code: errnoCode(error) })
+export { type Expectation, FileError, type FileStat, type FilesShape } from "./internal/files-shape.ts"
 
 const encoder = new TextEncoder()
 const toBytes = (data: string | Uint8Array) => (typeof data === "string" ? encoder.encode(data) : data)
@@ -114,16 +35,6 @@ const toBytes = (data: string | Uint8Array) => (typeof data === "string" ? encod
 /** `<name>.<pid>.<random>.tmp` next to the target, so the rename never crosses a filesystem */
 export const tempPathFor = (path: string): string =>
   join(dirname(path), `${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`)
-
-const nativeError = (path: string, operation: string) => (error: unknown) => {
-  const code = (error as { readonly code?: unknown }).code
-  return new FileError({
-    path,
-    operation,
-    message: error instanceof Error ? error.message : String(error),
-    code: typeof code === "string" ? code : "Unknown",
-  })
-}
 
 /**
  * `stat` straight through `node:fs`: it runs several times per request (the store's change check), where a
@@ -135,29 +46,6 @@ const nativeStat = (path: string): Effect.Effect<Option.Option<FileStat>, FileEr
     try: (): Option.Option<FileStat> => Option.fromUndefinedOr(statNow(path)),
     catch: nativeError(path, "stat"),
   })
-
-/** a path that exists but is not a regular file, said so (a read would hang on a FIFO) */
-const notAFile = (path: string, operation: string, kind: FileStat["kind"]) =>
-  new FileError({
-    path,
-    operation,
-    message: `${path} is not a regular file but ${kind === "directory" ? "a directory" : "a FIFO, socket or device"}`,
-    code: kind === "directory" ? "EISDIR" : "ENOTREG",
-  })
-
-/** the platform's message names the syscall; a permission problem is said in words */
-const plainly = (error: FileError): FileError =>
-  error.code === "EACCES" || error.code === "EPERM"
-    ? new FileError({
-        path: error.path,
-        operation: error.operation,
-        message: `${error.path}: permission denied (its mode or owner does not let this user ${error.operation} it)`,
-        code: error.code,
-      })
-    : error
-
-const kindOf = (type: FileSystem.File.Type): FileStat["kind"] =>
-  type === "File" ? "file" : type === "Directory" ? "directory" : "other"
 
 /** Set by `Files.layer` (the real disk); over any other `FileSystem` (tests injecting faults) stat goes through it. */
 const NativeStat = Context.Reference<boolean>("@cortexkit/openai-auth-core/Files/NativeStat", {
