@@ -7,32 +7,62 @@
  * places (`printableLine`) they are escaped too.
  */
 
-// C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates and the Unicode line/paragraph separators
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g
-const CONTROL_OR_BREAK = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g
+/**
+ * C0 controls, DEL, C1 controls, the bidi marks, embeddings, overrides and isolates, and the Unicode line and
+ * paragraph separators: the characters a terminal acts on or that change how a line reads.
+ */
+export const isControl = (code: number): boolean =>
+  code <= 0x1f ||
+  (code >= 0x7f && code <= 0x9f) ||
+  code === 0x061c ||
+  code === 0x200e ||
+  code === 0x200f ||
+  (code >= 0x202a && code <= 0x202e) ||
+  code === 0x2028 ||
+  code === 0x2029 ||
+  (code >= 0x2066 && code <= 0x2069)
 
-const escape = (char: string): string => {
-  const code = char.charCodeAt(0)
-  if (char === "\n") return "\\n"
-  if (char === "\t") return "\\t"
-  if (char === "\r") return "\\r"
+const NEWLINE = 0x0a
+const TAB = 0x09
+
+const escaped = (code: number): string => {
+  if (code === NEWLINE) return "\\n"
+  if (code === TAB) return "\\t"
+  if (code === 0x0d) return "\\r"
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
 }
 
+const escapeWhere = (text: string, keep: (code: number) => boolean, form: (code: number) => string): string => {
+  let out = ""
+  let from = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (!isControl(code) || keep(code)) continue
+    out += text.slice(from, i) + form(code)
+    from = i + 1
+  }
+  return from === 0 ? text : out + text.slice(from)
+}
+
+const keepBreaks = (code: number) => code === NEWLINE || code === TAB
+const keepNone = () => false
+const keepJsonEscaped = (code: number) => code <= 0x1f
+
 /** `text` with its control characters escaped; newlines and tabs kept */
-export const printable = (text: string): string => text.replace(CONTROL, escape)
+export const printable = (text: string): string => escapeWhere(text, keepBreaks, escaped)
 
 /** `text` with every control character escaped, newlines and tabs included: for one-line places */
-export const printableLine = (text: string): string => text.replace(CONTROL_OR_BREAK, escape)
+export const printableLine = (text: string): string => escapeWhere(text, keepNone, escaped)
 
-/** JSON text whose strings may hold characters a terminal acts on (JSON.stringify escapes only C0): as `\uXXXX` */
+/**
+ * JSON text whose strings may hold characters a terminal acts on (`JSON.stringify` escapes only C0): those as
+ * `\uXXXX`, which parses back to the same string.
+ */
 export const printableJson = (json: string): string =>
-  json.replace(
-    /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  )
-
-const ANY_CONTROL = new RegExp(CONTROL_OR_BREAK.source)
+  escapeWhere(json, keepJsonEscaped, (code) => `\\u${code.toString(16).padStart(4, "0")}`)
 
 /** whether `text` holds a character `printableLine` would escape */
-export const hasControl = (text: string): boolean => ANY_CONTROL.test(text)
+export const hasControl = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) if (isControl(text.charCodeAt(i))) return true
+  return false
+}

@@ -139,7 +139,8 @@ describe("fuzz: store document decoder", () => {
         const input = raw as Record<string, unknown>
         if (Object.hasOwn(input, "__proto__")) {
           expect(Object.hasOwn(back, "__proto__")).toBe(true)
-          expect(back.__proto__).toEqual(JSON.parse(JSON.stringify(input.__proto__ ?? null)))
+          const own = (o: object) => Object.getOwnPropertyDescriptor(o, "__proto__")?.value
+          expect(own(back)).toEqual(JSON.parse(JSON.stringify(own(input) ?? null)))
           kept++
         }
         const accountsIn = Array.isArray(input.accounts) ? input.accounts : []
