@@ -155,14 +155,24 @@ export const make = Effect.gen(function* () {
             Effect.mapError(toFileError(path, "writeAtomic")),
           )
 
-  /** what a writer killed between its temp file and the rename left (it may hold tokens): the next writer removes it */
-  const removeDeadTemps = (path: string) =>
-    fs.readDirectory(dirname(path)).pipe(
+  /**
+   * What a writer killed between its temp file and the rename left (it may hold tokens): the next writer
+   * removes it. A guarded write (the store's, under its lock) looks every time; a plain one looks at its
+   * first write of a file in this process (the memory of which is bounded), so a directory of many dumps is
+   * not listed on every write.
+   */
+  const looked = new Set<string>()
+  const removeDeadTemps = (path: string, always: boolean) => {
+    if (!always && looked.has(path)) return Effect.void
+    if (looked.size >= 256) looked.clear()
+    looked.add(path)
+    return fs.readDirectory(dirname(path)).pipe(
       Effect.flatMap((names) =>
         Effect.forEach(deadTemps(path, names), (name) => removeQuietly(join(dirname(path), name))),
       ),
       Effect.ignore,
     )
+  }
 
   const replace = (path: string, data: string | Uint8Array, mode: number, expected: ReadonlyArray<Expectation>) =>
     Effect.gen(function* () {
@@ -173,7 +183,7 @@ export const make = Effect.gen(function* () {
       if (Option.isSome(target) && target.value.kind !== "file") {
         return yield* notAFile(path, "writeAtomic", target.value.kind)
       }
-      yield* removeDeadTemps(path)
+      yield* removeDeadTemps(path, expected.length > 0)
       const temp = tempPathFor(path)
       const renamed = yield* writeFresh(temp, toBytes(data), mode, "writeAtomic", true).pipe(
         Effect.andThen(guardedRename(temp, path, expected)),
