@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from "node:net"
 import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
 import { Effect, Fiber, Layer, Redacted } from "effect"
 import { TestClock } from "effect/testing"
+import { DeviceFlow } from "../src/DeviceFlow.ts"
 import { DEFAULT_MAX_BODY_BYTES, Http } from "../src/Http.ts"
 import { TokenClient } from "../src/TokenClient.ts"
 
@@ -59,7 +60,7 @@ const rawServer = (mode: Mode) =>
       }),
   )
 
-const it = testEffect(Layer.mergeAll(Http.layer, TokenClient.layer))
+const it = testEffect(Layer.mergeAll(Http.layer, TokenClient.layer, DeviceFlow.layer))
 
 /** waits (on real I/O, not the test clock) until the server has seen the request */
 const untilRequested = (server: { requests: () => number }) =>
@@ -87,6 +88,16 @@ describe("Http reads are bounded", () => {
       const error = yield* Effect.flip(tokens.refresh(Redacted.make("rt_kept"), { issuer: server.url }))
       expect(error._tag).toBe("RefreshTransient")
       expect(error.message).toContain("larger than")
+    }),
+  )
+
+  it.live("the device endpoint's answer is capped too", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer("endless")
+      const error = yield* Effect.flip((yield* DeviceFlow).start({ issuer: server.url }))
+      expect(error._tag).toBe("DeviceAuthFailed")
+      expect(error.message).toContain("larger than")
+      expect(server.sent()).toBeLessThan(64 * 1024 * 1024)
     }),
   )
 
