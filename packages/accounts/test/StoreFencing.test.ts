@@ -120,6 +120,21 @@ const refreshOutcome = (refresh: string) =>
     }).pipe(Effect.provide(TokenClient.layer)),
   )
 
+/**
+ * Starts a refresh of `pausedKey` through an issuer that holds its answer, stops that process with SIGSTOP
+ * once the issuer has rotated the token (the process is inside the store lock, waiting for the answer), lets
+ * the answer go, and starts another refresh of `otherKey` that breaks the silent holder's lock.
+ */
+const pauseRefreshThenRun = async (store: string, heldRefresh: string, pausedKey: string, otherKey: string) => {
+  const issuer = holdingIssuer(heldRefresh)
+  const paused = startWorker(join(workers, "refresh.ts"), [store, issuer.url, pausedKey, STALE_MS])
+  await issuer.held
+  paused.child.kill("SIGSTOP")
+  issuer.release()
+  const other = startWorker(join(workers, "refresh.ts"), [store, issuer.url, otherKey, STALE_MS])
+  return { issuer, paused, other, otherDone: await other.finished }
+}
+
 describe("a refresh paused inside the lock", () => {
   const setup = (name: string) => {
     const { dir, store } = storeIn()
@@ -138,20 +153,15 @@ describe("a refresh paused inside the lock", () => {
 
   test("another account refreshed meanwhile: its new token is not overwritten with the spent one", async () => {
     const { store, x, y, xKey, yKey } = setup("other")
-    const issuer = holdingIssuer(y.tokens.refresh)
+    const { issuer, paused, otherDone } = await pauseRefreshThenRun(store, y.tokens.refresh, yKey, xKey)
     try {
-      const paused = startWorker(join(workers, "paused-refresh.ts"), [store, issuer.url, yKey, STALE_MS])
-      await issuer.held
-      paused.child.kill("SIGSTOP")
-      issuer.release()
-      const other = startWorker(join(workers, "paused-refresh.ts"), [store, issuer.url, xKey, STALE_MS])
-      expect(await other.finished).toMatchObject({ code: 0 })
+      expect(otherDone).toMatchObject({ code: 0 })
       const afterOther = readStore(store).accounts.find((a) => a.id === x.accountId)
       expect(afterOther?.refresh).not.toBe(x.tokens.refresh)
 
       paused.child.kill("SIGCONT")
       expect(await paused.finished).toMatchObject({ code: 0 })
-      expect(await paused.line(/^token /)).toMatch(/^token eyJ/)
+      expect(await paused.line(/^eyJ/)).toMatch(/^eyJ/)
       const final = readStore(store).accounts
       const fx = final.find((a) => a.id === x.accountId)
       const fy = final.find((a) => a.id === y.accountId)
@@ -171,15 +181,9 @@ describe("a refresh paused inside the lock", () => {
 
   test("the same account was refused meanwhile (its token already spent): the paused one's new tokens win", async () => {
     const { store, y, yKey } = setup("same")
-    const issuer = holdingIssuer(y.tokens.refresh)
+    // the other process spends the same token: the issuer says reused, and it marks the account
+    const { issuer, paused, other, otherDone } = await pauseRefreshThenRun(store, y.tokens.refresh, yKey, yKey)
     try {
-      const paused = startWorker(join(workers, "paused-refresh.ts"), [store, issuer.url, yKey, STALE_MS])
-      await issuer.held
-      paused.child.kill("SIGSTOP")
-      issuer.release()
-      // the other process spends the same token: the issuer says reused, and it marks the account
-      const other = startWorker(join(workers, "paused-refresh.ts"), [store, issuer.url, yKey, STALE_MS])
-      const otherDone = await other.finished
       expect(otherDone.code).toBe(1)
       expect(other.lines.join("\n")).toContain("NeedsRelogin")
       expect(readStore(store).accounts.find((a) => a.id === y.accountId)?.state).toBe("needs-relogin")

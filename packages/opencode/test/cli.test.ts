@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { type CliHome, makeCliHome, runCli } from "./support/cli.ts"
 
-const CLI = join(import.meta.dir, "..", "src", "cli.ts")
 let sim: SimulatorHandle
 const root = mkdtempSync(join(tmpdir(), "oa-cli-"))
 /** every byte any run printed, checked for tokens at the end */
@@ -22,45 +22,15 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true })
 })
 
-interface Home {
-  readonly dir: string
-  readonly config: string
-  readonly auth: string
-  readonly env: Record<string, string>
-}
+type Home = CliHome
 
 let homes = 0
-const makeHome = (): Home => {
-  const dir = join(root, `home-${++homes}`)
-  mkdirSync(dir, { recursive: true })
-  const config = join(dir, "config", "opencode", "openai-auth.json")
-  return {
-    dir,
-    config,
-    auth: join(dir, "data", "opencode", "auth.json"),
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: dir,
-      XDG_CONFIG_HOME: join(dir, "config"),
-      XDG_DATA_HOME: join(dir, "data"),
-      OPENCODE_OPENAI_AUTH_FILE: config,
-      OPENCODE_OPENAI_AUTH_LOG_FILE: join(dir, "log.txt"),
-      CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
-      CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
-      CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
-    },
-  }
-}
+const makeHome = (): Home => makeCliHome(root, `home-${++homes}`, sim)
 
 const cli = async (home: Home, ...args: Array<string>) => {
-  const proc = Bun.spawn(["bun", CLI, ...args], { env: home.env, stdout: "pipe", stderr: "pipe", stdin: "ignore" })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  printed.push(stdout, stderr)
-  return { stdout, stderr, code }
+  const run = await runCli(home, args)
+  printed.push(run.stdout, run.stderr)
+  return run
 }
 
 const ok = async (home: Home, ...args: Array<string>) => {

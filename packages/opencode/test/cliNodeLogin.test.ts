@@ -6,13 +6,14 @@
  * said only when the registered ports are in use.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { startProcess } from "../../accounts/test/support/process.ts"
+import { makeCliHome } from "./support/cli.ts"
 
 // the repository's Node 22: a devDependency of the transports package, whose Node tests use it too
 const NODE22 = join(
@@ -45,23 +46,9 @@ afterAll(async () => {
 })
 
 const homeEnv = (name: string) => {
-  const dir = join(root, name)
-  mkdirSync(dir, { recursive: true })
-  const config = join(dir, "config", "opencode", "openai-auth.json")
-  return {
-    config,
-    env: {
-      PATH: `${dirname(NODE22)}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-      HOME: dir,
-      XDG_CONFIG_HOME: join(dir, "config"),
-      XDG_DATA_HOME: join(dir, "data"),
-      OPENCODE_OPENAI_AUTH_FILE: config,
-      OPENCODE_OPENAI_AUTH_LOG_FILE: join(dir, "log.txt"),
-      CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
-      CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
-      CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
-    },
-  }
+  const home = makeCliHome(root, name, sim)
+  // Node 22 first on PATH, as npm's bin link would find it
+  return { config: home.config, env: { ...home.env, PATH: `${dirname(NODE22)}:${home.env.PATH}` } }
 }
 
 /** what the browser does with the URL the CLI printed: the issuer approves and redirects to localhost */

@@ -10,7 +10,10 @@ export const CLI = join(import.meta.dir, "..", "..", "src", "cli.ts")
 
 export interface CliHome {
   readonly dir: string
+  /** our store */
   readonly config: string
+  /** OpenCode's auth.json */
+  readonly auth: string
   readonly env: Record<string, string>
 }
 
@@ -21,6 +24,7 @@ export const makeCliHome = (root: string, name: string, sim: SimulatorHandle, is
   return {
     dir,
     config,
+    auth: join(dir, "data", "opencode", "auth.json"),
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: dir,
