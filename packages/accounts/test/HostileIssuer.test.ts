@@ -5,29 +5,19 @@
  * same refresh token works at the real issuer (the simulator), because it never reached it. Only the
  * issuer's own refusal (`invalid_grant` here) marks the account.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Issuer } from "@cortexkit/openai-auth-core/OAuth"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
-import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect, Layer } from "effect"
 import { keyOf } from "../src/AccountKey.ts"
 import { Credentials, MainCredentials } from "../src/Credentials.ts"
 import { FileLock } from "../src/FileLock.ts"
 import { Store } from "../src/Store.ts"
-import { fallbackAccount, tempDir } from "./support/fixture.ts"
+import { fallbackAccount, simulatorSuite } from "./support/fixture.ts"
 
-let sim: SimulatorHandle
-const root = tempDir("oa-hostile-issuer-")
-const held: Array<string> = []
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.stop()
-  root[Symbol.dispose]()
-  console.log(`[faults] hostile token endpoint:\n  ${held.join("\n  ")}`)
-})
+const suite = simulatorSuite("oa-hostile-issuer-", "[faults] hostile token endpoint")
+const { held } = suite
 
 const garbage = new Uint8Array(4096).map((_, i) => (i * 131 + 7) % 256)
 
@@ -104,13 +94,13 @@ const askThrough = (storePath: string, issuer: string, key: string) =>
 let n = 0
 const seed = async () => {
   const id = `${++n}`
-  const account = sim.addAccount({ accountId: `acct_hostile_${id}`, userId: `user_hostile_${id}` })
+  const account = suite.sim.addAccount({ accountId: `acct_hostile_${id}`, userId: `user_hostile_${id}` })
   const stored = fallbackAccount(account, { expiresAt: Date.now() - 1_000 })
-  const storePath = `${root.dir}/store-${id}.json`
+  const storePath = `${suite.root}/store-${id}.json`
   await Effect.runPromise(
     Effect.gen(function* () {
       yield* (yield* Store).update((doc) => ({ ...doc, accounts: [stored] }))
-    }).pipe(Effect.provide(layerFor(storePath, sim.url))),
+    }).pipe(Effect.provide(layerFor(storePath, suite.sim.url))),
   )
   return { account, storePath, key: keyOf(stored) }
 }
@@ -126,11 +116,13 @@ describe("a bad answer from the token endpoint", () => {
         expect(bad.account?.state).toBe("active")
         expect(bad.account?.needsReloginReason).toBeUndefined()
         // nothing reached the issuer
-        expect(sim.refreshes.filter((r) => r.accountId === account.accountId)).toEqual([])
+        expect(suite.sim.refreshes.filter((r) => r.accountId === account.accountId)).toEqual([])
         // the network is back: the very same refresh token refreshes
-        const good = await askThrough(storePath, sim.url, key)
+        const good = await askThrough(storePath, suite.sim.url, key)
         expect(good.outcome.tag).toBe("ok")
-        expect(sim.refreshes.filter((r) => r.accountId === account.accountId).map((r) => r.outcome)).toEqual(["ok"])
+        expect(suite.sim.refreshes.filter((r) => r.accountId === account.accountId).map((r) => r.outcome)).toEqual([
+          "ok",
+        ])
         held.push(`${name} -> unavailable ("${bad.outcome.message.slice(0, 90)}"), still active; then refreshed ok`)
       } finally {
         proxy.stop()

@@ -5,31 +5,15 @@
  * key in the store survives a write; and a store path that is a FIFO, a directory or an unreadable file is a
  * clear error at once, while a store file others can read is tightened to 0600 when first read.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { describe, expect, test } from "bun:test"
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { type SimAccount, type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
-import { type CliHome, type CliRun, makeCliHome, runCli } from "./support/cli.ts"
+import type { SimAccount } from "@cortexkit/openai-auth-testkit/Simulator"
+import { type CliHome, type CliRun, cliSuite, runCli } from "./support/cli.ts"
 
-let sim: SimulatorHandle
-const root = mkdtempSync(join(tmpdir(), "oa-cli-hygiene-"))
-const printed: Array<string> = []
-beforeAll(async () => {
-  sim = await startSimulator({ deviceInterval: "0" })
-})
-afterAll(async () => {
-  await sim.stop()
-  rmSync(root, { recursive: true, force: true })
-})
-
-let homes = 0
-const home = (issuer?: string) => makeCliHome(root, `home-${++homes}`, sim, issuer)
-const cli = async (h: CliHome, ...args: Array<string>) => {
-  const run = await runCli(h, args)
-  printed.push(run.stdout, run.stderr)
-  return run
-}
+const suite = cliSuite("oa-cli-hygiene-", { deviceInterval: "0" })
+const { cli, printed } = suite
+const home = (issuer?: string) => suite.home(issuer)
 
 /** a character a terminal would act on: C0 (but newline and tab), DEL, C1, bidi overrides */
 const RAW_CONTROL = {
@@ -67,8 +51,8 @@ const noRawControls = (run: CliRun) => {
 describe("what reaches the terminal", () => {
   test("labels, emails and plans from the store are printed escaped, in tables, summaries and JSON", async () => {
     const h = home()
-    const a = sim.addAccount({ accountId: "acct_hy_a" })
-    const b = sim.addAccount({ accountId: "acct_hy_b" })
+    const a = suite.sim.addAccount({ accountId: "acct_hy_a" })
+    const b = suite.sim.addAccount({ accountId: "acct_hy_b" })
     storeWith(h, {
       accounts: [
         rawAccount(a, { label: ESC_LABEL, email: "\u001b[2Jwiped@example.com", plan: "pro\u0007" }),
@@ -105,7 +89,7 @@ describe("what reaches the terminal", () => {
     })
     try {
       const h = home(`http://127.0.0.1:${hostile.port}`)
-      const a = sim.addAccount({ accountId: "acct_hy_refused" })
+      const a = suite.sim.addAccount({ accountId: "acct_hy_refused" })
       storeWith(h, { accounts: [rawAccount(a, { label: "refused", expiresAt: Date.now() - 1000 })] })
       const quota = await cli(h, "quota")
       noRawControls(quota)
@@ -125,16 +109,16 @@ describe("labels", () => {
       noRawControls(run)
     }
     expect((await cli(h, "login", "--headless", "--label", "main")).stderr).toContain('"main" names the main account')
-    expect(sim.refreshes).toEqual([])
+    expect(suite.sim.refreshes).toEqual([])
   }, 60_000)
 
   test("a label another account uses is refused; two accounts sharing one (hand-edited) are an ambiguity", async () => {
     const h = home()
-    const a = sim.addAccount({ accountId: "acct_hy_one" })
-    const b = sim.addAccount({ accountId: "acct_hy_two" })
-    sim.nextLogin(a.accountId)
+    const a = suite.sim.addAccount({ accountId: "acct_hy_one" })
+    const b = suite.sim.addAccount({ accountId: "acct_hy_two" })
+    suite.sim.nextLogin(a.accountId)
     expect((await cli(h, "login", "--headless", "--label", "work")).code).toBe(0)
-    sim.nextLogin(b.accountId)
+    suite.sim.nextLogin(b.accountId)
     const taken = await cli(h, "login", "--headless", "--label", "work")
     expect(taken.code).toBe(1)
     expect(taken.stderr).toContain('the label "work" is already how account work')
@@ -150,8 +134,8 @@ describe("labels", () => {
 
   test("`order a a` is refused, by the same name or two names of one account", async () => {
     const h = home()
-    const a = sim.addAccount({ accountId: "acct_hy_ord_a" })
-    const b = sim.addAccount({ accountId: "acct_hy_ord_b" })
+    const a = suite.sim.addAccount({ accountId: "acct_hy_ord_a" })
+    const b = suite.sim.addAccount({ accountId: "acct_hy_ord_b" })
     storeWith(h, { accounts: [rawAccount(a, { label: "aa" }), rawAccount(b, { label: "bb" })] })
     const same = await cli(h, "order", "aa", "aa")
     expect(same.code).toBe(2)
@@ -184,7 +168,7 @@ describe("--json failures and unknown keys", () => {
 
   test("`__proto__` keys in the store (top level and in an account) are kept through a write", async () => {
     const h = home()
-    const a = sim.addAccount({ accountId: "acct_hy_proto" })
+    const a = suite.sim.addAccount({ accountId: "acct_hy_proto" })
     mkdirSync(dirname(h.config), { recursive: true })
     const account = JSON.stringify(rawAccount(a)).replace(/^\{/, '{"__proto__":{"mine":"account"},')
     writeFileSync(
@@ -234,8 +218,8 @@ describe("the store path is not a readable file", () => {
     const asRoot = process.getuid?.() === 0
     const prefix = asRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] : []
     if (asRoot) {
-      for (let dir = h.dir; dir !== root && dir !== dirname(dir); dir = dirname(dir)) chmodSync(dir, 0o755)
-      chmodSync(root, 0o755)
+      for (let dir = h.dir; dir !== suite.root && dir !== dirname(dir); dir = dirname(dir)) chmodSync(dir, 0o755)
+      chmodSync(suite.root, 0o755)
       chmodSync(h.dir, 0o777)
     } else chmodSync(h.config, 0o000)
     const env = { ...h.env, OPENCODE_OPENAI_AUTH_LOG_FILE: join(h.dir, "nobody.log") }
@@ -255,6 +239,6 @@ describe("the store path is not a readable file", () => {
 
 test("nothing printed held a raw control character or a token", () => {
   for (const text of printed) expect(RAW_CONTROL.test(text)).toBe(false)
-  const tokens = sim.accounts().flatMap((a) => [a.tokens.access, a.tokens.refresh])
+  const tokens = suite.sim.accounts().flatMap((a) => [a.tokens.access, a.tokens.refresh])
   for (const text of printed) for (const token of tokens) expect(text.includes(token)).toBe(false)
 })

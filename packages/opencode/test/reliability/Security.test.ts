@@ -4,7 +4,7 @@
  * refresh token or id token the simulator minted appears in any log, dump, store-adjacent file, CLI output
  * or error message; dumps are off by default and their README says they hold prompts.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { expect, test } from "bun:test"
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { STATE_FILE_NAME } from "@cortexkit/openai-auth-accounts/StateFile"
@@ -12,25 +12,15 @@ import { listen } from "@cortexkit/openai-auth-core/CallbackServer"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { MAX_LOG_BYTES } from "@cortexkit/openai-auth-core/Logger"
 import { resolveSettings } from "@cortexkit/openai-auth-core/Settings"
-import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect, Exit, Fiber, Layer, Result, Scope } from "effect"
-import { fallbackAccount, hostRequest, tempDir } from "../../../accounts/test/support/fixture.ts"
+import { fallbackAccount, hostRequest, simulatorSuite } from "../../../accounts/test/support/fixture.ts"
 import { README_NAME, README_TEXT } from "../../src/Dumps.ts"
 import { HostAuthFile, hostAuthPath } from "../../src/HostAuthFile.ts"
 import { makeFetch } from "../../src/Pipeline.ts"
 import { makeRuntime } from "../../src/Runtime.ts"
 
-let sim: SimulatorHandle
-const root = tempDir("oa-rel-security-")
-const held: Array<string> = []
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.stop()
-  root[Symbol.dispose]()
-  console.log(`[security] held:\n  ${held.join("\n  ")}`)
-})
+const suite = simulatorSuite("oa-rel-security-", "[security]")
+const { held } = suite
 
 /** every LISTEN socket on `port`, with its local address, from /proc/net/tcp{,6} */
 const listeners = (port: number): Array<string> => {
@@ -145,8 +135,8 @@ const SHAPES = [/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/, /rt_sim_[A-Za-z0-9
 
 test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 0600/0700, no secret anywhere", async () => {
   const minted = new Set<string>()
-  const issuer = recordingIssuer(sim.url, minted)
-  const home = join(root.dir, "home")
+  const issuer = recordingIssuer(suite.sim.url, minted)
+  const home = join(suite.root, "home")
   const configDir = join(home, "config", "opencode")
   const config = join(configDir, "openai-auth.json")
   const dataDir = join(home, "data")
@@ -154,9 +144,9 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   const logDir = join(home, "logs")
   const logFile = join(logDir, "openai-auth.log")
   const dumpDir = join(home, "dumps")
-  const main = sim.addAccount({ accountId: "acct_sec_main", userId: "user_sec_main" })
-  const fbA = sim.addAccount({ accountId: "acct_sec_a", userId: "user_sec_a" })
-  const fbB = sim.addAccount({ accountId: "acct_sec_b", userId: "user_sec_b" })
+  const main = suite.sim.addAccount({ accountId: "acct_sec_main", userId: "user_sec_main" })
+  const fbA = suite.sim.addAccount({ accountId: "acct_sec_a", userId: "user_sec_a" })
+  const fbB = suite.sim.addAccount({ accountId: "acct_sec_b", userId: "user_sec_b" })
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: home,
@@ -169,8 +159,8 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
     OPENCODE_OPENAI_AUTH_DUMP_DIR: dumpDir,
     CORTEXKIT_OPENAI_AUTH_DUMP: "1",
     CORTEXKIT_OPENAI_AUTH_ISSUER: issuer.url.origin,
-    CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
-    CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
+    CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: suite.sim.usageEndpoint,
+    CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: suite.sim.codexEndpoint,
   }
   // OpenCode's auth.json and our store, as a logged-in user has them; every token already expired so each
   // account refreshes on first use, and B's refresh is refused
@@ -192,7 +182,7 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   writeFileSync(config, JSON.stringify({ version: 1, routing: "fallback-first", accounts: [raw(fbA), raw(fbB)] }), {
     mode: 0o600,
   })
-  sim.scriptRefresh(fbB.accountId, { kind: "invalidated" })
+  suite.sim.scriptRefresh(fbB.accountId, { kind: "invalidated" })
   const mainLayer = HostAuthFile.layerAt(authFile).pipe(Layer.provide(Files.layer))
   const errors: Array<string> = []
   const statuses: Array<number> = []
@@ -219,11 +209,13 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   const second = makeRuntime(env, mainLayer)
   const fetchFn = makeFetch(second)
   // A hits its usage limit -> B's refresh is refused (needs re-login) -> main refreshes and serves
-  sim.script(fbA.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 600 } })
+  suite.sim.script(fbA.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 600 } })
   await turn(fetchFn, 1)
   // main answers 401 -> one refresh after the rejection, then a 400 that reaches the caller
-  sim.script(main.accountId, { fault: { kind: "status", status: 401 } })
-  sim.script(main.accountId, { fault: { kind: "status", status: 400, body: { error: { message: "bad request" } } } })
+  suite.sim.script(main.accountId, { fault: { kind: "status", status: 401 } })
+  suite.sim.script(main.accountId, {
+    fault: { kind: "status", status: 400, body: { error: { message: "bad request" } } },
+  })
   await turn(fetchFn, 2)
   await second.dispose()
   // dumps are written off the hot path: wait for them boundedly
@@ -251,7 +243,7 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   ]
   issuer.stop(true)
 
-  const refreshOutcomes = sim.refreshes.map((r) => r.outcome)
+  const refreshOutcomes = suite.sim.refreshes.map((r) => r.outcome)
   expect(refreshOutcomes).toContain("ok")
   expect(refreshOutcomes).toContain("invalidated")
   expect(statuses).toEqual([200, 200, 400])
@@ -275,12 +267,13 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
 
   // secrets: every secret the simulator issued, whatever its shape (tokens, authorization codes, device
   // verifiers), plus what the proxy saw minted and every Bearer presented to the backend
-  const issued = sim.issuedSecrets()
+  const issued = suite.sim.issuedSecrets()
   expect([...minted].every((m) => issued.includes(m))).toBe(true)
   const secrets = new Set<string>([API_KEY, ...minted, ...issued])
-  for (const a of sim.accounts()) for (const s of [a.tokens.access, a.tokens.refresh, a.tokens.idToken]) secrets.add(s)
-  for (const r of sim.refreshes) secrets.add(r.refreshToken)
-  for (const r of sim.requests) {
+  for (const a of suite.sim.accounts())
+    for (const s of [a.tokens.access, a.tokens.refresh, a.tokens.idToken]) secrets.add(s)
+  for (const r of suite.sim.refreshes) secrets.add(r.refreshToken)
+  for (const r of suite.sim.requests) {
     const auth = r.headers.authorization
     if (auth?.startsWith("Bearer ")) secrets.add(auth.slice(7))
   }

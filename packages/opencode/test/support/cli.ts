@@ -4,7 +4,8 @@
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import type { SimulatorHandle } from "@cortexkit/openai-auth-testkit/Simulator"
+import type { SimulatorHandle, SimulatorOptions } from "@cortexkit/openai-auth-testkit/Simulator"
+import { simulatorSuite } from "../../../accounts/test/support/fixture.ts"
 
 export const CLI = join(import.meta.dir, "..", "..", "src", "cli.ts")
 
@@ -63,4 +64,27 @@ export const runCli = async (
     proc.exited,
   ])
   return { stdout, stderr, code }
+}
+
+/**
+ * A suite of CLI runs: the simulator for the suite, a fresh home per `home()`, and every byte any `cli()` run
+ * printed kept in `printed` (for a final scan).
+ */
+export const cliSuite = (prefix: string, options?: SimulatorOptions) => {
+  const suite = simulatorSuite(prefix, "[cli]", options)
+  const printed: Array<string> = []
+  let homes = 0
+  return {
+    root: suite.root,
+    printed,
+    get sim(): SimulatorHandle {
+      return suite.sim
+    },
+    home: (issuer?: string): CliHome => makeCliHome(suite.root, `home-${++homes}`, suite.sim, issuer),
+    cli: async (home: Pick<CliHome, "env">, ...args: Array<string>): Promise<CliRun> => {
+      const run = await runCli(home, args)
+      printed.push(run.stdout, run.stderr)
+      return run
+    },
+  }
 }
