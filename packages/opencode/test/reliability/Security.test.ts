@@ -18,6 +18,7 @@ import { README_NAME, README_TEXT } from "../../src/Dumps.ts"
 import { HostAuthFile, hostAuthPath } from "../../src/HostAuthFile.ts"
 import { makeFetch } from "../../src/Pipeline.ts"
 import { makeRuntime } from "../../src/Runtime.ts"
+import { runCli } from "../support/cli.ts"
 
 const suite = simulatorSuite("oa-rel-security-", "[security]")
 const { held } = suite
@@ -222,17 +223,8 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   for (let i = 0; i < 100 && walk(dumpDir).filter((f) => f.endsWith(".meta.json")).length < 2; i++) await Bun.sleep(20)
 
   const cli = async (...args: Array<string>) => {
-    const proc = Bun.spawn(["bun", join(import.meta.dir, "../../src/cli.ts"), ...args], {
-      env,
-      stdout: "pipe",
-      stderr: "pipe",
-    })
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
-    return { args: args.join(" "), out, err, code }
+    const run = await runCli({ env }, args)
+    return { args: args.join(" "), out: run.stdout, err: run.stderr, code: run.code }
   }
   const runs = [
     await cli("list"),
