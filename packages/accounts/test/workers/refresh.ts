@@ -1,6 +1,7 @@
 /**
- * One process of the refresh race: asks for the fallback account's access token (which is expired, so a
- * refresh is needed) and prints the token it got. Args: <store path> <issuer url> <account key>.
+ * One process of a refresh race: asks for the fallback account's access token (which is expired, so a
+ * refresh is needed, under the store lock) and prints the token it got, or `failed <cause>` with exit 1.
+ * Args: <store path> <issuer url> <account key> [stale limit of the lock, ms].
  */
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Issuer } from "@cortexkit/openai-auth-core/OAuth"
@@ -10,10 +11,13 @@ import { Credentials, MainCredentials } from "../../src/Credentials.ts"
 import { FileLock } from "../../src/FileLock.ts"
 import { Store } from "../../src/Store.ts"
 
-const [storePath = "", issuer = "", key = ""] = process.argv.slice(2)
+const [storePath = "", issuer = "", key = "", staleArg] = process.argv.slice(2)
 const files = Files.layer
 const lock = FileLock.layer.pipe(Layer.provide(files))
-const store = Store.layerAt(storePath).pipe(Layer.provide(Layer.merge(files, lock)))
+const store = Store.layerAt(
+  storePath,
+  staleArg === undefined ? undefined : { lock: { timeoutMs: 120_000, staleMs: Number(staleArg) } },
+).pipe(Layer.provide(Layer.merge(files, lock)))
 const layer = Credentials.layer.pipe(
   Layer.provide(
     Layer.mergeAll(store, lock, TokenClient.layer, MainCredentials.layerNone, Layer.succeed(Issuer, issuer)),
@@ -24,5 +28,9 @@ const program = Effect.gen(function* () {
   const grant = yield* credentials.access(key)
   return Redacted.value(grant.access)
 })
-const token = await Effect.runPromise(program.pipe(Effect.provide(layer)))
-process.stdout.write(`${token}\n`)
+const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(layer)))
+if (exit._tag === "Success") process.stdout.write(`${exit.value}\n`)
+else {
+  process.stdout.write(`failed ${JSON.stringify(exit.cause)}\n`)
+  process.exitCode = 1
+}

@@ -27,6 +27,8 @@ export interface Outcome {
   readonly text?: string
   /** one line for stderr */
   readonly error?: string
+  /** the failure's tag (`UnknownAccount`, `LockTimeout`, ...), the `code` of a `--json` error */
+  readonly errorCode?: string
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2)
@@ -93,8 +95,12 @@ const execute = (request: Exclude<CliRequest, { _tag: "Help" }>, io: CliIo) =>
     }
   })
 
-const describeFailure = (cause: Cause.Cause<unknown>): string => {
+const describeFailure = (cause: Cause.Cause<unknown>): { readonly error: string; readonly errorCode: string } => {
   const error = Cause.squash(cause)
+  const tag =
+    typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
+      ? error._tag
+      : "Failed"
   if (
     typeof error === "object" &&
     error !== null &&
@@ -102,12 +108,12 @@ const describeFailure = (cause: Cause.Cause<unknown>): string => {
     typeof error.message === "string" &&
     error.message !== ""
   ) {
-    return error.message
+    return { error: error.message, errorCode: tag }
   }
-  return String(error)
+  return { error: String(error), errorCode: tag }
 }
 
 export const runRequest = async (request: Exclude<CliRequest, { _tag: "Help" }>, io: CliIo): Promise<Outcome> => {
   const exit = await Effect.runPromiseExit(execute(request, io).pipe(Effect.provide(cliLayer(io.env))))
-  return Exit.isSuccess(exit) ? exit.value : { code: EXIT_FAILED, error: describeFailure(exit.cause) }
+  return Exit.isSuccess(exit) ? exit.value : { code: EXIT_FAILED, ...describeFailure(exit.cause) }
 }
