@@ -184,7 +184,9 @@ const respond = (
     else source.fail(new SocketClosedEarly({ code, reason }))
   }
   try {
-    socket.conn.send(createFrame(plan.json))
+    socket.conn.send(
+      createFrame(plan.json, !plan.chained && typeof request.body === "string" ? request.body : undefined),
+    )
   } catch (error) {
     end(false)
     return Promise.reject(new SocketClosedEarly({ code: 1006, reason: String(error) }))

@@ -1,0 +1,324 @@
+/**
+ * The rewrite's rules for `input` items (codex-protocol.md §3.4): what each item becomes on the wire, and
+ * the pairing of tool calls with their outputs. Items are never edited in place: an item a rule changes is
+ * a new object (the host's may be frozen and carry recorded text, see `host-input.ts`).
+ *
+ * What a rule makes of one host item depends on that item alone, so it is worked out once and kept in the
+ * item's slot of `HostInput.wireForms` for every later turn that reuses the item: the same wire objects come
+ * back each turn, and the previous turn's text of them can be reused.
+ */
+
+type Json = Record<string, unknown>
+
+const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** What the rules make of one host item; each form is computed at most once. */
+interface Forms {
+  /** the item on the wire; `DROPPED` when it is not sent */
+  readonly wire: unknown
+  /** the wire item for a Responses Lite model */
+  lite?: unknown
+  /** the message an output becomes when its call is not in the input */
+  asMessage?: Json
+  /** the output a call gets when the host sent none (an interrupted call) */
+  aborted?: Json
+}
+
+const DROPPED = Symbol("dropped")
+
+/** `part` without an `item_reference` member; the same object when it has none. */
+const withoutReference = (part: unknown): unknown => {
+  if (!isObject(part) || !("item_reference" in part)) return part
+  const { item_reference: _, ...rest } = part
+  return rest
+}
+
+/**
+ * `item` without `item_reference` members, on the item itself or on the parts of its arrays (content,
+ * output, summary); the same object when there are none.
+ */
+const withoutReferences = (item: Json): Json => {
+  let out = withoutReference(item) as Json
+  for (const key in out) {
+    const value = out[key]
+    if (!Array.isArray(value)) continue
+    let parts: Array<unknown> | undefined
+    for (let i = 0; i < value.length; i++) {
+      const part = withoutReference(value[i])
+      if (part !== value[i]) {
+        parts ??= value.slice()
+        parts[i] = part
+      }
+    }
+    if (parts !== undefined) out = { ...out, [key]: parts }
+  }
+  return out
+}
+
+/**
+ * The item as the backend accepts it with `store: false`: no item ids, no `item_reference` (as an item, or
+ * as a field of an item or of its parts), `system` messages as `developer`, and reasoning replayed without its raw
+ * text (codex-rs serialises neither ids nor `reasoning_text` back).
+ */
+const wireForm = (item: unknown): unknown => {
+  if (!isObject(item)) return item
+  if (item.type === "item_reference") return DROPPED
+  let out = withoutReferences(item)
+  const copy = () => (out === item ? { ...item } : out)
+  if ("id" in out) {
+    out = copy()
+    delete out.id
+  }
+  if (out.role === "system") out = { ...copy(), role: "developer" }
+  if (out.type === "reasoning" && Array.isArray(out.content)) {
+    if (out.content.some((part) => isObject(part) && part.type === "reasoning_text")) {
+      out = copy()
+      delete out.content
+    }
+  }
+  return out
+}
+
+/** Responses Lite refuses the `detail` hint of images (codex-rs strips it for Lite requests). */
+const liteForm = (wire: unknown): unknown => {
+  if (wire === DROPPED || !isObject(wire)) return wire
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) {
+      let out: Array<unknown> | undefined
+      for (let i = 0; i < value.length; i++) {
+        const next = strip(value[i])
+        if (next !== value[i]) {
+          out ??= value.slice()
+          out[i] = next
+        }
+      }
+      return out ?? value
+    }
+    if (!isObject(value)) return value
+    if (value.type === "input_image" && "detail" in value) {
+      const { detail: _, ...rest } = value
+      return rest
+    }
+    let out: Json | undefined
+    for (const k in value) {
+      const next = strip(value[k])
+      if (next !== value[k]) {
+        out ??= { ...value }
+        out[k] = next
+      }
+    }
+    return out ?? value
+  }
+  return strip(wire)
+}
+
+// --- tool calls and their outputs ----------------------------------------------------------------------
+
+/** The call types an output type answers (codex-rs pairs shell calls with function outputs); undefined: not an output. */
+const answers = (item: Json): ReadonlyArray<string> | undefined => {
+  switch (item.type) {
+    case "function_call_output":
+      return FUNCTION_CALLS
+    case "custom_tool_call_output":
+      return CUSTOM_CALLS
+    case "local_shell_call_output":
+      return SHELL_CALLS
+    case "tool_search_output":
+      // a server-executed search carries its own result, not an answer to a client call
+      return item.execution === "server" ? undefined : SEARCH_CALLS
+    default:
+      return undefined
+  }
+}
+const FUNCTION_CALLS = ["function_call", "local_shell_call"]
+const CUSTOM_CALLS = ["custom_tool_call"]
+const SHELL_CALLS = ["local_shell_call"]
+const SEARCH_CALLS = ["tool_search_call"]
+
+/** The output codex-rs inserts after a call that was interrupted before it had one; undefined: not a call. */
+const abortedOutput = (type: unknown, call_id: string): Json | undefined => {
+  switch (type) {
+    case "function_call":
+    case "local_shell_call":
+      return { type: "function_call_output", call_id, output: "aborted" }
+    case "custom_tool_call":
+      return { type: "custom_tool_call_output", call_id, output: "aborted" }
+    case "tool_search_call":
+      return { type: "tool_search_output", call_id, status: "completed", execution: "client", tools: [] }
+    default:
+      return undefined
+  }
+}
+
+const isCall = (type: unknown): boolean =>
+  type === "function_call" || type === "local_shell_call" || type === "custom_tool_call" || type === "tool_search_call"
+
+const callIdOf = (item: Json): string | undefined =>
+  typeof item.call_id === "string" && item.call_id.trim().length > 0 ? item.call_id : undefined
+
+/** The text of a tool output: a string as it is, text parts joined, anything else as JSON. */
+const outputText = (output: unknown): string => {
+  if (typeof output === "string") return output
+  if (Array.isArray(output) && output.every((part) => isObject(part) && typeof part.text === "string")) {
+    return output.map((part) => (part as { text: string }).text).join("\n")
+  }
+  return JSON.stringify(output) ?? ""
+}
+
+/**
+ * What an output whose call is gone becomes: an assistant message that keeps its text, labelled the way the
+ * established OpenCode Codex plugins label it (numman-ali, ndycode: `[Previous <name> result; call_id=<id>]`).
+ */
+const orphanMessage = (item: Json): Json => {
+  const name = typeof item.name === "string" ? item.name : "tool"
+  const label = callIdOf(item) ?? "unknown"
+  return {
+    type: "message",
+    role: "assistant",
+    content: `[Previous ${name} result; call_id=${label}]: ${outputText(item.output)}`,
+  }
+}
+
+export interface InputRewrite {
+  readonly items: Array<unknown>
+  /** the instructions: the host's, or the leading system/developer messages lifted out of `input` */
+  readonly instructions: string
+}
+
+const isInstructionMessage = (item: unknown): item is Json =>
+  isObject(item) &&
+  (item.role === "system" || item.role === "developer") &&
+  (item.type === undefined || item.type === "message")
+
+/** The text of a system/developer message: a string, or the `text` of its content parts. */
+const messageText = (content: unknown): string => {
+  if (typeof content === "string") return content
+  if (!Array.isArray(content)) return ""
+  const parts: Array<string> = []
+  for (const part of content) if (isObject(part) && typeof part.text === "string") parts.push(part.text)
+  return parts.join("\n")
+}
+
+/** Where the body memo keeps, per host item, what the rules made of it (see `HostInput.wireForms`). */
+export interface FormsCache {
+  readonly items: ReadonlyArray<unknown>
+  readonly wireForms: Array<unknown>
+}
+
+/**
+ * The wire `input` for the host's items. `cache` remembers what the rules made of each item across turns,
+ * for the items that are still the very ones it holds; without it everything is worked out afresh.
+ */
+export const rewriteInput = (
+  host: ReadonlyArray<unknown>,
+  cache: FormsCache | undefined,
+  hostInstructions: string,
+  lite: boolean,
+): InputRewrite => {
+  const slots = cache?.wireForms
+  const items: Array<unknown> = []
+  // per wire item, its host item's forms (only when they are kept for later turns)
+  const forms: Array<Forms | undefined> = []
+  for (let i = 0; i < host.length; i++) {
+    let wire: unknown
+    let f: Forms | undefined
+    if (slots === undefined || cache?.items[i] !== host[i]) {
+      wire = lite ? liteForm(wireForm(host[i])) : wireForm(host[i])
+    } else {
+      f = slots[i] as Forms | undefined
+      if (f === undefined) {
+        f = { wire: wireForm(host[i]) }
+        slots[i] = f
+      }
+      if (lite && !("lite" in f)) f.lite = liteForm(f.wire)
+      wire = lite ? f.lite : f.wire
+    }
+    if (wire === DROPPED) continue
+    items.push(wire)
+    forms.push(f)
+  }
+  let instructions = hostInstructions
+  let lead = 0
+  if (instructions.length === 0) {
+    // the host put its system prompt into `input` (no OAuth-aware core): move the leading run up
+    const lifted: Array<string> = []
+    for (; lead < items.length; lead++) {
+      const item = items[lead]
+      if (!isInstructionMessage(item)) break
+      lifted.push(messageText(item.content))
+    }
+    instructions = lifted.join("\n")
+  }
+  return { items: pairToolCalls(items, forms, lead), instructions }
+}
+
+/** A form made from one item, kept in its forms when it has any (so later turns get the same object). */
+const remembered = (f: Forms | undefined, key: "asMessage" | "aborted", make: () => Json): Json => {
+  if (f === undefined) return make()
+  const known = f[key]
+  if (known !== undefined) return known
+  const made = make()
+  f[key] = made
+  return made
+}
+
+interface OpenCall {
+  readonly type: string
+  readonly id: string
+  /** where the call is in the output list */
+  readonly at: number
+  readonly forms: Forms | undefined
+}
+
+/**
+ * Every output answers a call earlier in `input`, and every call has its output: an output whose call is
+ * missing (or that names none) becomes a message keeping its text; a call without an output gets the
+ * `aborted` output codex-rs gives an interrupted call, right after it. One pass: the calls still waiting for
+ * their output are few at any point of a conversation.
+ */
+const pairToolCalls = (items: ReadonlyArray<unknown>, forms: ReadonlyArray<Forms | undefined>, from: number) => {
+  const out: Array<unknown> = []
+  const open: Array<OpenCall> = []
+  for (let i = from; i < items.length; i++) {
+    const item = items[i]
+    if (!isObject(item)) {
+      out.push(item)
+      continue
+    }
+    const callTypes = answers(item)
+    if (callTypes !== undefined) {
+      const id = callIdOf(item)
+      const k = id === undefined ? -1 : open.findIndex((c) => c.id === id && callTypes.includes(c.type))
+      if (k >= 0) open.splice(k, 1)
+      if (k >= 0 || (id !== undefined && answeredEarlier(out, id, callTypes))) out.push(item)
+      else out.push(remembered(forms[i], "asMessage", () => orphanMessage(item)))
+      continue
+    }
+    out.push(item)
+    if (isCall(item.type)) {
+      const id = callIdOf(item)
+      if (id !== undefined) open.push({ type: item.type as string, id, at: out.length - 1, forms: forms[i] })
+    }
+  }
+  // the calls nobody answered, last first so the earlier positions stay right
+  for (let k = open.length - 1; k >= 0; k--) {
+    const call = open[k] as OpenCall
+    out.splice(
+      call.at + 1,
+      0,
+      remembered(call.forms, "aborted", () => abortedOutput(call.type, call.id) as Json),
+    )
+  }
+  return out
+}
+
+/** A second output for a call answered already: kept when the call is earlier (rare, so a plain scan). */
+const answeredEarlier = (out: ReadonlyArray<unknown>, id: string, callTypes: ReadonlyArray<string>): boolean => {
+  for (let j = out.length - 1; j >= 0; j--) {
+    const item = out[j]
+    if (isObject(item) && item.call_id === id && typeof item.type === "string" && callTypes.includes(item.type)) {
+      return true
+    }
+  }
+  return false
+}
