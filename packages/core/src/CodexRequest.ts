@@ -83,6 +83,9 @@ const DROPPED_HEADERS = new Set([
   "conversation_id",
   "session_id",
   "x-opencode-title",
+  // OpenCode's own session headers: the Codex identity is session-id / thread-id (cortexkit drops them too)
+  "x-session-id",
+  "x-session-affinity",
   "content-length",
   "host",
   "connection",

@@ -98,7 +98,7 @@ describe("prepareCodexRequest: main turn", () => {
     expect(prepared.headers["x-openai-internal-codex-responses-lite"]).toBeUndefined()
   })
 
-  test("the host's credentials and internal headers are dropped", () => {
+  test("the host's credentials, internal and session headers are dropped", () => {
     const p = prepare(
       mainTurn(),
       hostHeaders({
@@ -113,7 +113,10 @@ describe("prepareCodexRequest: main turn", () => {
       expect(p.headers[name]).toBeUndefined()
     }
     expect(p.headers.authorization).toBe("Bearer access-token-123")
-    expect(p.headers["x-session-affinity"]).toBe(SESSION)
+    // OpenCode's session headers give the key but do not go on (the Codex identity is session-id/thread-id)
+    expect(p.headers["x-session-affinity"]).toBeUndefined()
+    expect(p.headers["x-session-id"]).toBeUndefined()
+    expect(p.headers["session-id"]).toBe(SESSION)
   })
 
   test("the body satisfies the backend and keeps OpenCode's choices", () => {

@@ -104,35 +104,7 @@ describe("catalog", () => {
   })
 })
 
-// codex-rs/models-manager/models.json at openai/codex@069e6b19, one row per model: slug, context_window,
-// efforts, default effort, default_verbosity, use_responses_lite, minimal_client_version
-describe("catalog = codex-rs models.json @069e6b19", () => {
-  const ROWS: ReadonlyArray<readonly [string, number, string, string, string, boolean, string]> = [
-    ["gpt-5.6-sol", 372_000, "low medium high xhigh max ultra", "low", "low", true, "0.142.2"],
-    ["gpt-5.6-terra", 372_000, "low medium high xhigh max ultra", "medium", "low", true, "0.142.2"],
-    ["gpt-5.6-luna", 372_000, "low medium high xhigh max", "medium", "low", true, "0.142.2"],
-    ["gpt-5.5", 272_000, "low medium high xhigh", "medium", "low", false, "0.124.0"],
-    ["gpt-5.4", 272_000, "low medium high xhigh", "medium", "low", false, "0.98.0"],
-    ["gpt-5.4-mini", 272_000, "low medium high xhigh", "medium", "medium", false, "0.98.0"],
-    ["gpt-5.2", 272_000, "low medium high xhigh", "medium", "low", false, "0.0.1"],
-  ]
-  test.each(ROWS)("%s", (slug, context, efforts, effort, verbosity, lite, version) => {
-    const m = catalogModel(slug)
-    expect(m?.limit.input).toBe(context)
-    expect(m?.efforts.join(" ")).toBe(efforts)
-    expect(m?.defaultEffort).toBe(effort as never)
-    expect(m?.verbosity).toEqual({ supported: true, default: verbosity as never })
-    expect(m?.responsesLite).toBe(lite)
-    expect(m?.parallelToolCalls).toBe(true)
-    expect(m?.minimalClientVersion).toBe(version)
-    expect(m?.verified).toBe(true)
-  })
-
-  test("the hidden auto-review model is not served", () => {
-    expect(catalogModel("codex-auto-review")).toBeUndefined()
-    expect(isOAuthEligible("codex-auto-review")).toBe(false)
-  })
-
+describe("client versions (the catalog rows are in vectors/models.vectors.test.ts)", () => {
   test.each([
     ["gpt-5.5", CATALOG_CLIENT_VERSION],
     ["gpt-5.6-sol", CATALOG_CLIENT_VERSION],

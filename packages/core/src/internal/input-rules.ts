@@ -57,8 +57,9 @@ const withoutReferences = (item: Json): Json => {
 
 /**
  * The item as the backend accepts it with `store: false`: no item ids, no `item_reference` (as an item, or
- * as a field of an item or of its parts), `system` messages as `developer`, and reasoning replayed without its raw
- * text (codex-rs serialises neither ids nor `reasoning_text` back).
+ * as a field of an item or of its parts), `system` messages as `developer`, function calls with their
+ * `arguments` string, and reasoning replayed without its raw text (codex-rs serialises neither ids nor
+ * `reasoning_text` back).
  */
 const wireForm = (item: unknown): unknown => {
   if (!isObject(item)) return item
@@ -70,6 +71,8 @@ const wireForm = (item: unknown): unknown => {
     delete out.id
   }
   if (out.role === "system") out = { ...copy(), role: "developer" }
+  // a call replayed without arguments (the AI SDK drops empty ones) is refused; ndycode sends `{}`
+  if (out.type === "function_call" && typeof out.arguments !== "string") out = { ...copy(), arguments: "{}" }
   if (out.type === "reasoning" && Array.isArray(out.content)) {
     if (out.content.some((part) => isObject(part) && part.type === "reasoning_text")) {
       out = copy()
