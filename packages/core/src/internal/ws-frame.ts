@@ -25,14 +25,15 @@ export const responseCreateFrame = (json: Readonly<Json>, text?: string): string
     const cut = liteCut(json, text)
     if (cut !== undefined) return cut
   }
-  const { background: _, type: __, ...rest } = json
-  const frame: Json = { type: "response.create", ...rest }
-  if (lite)
-    frame.client_metadata = {
-      ...(isObject(rest.client_metadata) ? rest.client_metadata : {}),
-      [WS_LITE_METADATA_KEY]: "true",
-    }
-  return JSON.stringify(frame)
+  const { background: _, type: __, ...fields } = json
+  const rest: Json = fields
+  if (lite) {
+    const metadata = isObject(rest.client_metadata) ? rest.client_metadata : {}
+    rest.client_metadata = { ...metadata, [WS_LITE_METADATA_KEY]: "true" }
+  }
+  // written out rather than spread into an object: an integer-like key would jump ahead of `type`
+  const body = JSON.stringify(rest)
+  return body === "{}" ? `${FRAME_HEAD}}` : `${FRAME_HEAD},${body.slice(1)}`
 }
 
 /** The Lite frame from `text`, rewriting only its `client_metadata` member, when that member is where expected. */
