@@ -33,9 +33,9 @@ describe("a Responses Lite model through the real OpenCode binary", () => {
     expect(body.instructions).toBeUndefined()
     expect(body.parallel_tool_calls).toBe(false)
     expect((body.reasoning as { context?: string }).context).toBe("all_turns")
-    const [head, instructions] = body.input as Array<Record<string, unknown>>
-    expect(head?.type).toBe("additional_tools")
-    expect((head?.tools as Array<{ type: string }>).some((t) => t.type === "web_search")).toBe(false)
+    const [head = {}, instructions] = body.input as Array<Record<string, unknown>>
+    expect(head.type).toBe("additional_tools")
+    expect((head.tools as Array<{ type: string }>).some((t) => t.type === "web_search")).toBe(false)
     expect(instructions).toMatchObject({ type: "message", role: "developer" })
   }, 120_000)
 })
