@@ -27,11 +27,8 @@ interface Forms {
 const DROPPED = Symbol("dropped")
 
 /** `part` without an `item_reference` member; the same object when it has none. */
-const withoutReference = (part: unknown): unknown => {
-  if (!isObject(part) || !("item_reference" in part)) return part
-  const { item_reference: _, ...rest } = part
-  return rest
-}
+const withoutReference = (part: unknown): unknown =>
+  isObject(part) && "item_reference" in part ? omit(part, "item_reference") : part
 
 /**
  * `item` without `item_reference` members, on the item itself or on the parts of its arrays (content,
@@ -65,20 +62,20 @@ const wireForm = (item: unknown): unknown => {
   if (!isObject(item)) return item
   if (item.type === "item_reference") return DROPPED
   let out = withoutReferences(item)
-  const copy = () => (out === item ? { ...item } : out)
-  if ("id" in out) {
-    out = copy()
-    delete out.id
-  }
-  if (out.role === "system") out = { ...copy(), role: "developer" }
+  if ("id" in out) out = omit(out, "id")
+  if (out.role === "system") out = { ...out, role: "developer" }
   // a call replayed without arguments (the AI SDK drops empty ones) is refused; ndycode sends `{}`
-  if (out.type === "function_call" && typeof out.arguments !== "string") out = { ...copy(), arguments: "{}" }
+  if (out.type === "function_call" && typeof out.arguments !== "string") out = { ...out, arguments: "{}" }
   if (out.type === "reasoning" && Array.isArray(out.content)) {
-    if (out.content.some((part) => isObject(part) && part.type === "reasoning_text")) {
-      out = copy()
-      delete out.content
-    }
+    if (out.content.some((part) => isObject(part) && part.type === "reasoning_text")) out = omit(out, "content")
   }
+  return out
+}
+
+/** A copy of `value` without `key` (built, not `delete`d: the copy keeps a fast shape). */
+const omit = (value: Json, key: string): Json => {
+  const out: Json = {}
+  for (const k in value) if (k !== key) out[k] = value[k]
   return out
 }
 
@@ -156,8 +153,12 @@ const abortedOutput = (type: unknown, call_id: string): Json | undefined => {
 const isCall = (type: unknown): boolean =>
   type === "function_call" || type === "local_shell_call" || type === "custom_tool_call" || type === "tool_search_call"
 
-const callIdOf = (item: Json): string | undefined =>
-  typeof item.call_id === "string" && item.call_id.trim().length > 0 ? item.call_id : undefined
+/** The item's call id when it names one (not blank); checking the first character spares the usual `trim`. */
+const callIdOf = (item: Json): string | undefined => {
+  const id = item.call_id
+  if (typeof id !== "string" || id.length === 0) return undefined
+  return id.charCodeAt(0) > 32 || id.trim().length > 0 ? id : undefined
+}
 
 /** The text of a tool output: a string as it is, text parts joined, anything else as JSON. */
 const outputText = (output: unknown): string => {
@@ -210,7 +211,8 @@ export interface FormsCache {
 
 /**
  * The wire `input` for the host's items. `cache` remembers what the rules made of each item across turns,
- * for the items that are still the very ones it holds; without it everything is worked out afresh.
+ * for the items that are still the very ones it holds; without it everything is worked out afresh. One pass:
+ * each item's wire form, then the pairing of tool calls (below) as it goes.
  */
 export const rewriteInput = (
   host: ReadonlyArray<unknown>,
@@ -219,40 +221,37 @@ export const rewriteInput = (
   lite: boolean,
 ): InputRewrite => {
   const slots = cache?.wireForms
-  const items: Array<unknown> = []
-  // per wire item, its host item's forms (only when they are kept for later turns)
-  const forms: Array<Forms | undefined> = []
+  const kept = cache?.items
+  const pairing = new Pairing()
   for (let i = 0; i < host.length; i++) {
+    const item = host[i]
     let wire: unknown
     let f: Forms | undefined
-    if (slots === undefined || cache?.items[i] !== host[i]) {
-      wire = lite ? liteForm(wireForm(host[i])) : wireForm(host[i])
+    if (slots === undefined || kept?.[i] !== item) {
+      wire = lite ? liteForm(wireForm(item)) : wireForm(item)
     } else {
       f = slots[i] as Forms | undefined
       if (f === undefined) {
-        f = { wire: wireForm(host[i]) }
+        f = { wire: wireForm(item) }
         slots[i] = f
       }
       if (lite && !("lite" in f)) f.lite = liteForm(f.wire)
       wire = lite ? f.lite : f.wire
     }
-    if (wire === DROPPED) continue
-    items.push(wire)
-    forms.push(f)
+    if (wire !== DROPPED) pairing.add(wire, f)
   }
-  let instructions = hostInstructions
+  const out = pairing.end()
+  if (hostInstructions.length > 0) return { items: out, instructions: hostInstructions }
+  // the host put its system prompt into `input` (no OAuth-aware core): move the leading run up (pairing
+  // never touches messages, so the run is the same before and after it)
+  const lifted: Array<string> = []
   let lead = 0
-  if (instructions.length === 0) {
-    // the host put its system prompt into `input` (no OAuth-aware core): move the leading run up
-    const lifted: Array<string> = []
-    for (; lead < items.length; lead++) {
-      const item = items[lead]
-      if (!isInstructionMessage(item)) break
-      lifted.push(messageText(item.content))
-    }
-    instructions = lifted.join("\n")
+  for (; lead < out.length; lead++) {
+    const item = out[lead]
+    if (!isInstructionMessage(item)) break
+    lifted.push(messageText(item.content))
   }
-  return { items: pairToolCalls(items, forms, lead), instructions }
+  return { items: lead === 0 ? out : out.slice(lead), instructions: lifted.join("\n") }
 }
 
 /** A form made from one item, kept in its forms when it has any (so later turns get the same object). */
@@ -276,43 +275,62 @@ interface OpenCall {
 /**
  * Every output answers a call earlier in `input`, and every call has its output: an output whose call is
  * missing (or that names none) becomes a message keeping its text; a call without an output gets the
- * `aborted` output codex-rs gives an interrupted call, right after it. One pass: the calls still waiting for
- * their output are few at any point of a conversation.
+ * `aborted` output codex-rs gives an interrupted call, right after it. The calls still waiting for their
+ * output are few at any point of a conversation, so they are kept in a short list.
  */
-const pairToolCalls = (items: ReadonlyArray<unknown>, forms: ReadonlyArray<Forms | undefined>, from: number) => {
-  const out: Array<unknown> = []
-  const open: Array<OpenCall> = []
-  for (let i = from; i < items.length; i++) {
-    const item = items[i]
-    if (!isObject(item)) {
+class Pairing {
+  private readonly out: Array<unknown> = []
+  private readonly open: Array<OpenCall> = []
+
+  add(item: unknown, f: Forms | undefined): void {
+    const out = this.out
+    const type = typeof item === "object" && item !== null ? (item as Json).type : undefined
+    // most items are neither calls nor outputs
+    if (type === "message" || type === "reasoning" || type === undefined || typeof type !== "string") {
       out.push(item)
-      continue
+      return
     }
-    const callTypes = answers(item)
+    const json = item as Json
+    const callTypes = answers(json)
     if (callTypes !== undefined) {
-      const id = callIdOf(item)
-      const k = id === undefined ? -1 : open.findIndex((c) => c.id === id && callTypes.includes(c.type))
-      if (k >= 0) open.splice(k, 1)
+      const id = callIdOf(json)
+      const open = this.open
+      let k = -1
+      if (id !== undefined) {
+        for (let j = 0; j < open.length; j++) {
+          const c = open[j] as OpenCall
+          if (c.id === id && callTypes.includes(c.type)) {
+            k = j
+            break
+          }
+        }
+      }
+      // usually the call just made: popped, no array allocated for the removed one
+      if (k === open.length - 1) open.pop()
+      else if (k >= 0) open.splice(k, 1)
       if (k >= 0 || (id !== undefined && answeredEarlier(out, id, callTypes))) out.push(item)
-      else out.push(remembered(forms[i], "asMessage", () => orphanMessage(item)))
-      continue
+      else out.push(remembered(f, "asMessage", () => orphanMessage(json)))
+      return
     }
     out.push(item)
-    if (isCall(item.type)) {
-      const id = callIdOf(item)
-      if (id !== undefined) open.push({ type: item.type as string, id, at: out.length - 1, forms: forms[i] })
+    if (!isCall(type)) return
+    const id = callIdOf(json)
+    if (id !== undefined) this.open.push({ type, id, at: out.length - 1, forms: f })
+  }
+
+  /** The items, with an output for every call nobody answered (last first, so earlier positions stay right). */
+  end(): Array<unknown> {
+    const out = this.out
+    for (let k = this.open.length - 1; k >= 0; k--) {
+      const call = this.open[k] as OpenCall
+      out.splice(
+        call.at + 1,
+        0,
+        remembered(call.forms, "aborted", () => abortedOutput(call.type, call.id) as Json),
+      )
     }
+    return out
   }
-  // the calls nobody answered, last first so the earlier positions stay right
-  for (let k = open.length - 1; k >= 0; k--) {
-    const call = open[k] as OpenCall
-    out.splice(
-      call.at + 1,
-      0,
-      remembered(call.forms, "aborted", () => abortedOutput(call.type, call.id) as Json),
-    )
-  }
-  return out
 }
 
 /** A second output for a call answered already: kept when the call is earlier (rare, so a plain scan). */
