@@ -24,7 +24,7 @@ import {
 import { rewriteInput } from "./internal/input-rules.ts"
 import { clientMetadata, sessionMetadata } from "./internal/session-metadata.ts"
 import { catalogModel, clientVersionFor } from "./Models.ts"
-import { type WireBody, wireBody } from "./StableJson.ts"
+import { TOP_LEVEL_KEY_ORDER, type WireBody, wireBody } from "./StableJson.ts"
 
 export { UNSUPPORTED_FIELDS } from "./internal/body-rules.ts"
 export { responseCreateFrame } from "./internal/ws-frame.ts"
@@ -98,24 +98,7 @@ const DROPPED_HEADERS = new Set([
 ])
 
 /** Fields this module writes itself; every other host field passes through unless it is unsupported. */
-const OWN_FIELDS = new Set([
-  "model",
-  "instructions",
-  "input",
-  "tools",
-  "tool_choice",
-  "generate",
-  "parallel_tool_calls",
-  "reasoning",
-  "store",
-  "stream",
-  "include",
-  "prompt_cache_key",
-  "text",
-  "service_tier",
-  "client_metadata",
-  ...UNSUPPORTED_FIELDS,
-])
+const OWN_FIELDS = new Set([...TOP_LEVEL_KEY_ORDER, "service_tier", ...UNSUPPORTED_FIELDS])
 
 type Json = Record<string, unknown>
 

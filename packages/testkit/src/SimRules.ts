@@ -50,20 +50,20 @@ export const SIM_MODELS: ReadonlyArray<SimModel> = [
 
 const MODELS = new Map(SIM_MODELS.map((m) => [m.slug, m]))
 
-/** Rejected with "Unsupported parameter" (codex-protocol.md §3.3: ChatMock#103, sub2api#3954, BYOKEY#69, dario#1009). */
-export const UNSUPPORTED_PARAMETERS: ReadonlyArray<string> = [
-  "max_output_tokens",
-  "max_tokens",
-  "max_completion_tokens",
-  "temperature",
-  "top_p",
-  "presence_penalty",
-  "frequency_penalty",
-  "seed",
-  "metadata",
-  "top_logprobs",
-  "truncation",
-]
+/** Refused with "Unsupported parameter: <name>", with the public report of each (codex-protocol.md §3.3). */
+export const UNSUPPORTED_PARAMETERS: Readonly<Record<string, string>> = {
+  max_output_tokens: "RayBytes/ChatMock#103, emilsvennesson/opencode-websearch#22, Wei-Shaw/sub2api#3954",
+  max_tokens: "codex-protocol.md §3.3 (strip; not a Responses field)",
+  max_completion_tokens: "codex-protocol.md §3.3 (strip; not a Responses field)",
+  temperature: "AprilNEA/BYOKEY#69, EasyMetaAu/helm-api#351",
+  top_p: "askalf/dario#1009",
+  presence_penalty: "askalf/dario#1009",
+  frequency_penalty: "askalf/dario#1009",
+  seed: "askalf/dario#1009",
+  metadata: "askalf/dario#1009",
+  top_logprobs: "askalf/dario#1009",
+  truncation: "askalf/dario#1009",
+}
 
 const compareVersions = (a: string, b: string): number => {
   const x = a.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0)
@@ -93,7 +93,7 @@ export const refuseRequest = (request: RequestView): Refusal | undefined => {
   if (typeof body.input === "string") return detail("Input must be a list")
   if (body.store === true) return detail("Store must be set to false")
   if (body.stream !== true) return detail("Stream must be set to true")
-  for (const name of UNSUPPORTED_PARAMETERS) if (name in body) return detail(`Unsupported parameter: ${name}`)
+  for (const name in UNSUPPORTED_PARAMETERS) if (name in body) return detail(`Unsupported parameter: ${name}`)
   if (!Array.isArray(body.input)) return detail("Input must be a list")
   const slug = str(body.model) ?? ""
   const model = MODELS.get(slug)

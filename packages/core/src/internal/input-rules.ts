@@ -26,6 +26,19 @@ interface Forms {
 
 const DROPPED = Symbol("dropped")
 
+/** `values` with `fn` applied to each; the very array when nothing changed (copy on write). */
+const mapShared = (values: ReadonlyArray<unknown>, fn: (value: unknown) => unknown): ReadonlyArray<unknown> => {
+  let out: Array<unknown> | undefined
+  for (let i = 0; i < values.length; i++) {
+    const next = fn(values[i])
+    if (next !== values[i]) {
+      out ??= values.slice()
+      out[i] = next
+    }
+  }
+  return out ?? values
+}
+
 /** `part` without an `item_reference` member; the same object when it has none. */
 const withoutReference = (part: unknown): unknown =>
   isObject(part) && "item_reference" in part ? omit(part, "item_reference") : part
@@ -39,15 +52,8 @@ const withoutReferences = (item: Json): Json => {
   for (const key in out) {
     const value = out[key]
     if (!Array.isArray(value)) continue
-    let parts: Array<unknown> | undefined
-    for (let i = 0; i < value.length; i++) {
-      const part = withoutReference(value[i])
-      if (part !== value[i]) {
-        parts ??= value.slice()
-        parts[i] = part
-      }
-    }
-    if (parts !== undefined) out = { ...out, [key]: parts }
+    const parts = mapShared(value, withoutReference)
+    if (parts !== value) out = { ...out, [key]: parts }
   }
   return out
 }
@@ -79,38 +85,23 @@ const omit = (value: Json, key: string): Json => {
   return out
 }
 
-/** Responses Lite refuses the `detail` hint of images (codex-rs strips it for Lite requests). */
-const liteForm = (wire: unknown): unknown => {
-  if (wire === DROPPED || !isObject(wire)) return wire
-  const strip = (value: unknown): unknown => {
-    if (Array.isArray(value)) {
-      let out: Array<unknown> | undefined
-      for (let i = 0; i < value.length; i++) {
-        const next = strip(value[i])
-        if (next !== value[i]) {
-          out ??= value.slice()
-          out[i] = next
-        }
-      }
-      return out ?? value
+/** Responses Lite refuses the `detail` hint of images (codex-rs strips it for Lite requests), at any depth. */
+const withoutImageDetail = (value: unknown): unknown => {
+  if (Array.isArray(value)) return mapShared(value, withoutImageDetail)
+  if (!isObject(value)) return value
+  if (value.type === "input_image" && "detail" in value) return omit(value, "detail")
+  let out: Json | undefined
+  for (const k in value) {
+    const next = withoutImageDetail(value[k])
+    if (next !== value[k]) {
+      out ??= { ...value }
+      out[k] = next
     }
-    if (!isObject(value)) return value
-    if (value.type === "input_image" && "detail" in value) {
-      const { detail: _, ...rest } = value
-      return rest
-    }
-    let out: Json | undefined
-    for (const k in value) {
-      const next = strip(value[k])
-      if (next !== value[k]) {
-        out ??= { ...value }
-        out[k] = next
-      }
-    }
-    return out ?? value
   }
-  return strip(wire)
+  return out ?? value
 }
+
+const liteForm = (wire: unknown): unknown => (wire === DROPPED ? wire : withoutImageDetail(wire))
 
 // --- tool calls and their outputs ----------------------------------------------------------------------
 
