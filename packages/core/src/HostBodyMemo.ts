@@ -13,7 +13,7 @@
  * Anything unusual (no `input` array, escaped or repeated keys, malformed text) falls back to a plain
  * `JSON.parse`.
  */
-import { deepFreeze, HostInput } from "./internal/host-input.ts"
+import { freezeParsed, HostInput } from "./internal/host-input.ts"
 import { commonPrefixLength, inputLayout, restHasNoInputKey, scanItems } from "./internal/json-layout.ts"
 
 /** Bodies smaller than this parse and serialise faster than the bookkeeping would save. */
@@ -80,7 +80,7 @@ export class HostBodyMemo {
       const layout = inputLayout(text)
       if (layout !== undefined && layout.starts.length === body.input.length) {
         const items = body.input as Array<unknown>
-        for (const item of items) deepFreeze(item)
+        for (const item of items) freezeParsed(item)
         const wireForms: Array<unknown> = new Array(items.length)
         // the memo's own array: whatever happens to the body's, the items it lends stay these
         const input = new HostInput(
@@ -137,7 +137,7 @@ export class HostBodyMemo {
     if (!isObject(parsed) || !Array.isArray(parsed.input)) return undefined
     if (parsed.input.length !== starts.length - reused) return undefined
     const fresh = parsed.input as Array<unknown>
-    for (const item of fresh) deepFreeze(item)
+    for (const item of fresh) freezeParsed(item)
     const items = entry.input.items.slice(0, reused).concat(fresh)
     parsed.input = items.slice()
     const wireForms = entry.input.wireForms.slice(0, reused)

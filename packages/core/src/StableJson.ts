@@ -62,10 +62,12 @@ const inputText = (items: ReadonlyArray<unknown>, host: HostInput, bodyStart: nu
         )
   for (let i = shared; i < items.length; i++) {
     const item = items[i]
+    // only the host's own items (frozen by the memo) can have host text; one a rule just made cannot
+    const own = typeof item === "object" && item !== null && Object.isFrozen(item) ? host.hostText(item) : undefined
     // items a rule made are frozen here (the host's are already; the shared ones were on the earlier turn):
     // the text recorded for them below stays theirs
     deepFreeze(item)
-    const piece = host.hostText(item) ?? JSON.stringify(item) ?? "null"
+    const piece = own ?? JSON.stringify(item) ?? "null"
     text += i === 0 ? piece : `,${piece}`
     ends.push(text.length)
   }
@@ -101,5 +103,6 @@ export const wireBody = (ordered: Record<string, unknown>, host?: HostInput): Wi
   const text = `${head}${written.text}${tail}}`
   // a copy of the array: the record must name the very items this text was written from
   host.latest = { items: input.slice(), source: text, start: written.start, ends: written.ends }
+  host.previous = undefined
   return { json, text }
 }

@@ -30,11 +30,29 @@ export interface WireArray {
 /** Freezes `value` and everything reachable from it (JSON values only: objects, arrays, primitives). */
 export const deepFreeze = (value: unknown): void => {
   if (typeof value !== "object" || value === null || Object.isFrozen(value)) return
+  freezeTree(value)
+}
+
+/**
+ * Freezes a tree `JSON.parse` just made: nothing in it is shared or frozen yet, so nothing is asked first.
+ * (Freezing is most of what a cold body costs beyond the parse; `isFrozen` on every node was a third of it.)
+ */
+export const freezeParsed = (value: unknown): void => {
+  if (typeof value === "object" && value !== null) freezeTree(value)
+}
+
+const freezeTree = (value: object): void => {
   Object.freeze(value)
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) deepFreeze(value[i])
+    for (let i = 0; i < value.length; i++) {
+      const child = value[i]
+      if (typeof child === "object" && child !== null) freezeTree(child)
+    }
   } else {
-    for (const key in value) deepFreeze((value as Record<string, unknown>)[key])
+    for (const key in value) {
+      const child = (value as Record<string, unknown>)[key]
+      if (typeof child === "object" && child !== null) freezeTree(child)
+    }
   }
 }
 
@@ -44,6 +62,7 @@ export class HostInput {
   /** the wire array written from these items last; a second preparation of the same request reuses it whole */
   latest: WireArray | undefined = undefined
   private index: Map<unknown, number> | undefined = undefined
+  private cursor = 0
 
   constructor(
     /** the host's items, deeply frozen (the array is the memo's own: the body's is a copy) */
@@ -61,8 +80,11 @@ export class HostInput {
      * that reuse the item. The rewrite's per-item rule depends on the item alone, and both are frozen.
      */
     readonly wireForms: Array<unknown>,
-    /** the array the turn this body extends sent, if it was prepared */
-    readonly previous: WireArray | undefined,
+    /**
+     * the array the turn this body extends sent, if it was prepared; dropped once this body's own array is
+     * written (`latest` then holds everything worth reusing, and a megabyte less stays alive)
+     */
+    public previous: WireArray | undefined,
   ) {}
 
   /**
@@ -72,17 +94,34 @@ export class HostInput {
    */
   hostText(item: unknown): string | undefined {
     if (!isContainer(item)) return undefined
+    const at = this.indexOf(item)
+    if (at < this.reused || this.tight[at] !== true) return undefined
+    const text = this.source.slice(this.starts[at] as number, this.ends[at] as number)
+    // `JSON.stringify` writes neither escape: an item using them is serialised again to keep its bytes
+    return text.includes("\\u") || text.includes("\\/") || !text.isWellFormed() ? undefined : text
+  }
+
+  /**
+   * Where `item` is among these items, or -1. The rewrite keeps the host's order, so the next few places
+   * after the last item found are tried first; anything else is looked up in a map made on first need.
+   */
+  private indexOf(item: object): number {
+    const near = Math.min(this.items.length, this.cursor + 4)
+    for (let i = this.cursor; i < near; i++) {
+      if (this.items[i] === item) {
+        this.cursor = i + 1
+        return i
+      }
+    }
     if (this.index === undefined) {
       this.index = new Map()
       for (let i = this.reused; i < this.items.length; i++) {
         const own = this.items[i]
-        if (this.tight[i] === true && isContainer(own)) this.index.set(own, i)
+        if (isContainer(own)) this.index.set(own, i)
       }
     }
-    const at = this.index.get(item)
-    if (at === undefined) return undefined
-    const text = this.source.slice(this.starts[at] as number, this.ends[at] as number)
-    // `JSON.stringify` writes neither escape: an item using them is serialised again to keep its bytes
-    return text.includes("\\u") || text.includes("\\/") || !text.isWellFormed() ? undefined : text
+    const at = this.index.get(item) ?? -1
+    if (at >= 0) this.cursor = at + 1
+    return at
   }
 }
