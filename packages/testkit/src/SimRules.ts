@@ -189,23 +189,35 @@ export const refuseInput = (
       )
     }
   }
-  const calls = new Map<string, string>()
-  const answered = new Set<string>()
+  // call id -> the types of the calls that carry it, and the ones an output answered
+  const calls = new Map<string, Set<string>>()
+  const answered = new Map<string, Set<string>>()
   for (const item of input) {
     if (!isRecord(item) || typeof item.type !== "string") continue
     const callId = str(item.call_id) ?? ""
-    if (item.type in CALL_NAMES || item.type === "local_shell_call") calls.set(callId, item.type)
+    if (item.type in CALL_NAMES || item.type === "local_shell_call") {
+      calls.set(callId, (calls.get(callId) ?? new Set()).add(item.type))
+    }
     const answers = OUTPUT_ANSWERS[item.type]
     if (answers === undefined) continue
-    const call = calls.get(callId)
-    if (call === undefined || !answers.includes(call)) {
+    // an output answers a call of its kind with this id, one not answered yet when there is one
+    const open = answers.find((type) => calls.get(callId)?.has(type) && !answered.get(callId)?.has(type))
+    const call = open ?? answers.find((type) => calls.get(callId)?.has(type))
+    if (call === undefined) {
       return apiError(400, `No tool call found for function call output with call_id ${callId}.`, "input", null)
     }
-    answered.add(callId)
+    answered.set(callId, (answered.get(callId) ?? new Set()).add(call))
   }
-  for (const [callId, type] of calls) {
-    if (!answered.has(callId)) {
-      return apiError(400, `No tool output found for ${CALL_NAMES[type] ?? "function call"} ${callId}.`, "input", null)
+  for (const [callId, types] of calls) {
+    for (const type of types) {
+      if (!answered.get(callId)?.has(type)) {
+        return apiError(
+          400,
+          `No tool output found for ${CALL_NAMES[type] ?? "function call"} ${callId}.`,
+          "input",
+          null,
+        )
+      }
     }
   }
   return undefined
