@@ -71,7 +71,7 @@ export interface PreparedRequest {
 }
 
 export const DEFAULT_USER_AGENT = "opencode/1.18.33"
-export const LITE_HEADER = "x-openai-internal-codex-responses-lite"
+const LITE_HEADER = "x-openai-internal-codex-responses-lite"
 
 /** Host headers that must not reach the backend: credentials for the wrong API, legacy or internal ones. */
 const DROPPED_HEADERS = new Set([

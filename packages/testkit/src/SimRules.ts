@@ -21,7 +21,7 @@ const apiError = (status: number, message: string, param: string | null, code: s
   body: { error: { message, type: "invalid_request_error", param, code } },
 })
 
-export interface SimModel {
+interface SimModel {
   readonly slug: string
   /** the lowest `version` header the backend serves the model to */
   readonly minimalClientVersion: string
@@ -33,7 +33,7 @@ export interface SimModel {
  * §7), plus `gpt-5.3-codex-spark` (live catalog of Codex 0.144, lionagi#2076) and the GPT-6 family (min
  * client 0.153.0: pleaseai/shunt#458, openai/codex-plugin-cc#309).
  */
-export const SIM_MODELS: ReadonlyArray<SimModel> = [
+const SIM_MODELS: ReadonlyArray<SimModel> = [
   { slug: "gpt-5.6-sol", minimalClientVersion: "0.142.2", responsesLite: true },
   { slug: "gpt-5.6-terra", minimalClientVersion: "0.142.2", responsesLite: true },
   { slug: "gpt-5.6-luna", minimalClientVersion: "0.142.2", responsesLite: true },

@@ -32,7 +32,7 @@ export const UNSUPPORTED_FIELDS: ReadonlyArray<string> = [
 ]
 
 const VALID_SERVICE_TIERS = new Set(["priority"])
-export const ENCRYPTED_REASONING = "reasoning.encrypted_content"
+const ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 /** Tool types Responses Lite accepts (its 400 names function, custom and client-executed tool search). */
 const LITE_TOOL_TYPES = new Set(["function", "custom", "tool_search", "namespace"])

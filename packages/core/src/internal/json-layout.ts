@@ -35,7 +35,7 @@ const skipSpace = (text: string, at: number): number => {
 }
 
 /** Offset just after the string whose opening quote is at `at`; -1 when unterminated. */
-export const stringEnd = (text: string, at: number): number => {
+const stringEnd = (text: string, at: number): number => {
   let from = at + 1
   for (;;) {
     const quote = text.indexOf('"', from)
@@ -89,7 +89,7 @@ const valueSpan = (text: string, at: number): number => {
 }
 
 /** Offset just after the value starting at `at` (no leading whitespace); -1 when malformed. */
-export const valueEnd = (text: string, at: number): number => {
+const valueEnd = (text: string, at: number): number => {
   const span = valueSpan(text, at)
   return span < 0 ? -1 : Math.floor(span / 2)
 }

@@ -6,7 +6,7 @@
  */
 import { catalogModel } from "../Models.ts"
 
-export const WS_LITE_METADATA_KEY = "ws_request_header_x_openai_internal_codex_responses_lite"
+const WS_LITE_METADATA_KEY = "ws_request_header_x_openai_internal_codex_responses_lite"
 
 const FRAME_HEAD = '{"type":"response.create"'
 
