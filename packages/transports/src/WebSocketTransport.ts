@@ -57,7 +57,8 @@ class SocketClosedEarly extends Schema.TaggedError<SocketClosedEarly>()("SocketC
 
 const RECONNECT_CODES = new Set(["websocket_connection_limit_reached", "previous_response_not_found"])
 const END_TYPES = new Set(["response.completed", "response.failed", "response.incomplete", "response.done"])
-const DROPPED_HEADERS = new Set(["accept", "content-type", "content-length"])
+// per-request flags a socket's handshake cannot carry: the Lite flag goes in the frame's client_metadata
+const DROPPED_HEADERS = new Set(["accept", "content-type", "content-length", "x-openai-internal-codex-responses-lite"])
 
 export const websocketUrl = (url: string): string => url.replace(/^http(s?):/i, (_, s: string) => `ws${s}:`)
 
