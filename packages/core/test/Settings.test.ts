@@ -126,6 +126,15 @@ describe("precedence: env over file over default", () => {
       defaultValue: DEFAULT_USAGE_ENDPOINT,
     },
     {
+      field: "codexVersion",
+      envVar: "CORTEXKIT_OPENAI_AUTH_CODEX_VERSION",
+      envValue: "0.153.4",
+      fileValue: "0.150.0",
+      envExpected: "0.153.4",
+      fileExpected: "0.150.0",
+      defaultValue: undefined,
+    },
+    {
       field: "logLevel",
       envVar: "OPENCODE_OPENAI_AUTH_LOG_LEVEL",
       envValue: "TRACE",
@@ -234,6 +243,11 @@ describe("URLs and log level", () => {
     const e = err({}, { usageEndpoint: "ws://x/usage" })
     expect(e.key).toBe("usageEndpoint")
     expect(e.message).toContain("ws://x/usage")
+  })
+  test("a codex version that is not one is an error naming the key", () => {
+    expect(err({ CORTEXKIT_OPENAI_AUTH_CODEX_VERSION: "latest" }).key).toBe("CORTEXKIT_OPENAI_AUTH_CODEX_VERSION")
+    expect(err({}, { codexVersion: "0.144" }).key).toBe("codexVersion")
+    expect(ok({ CORTEXKIT_OPENAI_AUTH_CODEX_VERSION: " 0.153.0-alpha.5 " }).codexVersion).toBe("0.153.0-alpha.5")
   })
   test("a bad log level names the key", () => {
     expect(err({ OPENCODE_OPENAI_AUTH_LOG_LEVEL: "verbose" }).key).toBe("OPENCODE_OPENAI_AUTH_LOG_LEVEL")

@@ -20,6 +20,8 @@ export interface ResolvedSettings {
   readonly codexApiEndpoint: string
   readonly issuer: string
   readonly usageEndpoint: string
+  /** the Codex client version sent as the `version` header; unset: the model catalog's */
+  readonly codexVersion?: string | undefined
   readonly logLevel: LogLevel
   readonly logFile: string
   readonly configFile: string
@@ -56,6 +58,7 @@ export const EnvVars = {
   codexApiEndpoint: "CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT",
   issuer: "CORTEXKIT_OPENAI_AUTH_ISSUER",
   usageEndpoint: "CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT",
+  codexVersion: "CORTEXKIT_OPENAI_AUTH_CODEX_VERSION",
   logLevel: "OPENCODE_OPENAI_AUTH_LOG_LEVEL",
   logFile: "OPENCODE_OPENAI_AUTH_LOG_FILE",
 } as const
@@ -124,6 +127,7 @@ export const fileFieldSchemas = {
   codexApiEndpoint: StringLike,
   issuer: StringLike,
   usageEndpoint: StringLike,
+  codexVersion: StringLike,
   logLevel: StringLike,
 } as const
 
@@ -197,6 +201,9 @@ const checkUrl = (key: string, value: string): string => {
   return value
 }
 
+/** a Codex client version: dotted numbers, optionally a pre-release tag (`0.144.0`, `0.153.0-alpha.5`) */
+const VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?$/
+
 const envBoolean = (env: Env, name: string): boolean | undefined => {
   const raw = env[name]
   return raw === undefined ? undefined : booleanFrom(name, raw)
@@ -239,6 +246,16 @@ export const resolveSettings = (
     const logLevel = isLogLevel(level) ? level : fail(levelKey, levelRaw, `expected one of ${LogLevels.join("|")}`)
 
     const dumpDir = envString(env, EnvVars.dumpDir) ?? fileString(f.dumpDir ?? undefined)
+    const versionFromEnv = envString(env, EnvVars.codexVersion)
+    const versionRaw = versionFromEnv ?? fileString(f.codexVersion ?? undefined)
+    const codexVersion =
+      versionRaw === undefined || VERSION.test(versionRaw)
+        ? versionRaw
+        : fail(
+            versionFromEnv !== undefined ? EnvVars.codexVersion : "codexVersion",
+            versionRaw,
+            "expected a version like 0.144.0",
+          )
     const logFile = envString(env, EnvVars.logFile)
 
     return Result.succeed({
@@ -251,6 +268,7 @@ export const resolveSettings = (
       codexApiEndpoint: url("codexApiEndpoint", DEFAULT_CODEX_ENDPOINT),
       issuer: url("issuer", DEFAULT_ISSUER),
       usageEndpoint: url("usageEndpoint", DEFAULT_USAGE_ENDPOINT),
+      ...(codexVersion === undefined ? {} : { codexVersion }),
       logLevel,
       logFile:
         logFile !== undefined ? expandHome(logFile, home) : joinPath(defaults.tmpDir, "opencode-openai-auth.log"),
