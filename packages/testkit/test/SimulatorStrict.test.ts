@@ -281,12 +281,13 @@ describe("over the WebSocket", () => {
         return
       }
       expect(frame.type).toBe("error")
-      expect(frame.status).toBe(c.status)
+      // the live frame's shape (codex-protocol.md §6; earendil-works/pi#4172): `status_code`, the error as sent
+      expect(frame.status_code).toBe(c.status)
       const expected = (c.refusal as { error?: Json }).error ?? {
         type: "invalid_request_error",
         message: (c.refusal as { detail: string }).detail,
       }
-      expect(frame.error).toEqual(expected)
+      expect(frame.error).toMatchObject(expected)
     })
   }
 
@@ -323,7 +324,7 @@ describe("over the WebSocket", () => {
     const refused = await done
     expect(refused).toMatchObject({
       type: "error",
-      status: 400,
+      status_code: 400,
       error: { message: "No tool call found for function call output with call_id call_b." },
     })
     ws.close()
