@@ -12,13 +12,14 @@
  */
 import type { CodexFailure } from "@cortexkit/openai-auth-core/CodexError"
 import { prepareCodexRequest } from "@cortexkit/openai-auth-core/CodexRequest"
+import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
 import type { HostRequest } from "@cortexkit/openai-auth-core/HostRequest"
 import type { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
 import type { ResolvedSettings } from "@cortexkit/openai-auth-core/Settings"
-import type { StreamEvent, StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
+import type { StreamEvent, StreamEventListener, TerminalOutcome, Usage } from "@cortexkit/openai-auth-core/StreamEvent"
 import type { TransportError, TransportResponse } from "@cortexkit/openai-auth-transports/Transport"
 import { Transports } from "@cortexkit/openai-auth-transports/Transports"
-import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, Layer, Schema } from "effect"
 import { keyOf, MAIN } from "./AccountKey.ts"
 import { Credentials } from "./Credentials.ts"
 import { QuotaCache } from "./QuotaCache.ts"
@@ -50,6 +51,30 @@ export interface RoutedResponse {
   readonly response: TransportResponse
   readonly attempts: ReadonlyArray<Attempt>
   readonly sessionKey: string
+  /**
+   * Succeeds when the served answer's stream has ended (its `Terminal` event), with its usage. Never
+   * completes when the caller drops the stream unread or aborts it.
+   */
+  readonly ended: Effect.Effect<StreamEnd>
+}
+
+/** How the served stream ended. */
+export interface StreamEnd {
+  readonly outcome: TerminalOutcome
+  readonly usage?: Usage | undefined
+}
+
+/** One attempt's end: its listener hears `Usage` then `Terminal`; `ended` waits for the latter. */
+const watchEnd = () => {
+  const deferred = Deferred.makeUnsafe<StreamEnd>()
+  let usage: Usage | undefined
+  return {
+    hear: (event: StreamEvent) => {
+      if (event._tag === "Usage") usage = event.usage
+      else if (event._tag === "Terminal") Deferred.doneUnsafe(deferred, Exit.succeed({ outcome: event.outcome, usage }))
+    },
+    ended: Deferred.await(deferred),
+  }
 }
 
 export interface SendOptions {
@@ -136,6 +161,7 @@ export const make = Effect.gen(function* () {
   const credentials = yield* Credentials
   const quotaCache = yield* QuotaCache
   const transports = yield* Transports
+  const identity = yield* HostIdentity
 
   /** A corrupt store never stops the main account: route with the defaults (main only). */
   const currentDocument = store.read.pipe(Effect.orElseSucceed(() => emptyDocument()))
@@ -196,9 +222,12 @@ export const make = Effect.gen(function* () {
           accessToken: grant.access,
           accountId: grant.accountId,
           settings: options.settings,
+          identity,
         })
+        const end = watchEnd()
         const listener: StreamEventListener = (event) => {
           if (event._tag === "Quota") quotaCache.offer(key, event.snapshot)
+          end.hear(event)
           options.onEvent?.(key, event)
         }
         const result = yield* transport
@@ -223,6 +252,7 @@ export const make = Effect.gen(function* () {
             response: result.success,
             attempts,
             sessionKey: prepared.sessionKey,
+            ended: end.ended,
           }
         }
         const error = result.failure

@@ -4,6 +4,7 @@
  * rejected by the issuer's exact redirect_uri match).
  */
 import { Context, Deferred, Duration, Effect, Layer, type Scope } from "effect"
+import { HostIdentity } from "./HostIdentity.ts"
 import {
   buildAuthorizeUrl,
   CALLBACK_PATH,
@@ -97,7 +98,7 @@ const handle = (request: Request, expectedState: string, settle: Settle): Respon
     return page("Login failed", "The login response carried no authorization code.", 400)
   }
   settle(Effect.succeed(code))
-  return page("Signed in", "You are signed in to ChatGPT for OpenCode. You can close this window.", 200)
+  return page("Signed in", "You are signed in to ChatGPT. You can close this window.", 200)
 }
 
 const tryServe = (port: number, fetch: (request: Request) => Response) => {
@@ -170,6 +171,7 @@ export interface AuthorizeBrowserOptions {
   readonly openUrl?: (url: string) => Effect.Effect<unknown, unknown>
   readonly ports?: ReadonlyArray<number>
   readonly timeout?: Duration.Input
+  /** default: the runtime's HostIdentity */
   readonly originator?: string
 }
 
@@ -198,7 +200,7 @@ export const authorizeBrowser = Effect.fn("OAuth.authorizeBrowser")(function* (o
     redirectUri: listener.redirectUri,
     codeChallenge: pkce.challenge,
     state,
-    ...(options.originator !== undefined ? { originator: options.originator } : {}),
+    originator: options.originator ?? (yield* HostIdentity).originator,
   })
   if (options.openUrl !== undefined) yield* Effect.ignore(options.openUrl(url))
   const waitForTokens = listener.code.pipe(

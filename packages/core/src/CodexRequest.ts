@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto"
 import { Context, Effect, Layer, Redacted } from "effect"
+import type { HostIdentity } from "./HostIdentity.ts"
 import type { HostRequest } from "./HostRequest.ts"
 import { forgetItemText } from "./internal/item-text.ts"
 import { catalogModel, clampEffort } from "./Models.ts"
@@ -27,6 +28,8 @@ export interface CodexRequestContext {
   readonly accessToken: Redacted.Redacted<string>
   readonly accountId: string
   readonly settings: RewriteSettings
+  /** the host's `originator`, and the `User-Agent` used when the host's request carries none */
+  readonly identity: HostIdentity
   /** used as the session key only when the host sent none (no prompt_cache_key, no session headers) */
   readonly sessionId?: string | undefined
   /** epoch ms; reserved for turn metadata, the rewrite itself is time-independent */
@@ -54,8 +57,6 @@ export interface PreparedRequest {
 
 /** Remembers, on the host's body itself (a symbol is never serialised), that it came without a cache key. */
 const WITHOUT_HOST_KEY = Symbol("codex-request/without-host-key")
-
-export const DEFAULT_USER_AGENT = "opencode/1.18.33"
 
 /** Host headers that must not reach the backend: credentials for the wrong API, legacy or internal ones. */
 const DROPPED_HEADERS = new Set([
@@ -244,8 +245,8 @@ export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext)
   }
   headers.authorization = `Bearer ${Redacted.value(ctx.accessToken)}`
   headers["chatgpt-account-id"] = ctx.accountId
-  headers.originator = "opencode"
-  headers["user-agent"] = nonEmpty(h["user-agent"]) ?? DEFAULT_USER_AGENT
+  headers.originator = ctx.identity.originator
+  headers["user-agent"] = nonEmpty(h["user-agent"]) ?? ctx.identity.userAgent
   headers["session-id"] = sessionKey
   headers["x-client-request-id"] = sessionKey
   headers.accept = "text/event-stream"
