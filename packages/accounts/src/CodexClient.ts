@@ -2,77 +2,23 @@
  * The Promise facade for hosts that do not use Effect: `createCodexClient(options)` gives a `fetch` any
  * OpenAI Responses client can use (the AI SDK, openai-node), logins, accounts, quota, routing and
  * killswitch, and `dispose()`. One `ManagedRuntime` inside; no Effect value crosses the boundary, so the
- * host may use any `effect` version of its own, or none. Effect hosts take `clientServices` and the
- * request path (`RequestPath.makeFetch`) instead; the OpenCode plugin builds its client with
- * `makeCodexClient` over its own runtime, adding its dumps and keep-warm as request hooks.
+ * host needs no Effect code of its own. Effect hosts take `clientServices` and the request path
+ * (`RequestPath.makeFetch`) instead; the OpenCode plugin builds its client with `makeCodexClient`
+ * (RuntimeClient.ts) over its own runtime, adding its dumps and keep-warm as request hooks.
  */
-
 import { homedir } from "node:os"
 import { dirname, join } from "node:path"
-import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { configPath, type SettingsSource, settingsNames } from "@cortexkit/openai-auth-core/Settings"
-import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
-import { type ClientServices, clientServices } from "./ClientServices.ts"
-import type {
-  AccountsData,
-  BrowserLogin,
-  CodexClient,
-  CodexClientOptions,
-  CommandResult,
-  DeviceLogin,
-  KillswitchData,
-  LoginOptions,
-  LoginResult,
-  MainAccountStore,
-  QuotaData,
-} from "./CodexClientTypes.ts"
-import { MainCredentials, MainCredentialsError } from "./CredentialsContract.ts"
-import { LiveSettings } from "./LiveSettings.ts"
+import { Effect, ManagedRuntime } from "effect"
+import { clientServices } from "./ClientServices.ts"
+import type { CodexClient, CodexClientOptions } from "./CodexClientTypes.ts"
 import { MainAccountFile } from "./MainAccountFile.ts"
-import { makeFetch, type RequestHooks } from "./RequestPath.ts"
+import { mainAccountLayer, makeCodexClient } from "./RuntimeClient.ts"
 
 export type * from "./CodexClientTypes.ts"
-
-/** The `MainCredentials` port over a host's Promise store. */
-export const mainAccountLayer = (store: MainAccountStore): Layer.Layer<MainCredentials> =>
-  Layer.succeed(MainCredentials, {
-    read: Effect.tryPromise({
-      try: () => store.read(),
-      catch: (e) => new MainCredentialsError({ message: `cannot read the main account: ${String(e)}` }),
-    }).pipe(
-      Effect.map((tokens) =>
-        tokens === undefined
-          ? Option.none()
-          : Option.some({
-              access: Redacted.make(tokens.access),
-              refresh: Redacted.make(tokens.refresh),
-              expiresAt: tokens.expiresAt,
-              accountId: tokens.accountId,
-            }),
-      ),
-    ),
-    write: (tokens) =>
-      Effect.tryPromise({
-        try: () => store.write(plainTokens(tokens)),
-        catch: (e) => new MainCredentialsError({ message: `cannot write the main account: ${String(e)}` }),
-      }),
-  })
-
-const plainTokens = (tokens: TokenSet) => ({
-  access: Redacted.value(tokens.access),
-  refresh: Redacted.value(tokens.refresh),
-  expiresAt: tokens.expiresAt,
-  accountId: tokens.accountId,
-  idToken: tokens.idToken === undefined ? undefined : Redacted.value(tokens.idToken),
-})
+export { mainAccountLayer, makeCodexClient }
 
 const MAIN_FILE = "openai-auth-main.json"
-
-/** A login the host may never wait for must not end the process as an unhandled rejection. */
-const handled = <A>(promise: Promise<A>): Promise<A> => {
-  promise.catch(() => undefined)
-  return promise
-}
 
 /** The runtime's layer for `options`: `clientServices` with the main account where the options say. */
 export const codexClientLayer = (options: CodexClientOptions) => {
@@ -88,106 +34,6 @@ export const codexClientLayer = (options: CodexClientOptions) => {
         : mainAccountLayer(main),
     ignoreBadFile: options.strictSettings !== true,
   })
-}
-
-/** A client over a runtime the host built (it may hold more than `ClientServices`, used by `hooks`). */
-export const makeCodexClient = <R = never>(
-  runtime: ManagedRuntime.ManagedRuntime<ClientServices | R, unknown>,
-  hooks: RequestHooks<ClientServices | R> = {},
-): CodexClient => {
-  let actionsModule: Promise<typeof import("./ClientActions.ts")> | undefined
-  // logins and commands load on their first use: a request never needs them
-  const actions = () => {
-    actionsModule ??= import("./ClientActions.ts")
-    return actionsModule
-  }
-  const run = <A, E>(effect: Effect.Effect<A, E, ClientServices | R>, signal?: AbortSignal) =>
-    runtime.runPromise(effect, signal === undefined ? undefined : { signal })
-  const command = async <A>(
-    pick: (a: Awaited<ReturnType<typeof actions>>) => Effect.Effect<CommandResult<A>, unknown, ClientServices>,
-  ) => run(pick(await actions()))
-
-  const finish = async (
-    wait: Effect.Effect<TokenSet, unknown, ClientServices>,
-    options: LoginOptions,
-  ): Promise<LoginResult> => {
-    const a = await actions()
-    const saveAs = options.saveAs ?? ((await run(a.hasMainLogin)) ? "fallback" : "main")
-    return run(
-      Effect.gen(function* () {
-        const tokens = yield* wait
-        const saved = saveAs === "none" ? undefined : yield* a.saveLogin(tokens, saveAs, options.label)
-        const result: LoginResult = {
-          accountId: tokens.accountId,
-          email: tokens.email,
-          plan: tokens.plan,
-          savedAs: saveAs,
-          summary: saved?.summary ?? `logged in as ${tokens.email ?? tokens.accountId}`,
-          tokens: plainTokens(tokens),
-        }
-        return result
-      }),
-      options.signal,
-    )
-  }
-
-  const device = async (options: LoginOptions = {}): Promise<DeviceLogin> => {
-    const started = await run((await actions()).startDeviceLogin, options.signal)
-    return {
-      verificationUrl: started.url,
-      userCode: started.userCode,
-      expiresAt: started.expiresAt,
-      completed: handled(finish(started.wait, options)),
-    }
-  }
-
-  const browser = async (options: LoginOptions & { readonly openUrl?: (url: string) => unknown } = {}) => {
-    const open = options.openUrl
-    const started = await run(
-      (await actions()).startBrowserLogin(
-        open === undefined ? undefined : (url) => Effect.tryPromise(async () => open(url)),
-      ),
-      options.signal,
-    )
-    return { url: started.url, completed: handled(finish(started.wait, options)) } satisfies BrowserLogin
-  }
-
-  const line = (name: string, args = "") => command((a) => a.runCommandLine(name, args))
-
-  return {
-    fetch: makeFetch<ClientServices | R>((effect) => runtime.runPromise(effect), hooks),
-    login: { device, browser },
-    accounts: {
-      list: async () => (await command((a) => a.runCommand({ _tag: "AccountList" }))).data as AccountsData,
-      quota: async () => (await command((a) => a.runCommand({ _tag: "QuotaShow" }))).data as QuotaData,
-      remove: async (name) => (await line("account", `remove ${name}`)).summary,
-      switchTo: async (name) => (await line("account", `switch ${name}`)).summary,
-    },
-    routing: {
-      get: async () => ((await command((a) => a.runCommand({ _tag: "AccountList" }))).data as AccountsData).routing,
-      set: async (mode) => void (await command((a) => a.runCommand({ _tag: "RoutingSet", mode }))),
-    },
-    killswitch: {
-      get: async () => (await command((a) => a.runCommand({ _tag: "KillswitchShow" }))).data as KillswitchData,
-      enable: async (enabled) => void (await command((a) => a.runCommand({ _tag: "KillswitchEnable", enabled }))),
-      set: async (thresholds) => void (await command((a) => a.runCommand({ _tag: "KillswitchSet", thresholds }))),
-    },
-    command: line,
-    commands: {
-      parse: async (name, args = "") => {
-        const a = await actions()
-        return a.parseCommand(name, a.splitArguments(args))
-      },
-      run: (parsed) => command((a) => a.runCommand(parsed)),
-    },
-    settings: () =>
-      run(
-        Effect.gen(function* () {
-          return yield* (yield* LiveSettings).current
-        }),
-      ),
-    dispose: () => runtime.dispose(),
-  }
 }
 
 /** A client for a host that does not use Effect; see `CodexClientOptions`. */

@@ -16,16 +16,19 @@ import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
 import type { HostRequest } from "@cortexkit/openai-auth-core/HostRequest"
 import type { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
 import type { ResolvedSettings } from "@cortexkit/openai-auth-core/Settings"
-import type { StreamEvent, StreamEventListener, TerminalOutcome, Usage } from "@cortexkit/openai-auth-core/StreamEvent"
+import type { StreamEvent, StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
 import type { TransportError, TransportResponse } from "@cortexkit/openai-auth-transports/Transport"
 import { Transports } from "@cortexkit/openai-auth-transports/Transports"
-import { Clock, Context, Deferred, Effect, Exit, Layer, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { keyOf, MAIN } from "./AccountKey.ts"
 import { Credentials } from "./Credentials.ts"
 import { QuotaCache } from "./QuotaCache.ts"
 import { type RoutingAccount, type Selection, type SkipReason, selectAccounts } from "./Routing.ts"
 import { Store } from "./Store.ts"
 import { emptyDocument, type StoreDocument } from "./StoreSchema.ts"
+import { type StreamEnd, watchEnd } from "./StreamEnd.ts"
+
+export type { StreamEnd }
 
 /** A usage limit without a reset time keeps the account out for this long. */
 export const DEFAULT_EXHAUSTED_MS = 5 * 60 * 60 * 1000
@@ -56,25 +59,6 @@ export interface RoutedResponse {
    * completes when the caller drops the stream unread or aborts it.
    */
   readonly ended: Effect.Effect<StreamEnd>
-}
-
-/** How the served stream ended. */
-export interface StreamEnd {
-  readonly outcome: TerminalOutcome
-  readonly usage?: Usage | undefined
-}
-
-/** One attempt's end: its listener hears `Usage` then `Terminal`; `ended` waits for the latter. */
-const watchEnd = () => {
-  const deferred = Deferred.makeUnsafe<StreamEnd>()
-  let usage: Usage | undefined
-  return {
-    hear: (event: StreamEvent) => {
-      if (event._tag === "Usage") usage = event.usage
-      else if (event._tag === "Terminal") Deferred.doneUnsafe(deferred, Exit.succeed({ outcome: event.outcome, usage }))
-    },
-    ended: Deferred.await(deferred),
-  }
 }
 
 export interface SendOptions {

@@ -25,6 +25,7 @@ export {
   envString,
   expandHome,
   isLogLevel,
+  joinPath,
   LogLevel,
   LogLevels,
   optionalFileFields,

@@ -8,6 +8,7 @@ import {
   type Env,
   envString,
   expandHome,
+  joinPath,
   type SettingsNames,
   type SettingsSource,
   settingsNames,
@@ -21,11 +22,11 @@ const SETTINGS_FILE = "openai-auth.json"
 /** `<config dir>/openai-auth.json`: `$OPENCODE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/opencode`, else `~/.config/opencode`. */
 export const openCodeConfigFile = (env: Env, homeDir: string): string => {
   const configDir = envString(env, "OPENCODE_CONFIG_DIR")
-  if (configDir !== undefined) return `${expandHome(configDir, homeDir).replace(/\/$/, "")}/${SETTINGS_FILE}`
+  if (configDir !== undefined) return joinPath(expandHome(configDir, homeDir), SETTINGS_FILE)
   const xdg = envString(env, "XDG_CONFIG_HOME")
   const base =
-    xdg !== undefined ? `${expandHome(xdg, homeDir).replace(/\/$/, "")}/opencode` : `${homeDir}/.config/opencode`
-  return `${base}/${SETTINGS_FILE}`
+    xdg !== undefined ? joinPath(expandHome(xdg, homeDir), "opencode") : joinPath(homeDir, ".config/opencode")
+  return joinPath(base, SETTINGS_FILE)
 }
 
 const shared = settingsNames({ prefix: "CORTEXKIT_OPENAI_AUTH", configFile: `~/.config/opencode/${SETTINGS_FILE}` })

@@ -10,7 +10,7 @@ import {
   type MainAccountStore,
   mainAccountLayer,
   makeCodexClient,
-} from "@cortexkit/openai-auth-accounts/CodexClient"
+} from "@cortexkit/openai-auth-accounts/RuntimeClient"
 import type { PluginInput } from "@opencode-ai/plugin"
 import { Effect } from "effect"
 import { KeepWarm } from "./KeepWarm.ts"
