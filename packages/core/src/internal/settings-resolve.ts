@@ -1,10 +1,12 @@
 /**
- * Settings from their sources: the environment over the settings file over defaults, read through Effect's
- * `ConfigProvider` (one over the environment record, one over the parsed file) with `Config`. The names are
- * the host's (`SettingsNames`): the library knows the settings, never which host it runs in. Every value is
- * parsed here, so a bad one is a `SettingsError` naming the variable or file field and what it held.
+ * Settings from their sources: the environment over the settings file over defaults, each source an Effect
+ * `ConfigProvider` (one over the environment record, one over the parsed file). The names are the host's
+ * (`SettingsNames`): the library knows the settings, never which host it runs in. Every value is parsed here
+ * by its kind (boolean, URL, path, log level) rather than through `Config`'s schema decoding, which costs a
+ * schema parser per lookup (~25 ms more on a plugin's first request, measured); a bad value is a
+ * `SettingsError` naming the variable or file field and what it held.
  */
-import { Config, ConfigProvider, Effect, Option, Result, Schema } from "effect"
+import { ConfigProvider, Effect, Option, Result, Schema } from "effect"
 import { configPath, expandHome, joinPath, type SettingsEnvNames, type SettingsSource } from "./settings-names.ts"
 
 export * from "./settings-names.ts"
@@ -113,21 +115,21 @@ const notScalar = (key: string, value: unknown) =>
   })
 
 /**
- * The raw text at `key`, None when the source does not have it. A provider reports an object or an array
- * where a value belongs as absent; here it is an error, or a typo'd file would silently mean the default.
+ * The raw text at `key`, None when the source does not have it. The file's provider reports an object or an
+ * array where a value belongs as a node without a value; here it is an error, or a typo'd file would silently
+ * mean the default (an environment variable that only prefixes others is simply not set).
  */
 const rawAt = (source: Source, key: string): Effect.Effect<Option.Option<string>, SettingsError> =>
-  Config.option(Config.String(key))
-    .parse(source.provider)
-    .pipe(
-      Effect.mapError(() => notScalar(key, source.raw(key))),
-      Effect.flatMap((raw) => {
-        const value = source.raw(key)
-        return Option.isNone(raw) && typeof value === "object" && value !== null
-          ? Effect.fail(notScalar(key, value))
-          : Effect.succeed(raw)
-      }),
-    )
+  source.provider.load([key]).pipe(
+    Effect.mapError((error) => new SettingsError({ message: `cannot read ${key}: ${error.message}`, key })),
+    Effect.flatMap((node) => {
+      if (node?.value !== undefined) return Effect.succeed(Option.some(node.value))
+      const value = source.raw(key)
+      return typeof value === "object" && value !== null
+        ? Effect.fail(notScalar(key, value))
+        : Effect.succeed(Option.none())
+    }),
+  )
 
 const bad = (key: string, value: string, why: string) =>
   new SettingsError({ message: `${key}=${JSON.stringify(value)}: ${why}`, key, value })
