@@ -2,10 +2,9 @@
  * Settings from their sources: the environment over the settings file over defaults, each source an Effect
  * `ConfigProvider` (one over the environment record, one over the parsed file). The names are the host's
  * (`SettingsNames`): the library knows the settings, never which host it runs in. Every value is parsed here
- * by its kind (boolean, URL, path, log level) rather than through `Config`'s schema decoding, which costs a
- * schema parser per lookup (a fresh process's first resolve took 15-55 ms that way, 2-16 ms this way, side by side
- * on a loaded machine); a bad value is a
- * `SettingsError` naming the variable or file field and what it held.
+ * by its kind (boolean, URL, path, log level) rather than through `Config`'s schema decoding, which builds a
+ * schema parser per lookup (a fresh process's first resolve took 15-55 ms that way, 2-16 ms this way, side by
+ * side on a loaded machine). A bad value is a `SettingsError` naming the variable or file field and what it held.
  */
 import { ConfigProvider, Effect, Option, Result, Schema } from "effect"
 import { configPath, expandHome, joinPath, type SettingsEnvNames, type SettingsSource } from "./settings-names.ts"
