@@ -87,6 +87,12 @@ export const hasMainLogin = Effect.gen(function* () {
 export const runCommand = <E = never>(command: Parameters<typeof runWith>[0], hooks?: Partial<LoginHook<E>>) =>
   runWith(command, hooks).pipe(Effect.provide(commandServices))
 
+/** One of the command bodies, typed: `withCommands((c) => c.listAccounts())`. */
+export const withCommands = <A, E>(f: (commands: Commands["Service"]) => Effect.Effect<A, E>) =>
+  Effect.gen(function* () {
+    return yield* f(yield* Commands)
+  }).pipe(Effect.provide(commandServices))
+
 /** A command in the shared grammar (`routing fallback-first`); adding an account needs a login, so not here. */
 export const runCommandLine = (name: string, args: string) =>
   Effect.gen(function* () {

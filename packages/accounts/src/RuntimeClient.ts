@@ -8,17 +8,15 @@ import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { Effect, Layer, type ManagedRuntime, Option, Redacted } from "effect"
 import type { ClientServices } from "./ClientServices.ts"
 import type {
-  AccountsData,
   BrowserLogin,
   CodexClient,
   CommandResult,
   DeviceLogin,
-  KillswitchData,
   LoginOptions,
   LoginResult,
   MainAccountStore,
-  QuotaData,
 } from "./CodexClientTypes.ts"
+import type { Commands } from "./Commands.ts"
 import { MainCredentials, MainCredentialsError } from "./CredentialsContract.ts"
 import { LiveSettings } from "./LiveSettings.ts"
 import { makeFetch, type RequestHooks } from "./RequestPath.ts"
@@ -80,6 +78,8 @@ export const makeCodexClient = <R = never>(
   const command = async <A>(
     pick: (a: Awaited<ReturnType<typeof actions>>) => Effect.Effect<CommandResult<A>, unknown, ClientServices>,
   ) => run(pick(await actions()))
+  const commands = async <A>(f: (c: Commands["Service"]) => Effect.Effect<CommandResult<A>, unknown>) =>
+    (await command((a) => a.withCommands(f))).data
 
   const finish = async (
     wait: Effect.Effect<TokenSet, unknown, ClientServices>,
@@ -132,19 +132,19 @@ export const makeCodexClient = <R = never>(
     fetch: makeFetch<ClientServices | R>((effect) => runtime.runPromise(effect), hooks),
     login: { device, browser },
     accounts: {
-      list: async () => (await command((a) => a.runCommand({ _tag: "AccountList" }))).data as AccountsData,
-      quota: async () => (await command((a) => a.runCommand({ _tag: "QuotaShow" }))).data as QuotaData,
-      remove: async (name) => (await line("account", `remove ${name}`)).summary,
-      switchTo: async (name) => (await line("account", `switch ${name}`)).summary,
+      list: () => commands((c) => c.listAccounts()),
+      quota: () => commands((c) => c.quota()),
+      remove: async (name) => (await command((a) => a.withCommands((c) => c.removeAccount(name)))).summary,
+      switchTo: async (name) => (await command((a) => a.withCommands((c) => c.switchAccount(name)))).summary,
     },
     routing: {
-      get: async () => ((await command((a) => a.runCommand({ _tag: "AccountList" }))).data as AccountsData).routing,
-      set: async (mode) => void (await command((a) => a.runCommand({ _tag: "RoutingSet", mode }))),
+      get: async () => (await commands((c) => c.listAccounts())).routing,
+      set: async (mode) => void (await commands((c) => c.routingSet(mode))),
     },
     killswitch: {
-      get: async () => (await command((a) => a.runCommand({ _tag: "KillswitchShow" }))).data as KillswitchData,
-      enable: async (enabled) => void (await command((a) => a.runCommand({ _tag: "KillswitchEnable", enabled }))),
-      set: async (thresholds) => void (await command((a) => a.runCommand({ _tag: "KillswitchSet", thresholds }))),
+      get: () => commands((c) => c.killswitchShow()),
+      enable: async (enabled) => void (await commands((c) => c.killswitchEnable(enabled))),
+      set: async (thresholds) => void (await commands((c) => c.killswitchSet(thresholds))),
     },
     command: line,
     commands: {
