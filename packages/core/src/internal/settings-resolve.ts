@@ -207,9 +207,11 @@ export const settingsFrom = (
   Effect.gen(function* () {
     const json = (yield* checkFile(file)) as Record<string, unknown>
     const names = source.names.env
+    // only the host's variables: the provider indexes every name it is given
+    const own = Object.fromEntries(Object.values(names).map((name) => [name, source.env[name]]))
     const env: Source = {
-      provider: ConfigProvider.fromEnvRecord({ ...source.env }, { preserveEmptyStrings: true }),
-      raw: (key) => source.env[key],
+      provider: ConfigProvider.fromEnvRecord(own, { preserveEmptyStrings: true }),
+      raw: (key) => own[key],
     }
     const fromFile: Source = {
       provider: ConfigProvider.fromUnknown(json, { preserveEmptyStrings: true }),
