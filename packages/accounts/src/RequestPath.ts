@@ -174,7 +174,8 @@ export const makeFetch = <R>(
       url,
       method: init?.method ?? request?.method ?? "POST",
       headers: init?.headers ?? request?.headers,
-      body: await bodyOf(input, init),
+      // a string body (what the AI SDK and openai-node send) is taken as it is, without an extra await
+      body: typeof init?.body === "string" ? init.body : await bodyOf(input, init),
       signal: init?.signal ?? request?.signal ?? undefined,
     }
     return run(handleCall(call, memo, hooks)).catch((error: unknown) => {
