@@ -89,12 +89,15 @@ const tuiFiles = (paths: ReadonlyArray<string>, read: (path: string) => string):
   return seen
 }
 
-/** Every problem with a would-be tarball; empty means publishable. */
-export const checkPack = (
+/** What a tarball's rules look at: npm's report, the manifest, and a way to read a packed file. */
+export type PackRules = (
   report: PackReport,
   manifest: Record<string, unknown>,
   read: (path: string) => string,
-): ReadonlyArray<string> => {
+) => ReadonlyArray<string>
+
+/** Every problem with a would-be tarball; empty means publishable. */
+export const checkPack: PackRules = (report, manifest, read) => {
   const problems: Array<string> = []
   const paths = report.files.map((f) => f.path)
   for (const path of paths)
@@ -154,12 +157,6 @@ export const packDry = async (dir: string): Promise<PackReport> => {
   if (report === undefined) throw new Error("npm pack --dry-run printed no report")
   return report
 }
-
-export type PackRules = (
-  report: PackReport,
-  manifest: Record<string, unknown>,
-  read: (path: string) => string,
-) => ReadonlyArray<string>
 
 /** Packs `dir` dry, prints what the tarball would hold, and returns what `rules` find wrong with it. */
 export const reportPack = async (dir: string, rules: PackRules): Promise<ReadonlyArray<string>> => {

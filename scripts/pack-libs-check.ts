@@ -11,7 +11,7 @@ import {
   BUILTINS,
   FORBIDDEN_PATHS,
   importedPackages,
-  type PackReport,
+  type PackRules,
   packageRoot,
   reportPack,
   SECRET_CONTENT,
@@ -80,11 +80,7 @@ const checkManifest = (manifest: Record<string, unknown>, paths: ReadonlyArray<s
 }
 
 /** Every problem with one library's would-be tarball; empty means publishable. */
-export const checkLibraryPack = (
-  report: PackReport,
-  manifest: Record<string, unknown>,
-  read: (path: string) => string,
-): ReadonlyArray<string> => {
+export const checkLibraryPack: PackRules = (report, manifest, read) => {
   const problems: Array<string> = []
   const paths = report.files.map((f) => f.path)
   for (const path of paths) {
