@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto"
 import { Redacted } from "effect"
+import type { HostIdentity } from "./HostIdentity.ts"
 import type { HostRequest } from "./HostRequest.ts"
 import {
   liteHead,
@@ -41,6 +42,8 @@ export interface CodexRequestContext {
   readonly accessToken: Redacted.Redacted<string>
   readonly accountId: string
   readonly settings: RewriteSettings
+  /** the host's `originator`, and the `User-Agent` used when the host's request carries none */
+  readonly identity: HostIdentity
   /** used as the session key only when the host sent none (no prompt_cache_key, no session headers) */
   readonly sessionId?: string | undefined
 }
@@ -70,7 +73,6 @@ export interface PreparedRequest {
   readonly model: string
 }
 
-export const DEFAULT_USER_AGENT = "opencode/1.18.33"
 const LITE_HEADER = "x-openai-internal-codex-responses-lite"
 
 /** Host headers that must not reach the backend: credentials for the wrong API, legacy or internal ones. */
@@ -223,8 +225,8 @@ export const prepareCodexRequest = (
   }
   headers.authorization = `Bearer ${Redacted.value(ctx.accessToken)}`
   headers["chatgpt-account-id"] = ctx.accountId
-  headers.originator = "opencode"
-  headers["user-agent"] = nonEmpty(h["user-agent"]) ?? DEFAULT_USER_AGENT
+  headers.originator = ctx.identity.originator
+  headers["user-agent"] = nonEmpty(h["user-agent"]) ?? ctx.identity.userAgent
   headers.version = nonEmpty(settings.codexVersion) ?? clientVersionFor(model)
   headers["session-id"] = sessionKey
   headers["thread-id"] = meta.threadId

@@ -28,6 +28,8 @@ const ctx: CodexRequestContext = {
   accessToken: Redacted.make("access-token-123"),
   accountId: "acct_main",
   settings: { codexApiEndpoint: ENDPOINT, webSearch: true },
+  // the fixtures are what OpenCode sends: the rewrite is told it is OpenCode
+  identity: { originator: "opencode", userAgent: "opencode/1.18.33" },
 }
 
 const host = (body: unknown, headers: Record<string, string> = hostHeaders()): HostRequest => {
@@ -454,6 +456,7 @@ describe("against the Codex simulator", () => {
         accessToken: Redacted.make(account.tokens.access),
         accountId: "acct_sim",
         settings: { codexApiEndpoint: sim.codexEndpoint, webSearch: true },
+        identity: { originator: "opencode", userAgent: "opencode/1.18.33" },
       }
       const send = async (body: Json) => {
         const p = prepare(body, hostHeaders(), simCtx)

@@ -10,6 +10,7 @@ const ctx: CodexRequestContext = {
   accessToken: Redacted.make("t"),
   accountId: "acct",
   settings: { codexApiEndpoint: "http://127.0.0.1:9/r", webSearch: true },
+  identity: { originator: "opencode", userAgent: "opencode/1.18.33" },
 }
 
 const prepareText = (body: Record<string, unknown>): string => {

@@ -15,6 +15,7 @@ const ctx: CodexRequestContext = {
   accessToken: Redacted.make("access-token-123"),
   accountId: "acct_main",
   settings: { codexApiEndpoint: "http://127.0.0.1:9/backend-api/codex/responses", webSearch: true },
+  identity: { originator: "opencode", userAgent: "opencode/1.18.33" },
 }
 
 /** Bodies big enough for the memo to engage (it leaves small ones to a plain parse). */

@@ -30,6 +30,7 @@ test("a gpt-5.6 turn over the WebSocket: the Lite flag in client_metadata, not i
     accessToken: Redacted.make(acct.tokens.access),
     accountId: acct.accountId,
     settings: { codexApiEndpoint: sim.codexEndpoint, webSearch: true },
+    identity: { originator: "opencode", userAgent: "opencode/1.18.33" },
   })
   expect(prepared.headers["x-openai-internal-codex-responses-lite"]).toBe("true")
   const scope = Effect.runSync(Scope.make())

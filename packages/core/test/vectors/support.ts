@@ -21,6 +21,7 @@ export const ctx = (settings: Partial<RewriteSettings> = {}): CodexRequestContex
   accessToken: Redacted.make("vector-access-token"),
   accountId: "acct_vector",
   settings: { ...SETTINGS, ...settings },
+  identity: { originator: "opencode", userAgent: "opencode/1.18.33" },
 })
 
 /** The prepared request for a host body (JSON text as the host sends it) and host headers. */

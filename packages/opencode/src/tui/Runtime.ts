@@ -13,8 +13,9 @@ import type { StoreDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
+import { openCodeSettings } from "../OpenCodeHost.ts"
 
-export const tuiLayer = (settings: Layer.Layer<Settings, unknown, Files> = Settings.layerFromEnvironment) => {
+export const tuiLayer = (settings: Layer.Layer<Settings, unknown, Files> = Settings.layerFrom(openCodeSettings())) => {
   const base = FileLock.layer.pipe(Layer.provideMerge(settings), Layer.provideMerge(Files.layer))
   const store = Store.layer.pipe(Layer.provideMerge(base))
   return Layer.mergeAll(Commands.layer, StateFile.layer).pipe(Layer.provideMerge(store))

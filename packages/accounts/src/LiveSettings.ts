@@ -1,15 +1,21 @@
 /**
- * Settings that follow the config file while OpenCode runs. The file is the store (`openai-auth.json`), read
- * with one stat per request and re-read only when it changed, so `/openai-dump on` or a hand edit takes
- * effect on the next request without a restart. Environment variables still win over the file.
+ * Settings that follow the settings file while the host runs. The file is the store (`openai-auth.json`),
+ * read with one stat per request and re-read only when it changed, so a command (`/openai-dump on`, a
+ * facade's `setRouting`) or a hand edit takes effect on the next request without a restart. Environment
+ * variables still win over the file.
  */
 
-import { homedir, tmpdir } from "node:os"
-import { Store } from "@cortexkit/openai-auth-accounts/Store"
-import { emptyDocument, type StoreDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
-import { type Env, type ResolvedSettings, resolveSettings, Settings } from "@cortexkit/openai-auth-core/Settings"
-import { Context, Effect, Layer, Result } from "effect"
+import {
+  machineDefaults,
+  type ResolvedSettings,
+  Settings,
+  type SettingsSource,
+  settingsFrom,
+} from "@cortexkit/openai-auth-core/Settings"
+import { Context, Effect, Layer } from "effect"
+import { Store } from "./Store.ts"
+import { emptyDocument, type StoreDocument } from "./StoreSchema.ts"
 
 export interface LiveSnapshot {
   readonly settings: ResolvedSettings
@@ -24,14 +30,15 @@ export class LiveSettings extends Context.Service<
     /** both from one read of the store (the request path passes the document on to the routed client) */
     readonly snapshot: Effect.Effect<LiveSnapshot>
   }
->()("@cortexkit/opencode-openai-auth/LiveSettings") {
-  static readonly layerWith = (env: Env) =>
+>()("@cortexkit/openai-auth-accounts/LiveSettings") {
+  static readonly layerWith = (source: SettingsSource) =>
     Layer.effect(
       LiveSettings,
       Effect.gen(function* () {
         const store = yield* Store
         const log = yield* Logger
         const startup = yield* Settings
+        const defaults = machineDefaults()
         let last: { readonly doc: StoreDocument; readonly settings: ResolvedSettings } | undefined
         let reported: string | undefined
 
@@ -51,16 +58,20 @@ export class LiveSettings extends Context.Service<
 
         const settingsOf = (doc: StoreDocument): Effect.Effect<ResolvedSettings> => {
           if (last !== undefined && last.doc === doc) return Effect.succeed(last.settings)
-          const resolved = resolveSettings(env, doc, { tmpDir: tmpdir(), homeDir: homedir() })
-          if (Result.isFailure(resolved)) {
-            return log
-              .error("a setting in the config file is invalid; keeping the previous settings", {
-                reason: resolved.failure.message,
-              })
-              .pipe(Effect.as(last?.settings ?? startup))
-          }
-          last = { doc, settings: resolved.success }
-          return Effect.succeed(resolved.success)
+          return settingsFrom(source, doc, defaults).pipe(
+            Effect.tap((settings) =>
+              Effect.sync(() => {
+                last = { doc, settings }
+              }),
+            ),
+            Effect.catch((error) =>
+              log
+                .error("a setting in the config file is invalid; keeping the previous settings", {
+                  reason: error.message,
+                })
+                .pipe(Effect.as(last?.settings ?? startup)),
+            ),
+          )
         }
 
         const current = Effect.flatMap(document, settingsOf)
