@@ -2,7 +2,9 @@
  * Everything behind the server entry that needs the Effect runtime: loaded on first use (the first request,
  * login or slash command), so OpenCode's start-up, which waits for every plugin's init, does not pay for it.
  */
+import type { QuotaData } from "@cortexkit/openai-auth-accounts/CommandViews"
 import { type HostTokens, MainCredentials, MainCredentialsError } from "@cortexkit/openai-auth-accounts/Credentials"
+import { formatQuota } from "@cortexkit/openai-auth-accounts/Format"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import type { PluginInput } from "@opencode-ai/plugin"
@@ -56,6 +58,14 @@ const oauthResult = (tokens: TokenSet) => ({
   expires: tokens.expiresAt,
   accountId: tokens.accountId,
 })
+
+/** `opencode run --command openai-quota`: the table `openai-auth quota` prints, failed polls included */
+const quotaText = (data: QuotaData, now: number): string =>
+  formatQuota(
+    data.accounts,
+    data.polled.flatMap((p) => (p.ok ? [] : [{ key: p.key, message: p.message }])),
+    now,
+  )
 
 const configFile = Effect.gen(function* () {
   return (yield* Settings).configFile
@@ -144,7 +154,9 @@ export const createCore = (
     if (parsed.command._tag === "AccountAdd") return addAccount(parsed.command.label, headless)
     const exit = await runtime.runPromiseExit(runCommand(parsed.command))
     const message = Exit.isSuccess(exit)
-      ? exit.value.summary
+      ? parsed.command._tag === "QuotaShow" && headless
+        ? quotaText(exit.value.data as QuotaData, Date.now())
+        : exit.value.summary
       : `openai-${name} failed: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`
     await notify(message, Exit.isSuccess(exit) ? "success" : "error")
     return { message, headless }
