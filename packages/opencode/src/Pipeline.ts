@@ -63,9 +63,15 @@ const isResponsesCall = (url: string) => /\/responses(\?|$)/.test(url) || url.en
 let sequence = 0
 
 export interface FetchOptions {
-  /** whether the OpenCode session behind a prompt cache key is a subagent's (keep-warm skips those by default) */
-  readonly isSubagent?: (sessionKey: string) => boolean
+  /**
+   * whether the OpenCode session behind a prompt cache key is a subagent's (keep-warm skips those by default);
+   * undefined when the host cannot tell, and then keep-warm leaves the session alone
+   */
+  readonly isSubagent?: (sessionKey: string) => boolean | undefined
 }
+
+/** Set by the server's `chat.headers` to the OpenCode agent making the request; never sent on. */
+export const AGENT_HEADER = "x-openai-auth-agent"
 
 export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) => {
   // each turn's body repeats the conversation so far: parse only what is new
@@ -87,7 +93,8 @@ export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) =>
     if (Result.isFailure(decoded)) {
       return json(400, { error: { type: "invalid_request", message: decoded.failure.message } })
     }
-    const host = decoded.success
+    const { [AGENT_HEADER]: agent, ...headers } = decoded.success.headers
+    const host = agent === undefined ? decoded.success : { ...decoded.success, headers }
     const hostRequestText = typeof body === "string" ? body : ""
     const signal = init?.signal ?? request?.signal ?? undefined
     let sessionKeyOf: string | undefined
@@ -148,7 +155,7 @@ export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) =>
           ms: Date.now() - started,
         })
         const servedAt = Date.now()
-        const subagent = options.isSubagent?.(routed.sessionKey) ?? false
+        const subagent = options.isSubagent === undefined ? false : options.isSubagent(routed.sessionKey)
         // bookkeeping the answer does not wait for runs once the answer has ended, so that it competes with
         // neither the first byte nor the stream (a Terminal event seen before this point came from an attempt
         // that failed before output, or from an answer that was over before it was handed out: run at once)
@@ -157,6 +164,7 @@ export const makeFetch = (runtime: PluginRuntime, options: FetchOptions = {}) =>
             sessionKey: routed.sessionKey,
             account: routed.account,
             subagent,
+            agent,
             body: routed.request.json as Record<string, unknown>,
             model: host.body.model,
           })

@@ -80,7 +80,7 @@ export interface OAuthStart {
 export const createCore = (
   input: PluginInput,
   getAuth: () => Promise<unknown>,
-  isSubagent: (session: string) => boolean,
+  isSubagent: (session: string) => boolean | undefined,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ) => {
   const runtime = makeRuntime(env, hostMainCredentials(input, getAuth))
