@@ -3,7 +3,7 @@
  * operation, 2 bad usage). Failures are one line on stderr; every line printed after a command ran passes
  * through `redact`, so not even a bug elsewhere can put a token on the terminal.
  */
-import { BIN, helpText, parseArgs } from "./Args.ts"
+import { BIN, helpText, parseArgs, VERSION } from "./Args.ts"
 import type { CliIo } from "./Run.ts"
 
 export type { CliIo } from "./Run.ts"
@@ -19,6 +19,10 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<numb
   const request = parsed.request
   if (request._tag === "Help") {
     io.out(helpText(request.topic))
+    return 0
+  }
+  if (request._tag === "Version") {
+    io.out(`${BIN} ${VERSION}`)
     return 0
   }
   const { redact, runRequest } = await import("./Run.ts")
