@@ -4,6 +4,7 @@
  */
 import { atMost, type Bench, figure, median, percentile } from "@cortexkit/openai-auth-testkit/Bench"
 import { startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { Effect, Exit, Scope } from "effect"
 import { FrameDecoder } from "../src/FrameDecoder.ts"
 import { makeRawConnector } from "../src/RawWebSocket.ts"
 import { nativeConnector, type WsConnector } from "../src/WsConnection.ts"
@@ -96,10 +97,14 @@ const createFrame = (n: number) =>
     prompt_cache_key: "bench",
   })
 
-/** Connect, send one turn, and time the first event and the whole 10,000-delta stream (ms from connect start). */
+/**
+ * Connect, send one turn, and time the first event and the whole 10,000-delta stream (ms from connect start).
+ * Each sample's connection lives in a scope of its own, made and closed off the clock.
+ */
 const streamOnce = async (connector: WsConnector, url: string, headers: Record<string, string>, n: number) => {
+  const scope = Scope.makeUnsafe()
   const start = performance.now()
-  const conn = await connector(url, headers, { connectTimeoutMs: 5000 })
+  const conn = await Effect.runPromise(Scope.provide(scope)(connector(url, headers)))
   let first = 0
   let events = 0
   let completed = false
@@ -125,6 +130,7 @@ const streamOnce = async (connector: WsConnector, url: string, headers: Record<s
   // the close handshake finishes off the clock, so that it never lands inside the next sample
   conn.close()
   await gone
+  await Effect.runPromise(Scope.close(scope, Exit.void))
   return { first, total, events }
 }
 

@@ -13,7 +13,7 @@ import { Effect, Exit, Scope } from "effect"
 import { makeHttpTransport } from "../src/HttpTransport.ts"
 import { makeRawConnector } from "../src/RawWebSocket.ts"
 import type { TransportRequest, TransportShape } from "../src/Transport.ts"
-import { handshakeHeaders, WebSocketTransport, websocketUrl } from "../src/WebSocketTransport.ts"
+import { handshakeHeaders, makeWebSocketTransport, websocketUrl } from "../src/WebSocketTransport.ts"
 import { createFrame } from "../src/WsChain.ts"
 import { nativeConnector } from "../src/WsConnection.ts"
 
@@ -25,13 +25,13 @@ const bench: Bench = async () => {
   const acct = sim.addAccount({ accountId: "acct_bench" })
   const scope = Effect.runSync(Scope.make())
   try {
-    const http = makeHttpTransport()
+    const http = await Effect.runPromise(makeHttpTransport())
     const { transport: ws } = await Effect.runPromise(
-      Scope.provide(scope)(WebSocketTransport.make({ fallbackToHttp: false, chaining: false })),
+      Scope.provide(scope)(makeWebSocketTransport({ fallbackToHttp: false, chaining: false })),
     )
     const { transport: raw } = await Effect.runPromise(
       Scope.provide(scope)(
-        WebSocketTransport.make({
+        makeWebSocketTransport({
           fallbackToHttp: false,
           chaining: false,
           kind: "raw-websocket",
@@ -68,9 +68,9 @@ const bench: Bench = async () => {
     }
 
     // the floor: the runtime's WebSocket alone, one socket, frames only counted
-    const bareSocket = await nativeConnector(websocketUrl(sim.codexEndpoint), handshakeHeaders(codexHeaders(acct)), {
-      connectTimeoutMs: 5_000,
-    })
+    const bareSocket = await Effect.runPromise(
+      Scope.provide(scope)(nativeConnector(websocketUrl(sim.codexEndpoint), handshakeHeaders(codexHeaders(acct)))),
+    )
     let frameDone: (() => void) | undefined
     bareSocket.onMessage((text) => {
       if (text.startsWith('{"type":"response.completed"')) frameDone?.()

@@ -4,8 +4,13 @@
  * out a body that replays the held chunks and passes the rest through untouched. A failure before output
  * becomes a `PreOutputFailure` and nothing reaches the caller.
  *
- * Every attempt reports exactly one `Terminal` event, except an abort and an error the transport raises
- * itself with a `_tag` (its retry/fallback signals), which are rethrown before commit without one.
+ * Every attempt reports exactly one `Terminal` event, except an abort and a failure the transport signals
+ * itself through the source (its retry/fallback signals, typed), which fail the attempt before commit
+ * without one.
+ *
+ * `run` is an Effect: interrupting it before the commit cancels the source. Its deadlines (the first chunk
+ * within `firstByteTimeoutMs` of `startedAt`, then no read pending longer than `idleTimeoutMs`, before and after
+ * the commit) are one alarm on the Effect `Clock`, re-armed when it fires early instead of a timer per chunk.
  *
  * After the commit the body is ONE pull-based stage over the source's reader: a read hands the very chunk
  * the source gave, and an inline observer (the HTTP transport's SSE observer) only files a reference to it.
@@ -15,6 +20,8 @@
 import { type CodexFailure, Transient } from "@cortexkit/openai-auth-core/CodexError"
 import type { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
 import type { StreamEvent, StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
+import { Effect } from "effect"
+import type { Alarms } from "./Alarms.ts"
 import {
   PreOutputFailure,
   TransportAborted,
@@ -23,16 +30,23 @@ import {
   TransportTimeout,
 } from "./Transport.ts"
 
-export interface CommitOptions {
+export interface CommitOptions<E = never> {
   readonly transport: TransportKind
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
-  readonly signal?: AbortSignal
-  /** budget for the first chunk, counted from `startedAt` (performance.now() ms) */
+  /** the caller's abort: before the commit the attempt fails with `TransportAborted`, after it the body errors */
+  readonly signal?: AbortSignal | undefined
+  readonly alarms: Alarms
+  /** budget for the first chunk, counted from `startedAt` (`alarms.now()` ms; default: now) */
   readonly firstByteTimeoutMs: number
   readonly startedAt?: number
   /** longest silence while a read is pending, before and after the commit */
   readonly idleTimeoutMs: number
+  /**
+   * The failure the source was ended with on purpose, if any (the WebSocket transport's retry and fallback
+   * signals): before the commit the attempt fails with it as it is.
+   */
+  readonly signalled?: () => E | undefined
 }
 
 /**
@@ -44,9 +58,6 @@ export interface ChunkObserver {
   push(chunk: Uint8Array): void
   end(complete: boolean): void
 }
-
-const isTagged = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && typeof (error as { _tag?: unknown })._tag === "string"
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -64,7 +75,7 @@ export class CommitPoint {
     this.quota = quota
   }
 
-  /** Wire this into the observer (`observeSse` / `StreamObserver`); it forwards every event to the caller. */
+  /** Wire this into the observer (`observeSse` / `StreamObserver`, or frame by frame); it forwards every event to the caller. */
   readonly listener: StreamEventListener = (event: StreamEvent) => {
     switch (event._tag) {
       case "FirstOutput":
@@ -94,7 +105,7 @@ export class CommitPoint {
     return failure
   }
 
-  private preOutput(failure: CodexFailure, options: CommitOptions): PreOutputFailure {
+  private preOutput(failure: CodexFailure, options: CommitOptions<unknown>): PreOutputFailure {
     return new PreOutputFailure({
       failure,
       status: options.status,
@@ -103,26 +114,45 @@ export class CommitPoint {
     })
   }
 
-  run(
+  run<E = never>(
     source: ReadableStream<Uint8Array>,
-    options: CommitOptions,
+    options: CommitOptions<E>,
     observer?: ChunkObserver,
-  ): Promise<TransportResponse> {
+  ): Effect.Effect<TransportResponse, PreOutputFailure | TransportTimeout | TransportAborted | E> {
+    return Effect.callback((resume) => {
+      const attempt = this.attempt(source, options, observer)
+      attempt.result.then(
+        (response) => resume(Effect.succeed(response)),
+        (failure: PreOutputFailure | TransportTimeout | TransportAborted | E) => resume(Effect.fail(failure)),
+      )
+      return Effect.sync(attempt.interrupt)
+    })
+  }
+
+  private attempt<E>(
+    source: ReadableStream<Uint8Array>,
+    options: CommitOptions<E>,
+    observer: ChunkObserver | undefined,
+  ): { readonly result: Promise<TransportResponse>; readonly interrupt: () => void } {
+    const alarms = options.alarms
     const reader = source.getReader()
     const held: Array<Uint8Array> = []
-    const startedAt = options.startedAt ?? performance.now()
+    const startedAt = options.startedAt ?? alarms.now()
     let gotFirst = false
     let committed = false
     let finished = false
     let timedOut: TransportTimeout | undefined
     let aborted = false
-    /** performance.now() when the pending read started; undefined while the consumer is not reading */
+    /** Clock ms when the pending read started; undefined while the consumer is not reading */
     let pendingSince: number | undefined = startedAt
-    let timer: ReturnType<typeof setTimeout> | undefined
+    let cancelAlarm: (() => void) | undefined
+    /** when the armed alarm fires (Clock ms) */
+    let alarmAt = 0
 
     const finish = () => {
       finished = true
-      if (timer !== undefined) clearTimeout(timer)
+      cancelAlarm?.()
+      cancelAlarm = undefined
       options.signal?.removeEventListener("abort", onAbort)
     }
     const stop = () => {
@@ -131,15 +161,16 @@ export class CommitPoint {
       reader.cancel().catch(() => {})
     }
     const arm = (ms: number) => {
-      timer = setTimeout(check, Math.max(1, ms))
+      alarmAt = alarms.now() + ms
+      cancelAlarm = alarms.after(ms, check)
     }
-    // one timer re-armed on expiry instead of a setTimeout per chunk
+    // one alarm re-armed when it fires early, instead of a timer per chunk
     const check = () => {
-      timer = undefined
+      cancelAlarm = undefined
       if (finished) return
       const limit = gotFirst ? options.idleTimeoutMs : options.firstByteTimeoutMs
       if (pendingSince === undefined) return arm(options.idleTimeoutMs)
-      const elapsed = performance.now() - pendingSince
+      const elapsed = alarms.now() - pendingSince
       if (elapsed < limit) return arm(limit - elapsed)
       timedOut = new TransportTimeout({ phase: gotFirst ? "idle" : "first-byte", afterMs: limit })
       stop()
@@ -148,12 +179,18 @@ export class CommitPoint {
       aborted = true
       stop()
     }
+    // interrupted before the commit: nothing more is reported, like an abort
+    const interrupt = () => {
+      if (committed || finished) return
+      aborted = true
+      stop()
+    }
     if (options.signal?.aborted) {
       stop()
-      return Promise.reject(new TransportAborted())
+      return { result: Promise.reject(new TransportAborted()), interrupt }
     }
     options.signal?.addEventListener("abort", onAbort, { once: true })
-    arm(options.firstByteTimeoutMs - (performance.now() - startedAt))
+    arm(options.firstByteTimeoutMs - (alarms.now() - startedAt))
 
     const body = (): ReadableStream<Uint8Array> => {
       committed = true
@@ -167,7 +204,7 @@ export class CommitPoint {
               return
             }
             if (finished && timedOut === undefined && !aborted) return controller.close()
-            pendingSince = performance.now()
+            pendingSince = alarms.now()
             let result: Awaited<ReturnType<typeof reader.read>>
             try {
               result = await reader.read()
@@ -210,7 +247,7 @@ export class CommitPoint {
       body: body(),
     })
 
-    return (async (): Promise<TransportResponse> => {
+    const result = (async (): Promise<TransportResponse> => {
       for (;;) {
         let result: Awaited<ReturnType<typeof reader.read>>
         try {
@@ -220,7 +257,8 @@ export class CommitPoint {
           observer?.end(false)
           if (aborted) throw new TransportAborted()
           if (timedOut !== undefined) throw timedOut
-          if (isTagged(error)) throw error
+          const signalled = options.signalled?.()
+          if (signalled !== undefined) throw signalled
           throw this.preOutput(this.failure ?? this.dropped(messageOf(error)), options)
         }
         if (aborted) throw new TransportAborted()
@@ -239,13 +277,17 @@ export class CommitPoint {
           if (!this.terminalSeen) throw this.preOutput(this.dropped("stream ended before any event"), options)
           return response()
         }
+        const now = alarms.now()
         if (!gotFirst) {
+          // the first-byte deadline is over: from now on the idle limit applies; an alarm armed for later than
+          // that is moved, one armed earlier re-arms itself for the rest when it fires
           gotFirst = true
-          // the first-byte deadline is over: from now on the idle limit applies
-          if (timer !== undefined) clearTimeout(timer)
-          arm(options.idleTimeoutMs)
+          if (now + options.idleTimeoutMs < alarmAt) {
+            cancelAlarm?.()
+            arm(options.idleTimeoutMs)
+          }
         }
-        pendingSince = performance.now()
+        pendingSince = now
         held.push(result.value)
         if (this.output || this.cleanEnd) {
           pendingSince = undefined
@@ -255,5 +297,6 @@ export class CommitPoint {
     })().finally(() => {
       if (!committed) finish()
     })
+    return { result, interrupt }
   }
 }

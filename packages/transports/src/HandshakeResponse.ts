@@ -4,7 +4,7 @@
  * status but 101) keeps its body intact, because a 429 `usage_limit_reached` body is what the error
  * classifier reads.
  */
-import { expectedAccept } from "./HandshakeKey.ts"
+import { acceptFor } from "./HandshakeKey.ts"
 import { type Head, hasToken, latin1, MAX_HEADER_BYTES, parseHead, refuse101, scan101 } from "./UpgradeHead.ts"
 
 export { MAX_HEADER_BYTES }
@@ -76,11 +76,12 @@ export class HandshakeParser {
   private scanFrom = 0
   private head: Head | undefined = undefined
   private bodyStart = 0
-  /** computed up front (usually ahead of the connect), so that it costs nothing once the answer is in */
+  /** computed with the request, before the answer can arrive */
   private readonly accept: string
 
-  constructor(key: string) {
-    this.accept = expectedAccept(key)
+  /** `accept`: what `Sec-WebSocket-Accept` must be for `key` (when already known) */
+  constructor(key: string, accept = acceptFor(key)) {
+    this.accept = accept
   }
 
   push(chunk: Uint8Array): HandshakeResult | undefined {

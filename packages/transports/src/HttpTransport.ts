@@ -1,18 +1,20 @@
 /**
- * HTTP/SSE transport: one POST through the runtime `fetch`. The answer's body stays a raw `ReadableStream`
- * with a single JS stage on it (the commit point's, with the SSE observer called inline) because an Effect
- * HTTP client, or a stage per concern, would add work per chunk on the hottest path of the plugin.
+ * HTTP/SSE transport: one POST through the runtime `fetch`. The request up to the commit is an Effect (the
+ * fetch and an error body interruptible, their deadline an `Effect.timeout` on the `Clock`, failures typed);
+ * the answer's body stays a raw `ReadableStream` with a single JS stage on it (the commit point's, with the SSE
+ * observer called inline) because an Effect HTTP client, or a stage per concern, would add work per chunk on
+ * the hottest path of the plugin.
  */
 import { classifyHttp } from "@cortexkit/openai-auth-core/CodexError"
 import { type QuotaSnapshot, quotaFromHeaders } from "@cortexkit/openai-auth-core/Quota"
 import { SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
-import { Effect, Layer } from "effect"
+import { Duration, Effect } from "effect"
+import { type Alarms, currentAlarms, onClockOf } from "./Alarms.ts"
 import { CommitPoint } from "./CommitPoint.ts"
 import {
   ConnectFailure,
   PreOutputFailure,
-  Transport,
   TransportAborted,
   type TransportError,
   type TransportRequest,
@@ -29,8 +31,6 @@ export interface HttpTransportOptions {
   /** how much of an error body is read for classification (default 64 KiB) */
   readonly maxErrorBodyBytes?: number
   readonly fetch?: typeof fetch
-  /** epoch ms, for quota snapshots (the layers pass the Effect `Clock`) */
-  readonly now?: () => number
 }
 
 export interface ResolvedHttpOptions {
@@ -38,16 +38,19 @@ export interface ResolvedHttpOptions {
   readonly idleTimeoutMs: number
   readonly maxErrorBodyBytes: number
   readonly fetch: typeof fetch
-  readonly now: () => number
+  /** the Effect `Clock` the transport was made on: deadlines and quota timestamps */
+  readonly alarms: Alarms
 }
 
-export const resolveHttpOptions = (options: HttpTransportOptions = {}): ResolvedHttpOptions => ({
-  firstByteTimeoutMs: options.firstByteTimeoutMs ?? 60_000,
-  idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
-  maxErrorBodyBytes: options.maxErrorBodyBytes ?? 64 * 1024,
-  fetch: options.fetch ?? globalThis.fetch,
-  now: options.now ?? Date.now,
-})
+/** The options with their defaults, on the current fiber's `Clock`. */
+export const resolveHttpOptions = (options: HttpTransportOptions = {}): Effect.Effect<ResolvedHttpOptions> =>
+  Effect.map(currentAlarms, (alarms) => ({
+    firstByteTimeoutMs: options.firstByteTimeoutMs ?? 60_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    maxErrorBodyBytes: options.maxErrorBodyBytes ?? 64 * 1024,
+    fetch: options.fetch ?? globalThis.fetch,
+    alarms,
+  }))
 
 const decoder = new TextDecoder()
 
@@ -81,127 +84,121 @@ const toRecord = (headers: Headers): Record<string, string> => {
   return out
 }
 
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
 /**
- * Sends one request. `cancel` (the Effect's interruption signal) only counts until the commit; the
- * request's own `signal` counts until the body ends.
+ * A promise-returning step of one request as an Effect: an interruption (a deadline) aborts `controller`, which
+ * ends the fetch and its body; a rejection is the caller's abort when its signal fired, else `ConnectFailure`.
  */
-export const sendHttp = async (
+const step = <A>(
+  request: TransportRequest,
+  controller: AbortController,
+  run: () => Promise<A>,
+): Effect.Effect<A, ConnectFailure | TransportAborted> =>
+  Effect.callback((resume) => {
+    run().then(
+      (value) => resume(Effect.succeed(value)),
+      (error: unknown) =>
+        resume(
+          Effect.fail(
+            request.signal?.aborted
+              ? new TransportAborted()
+              : new ConnectFailure({ message: messageOf(error), cause: error }),
+          ),
+        ),
+    )
+    return Effect.sync(() => controller.abort())
+  })
+
+/** The deadline of a phase: the rest of the first-byte budget counted from `startedAt`, on the transport's Clock. */
+const within =
+  (options: ResolvedHttpOptions, startedAt: number, phase: "connect" | "first-byte") =>
+  <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | TransportTimeout> =>
+    Effect.timeoutOrElse(effect, {
+      duration: Duration.millis(Math.max(1, options.firstByteTimeoutMs - (options.alarms.now() - startedAt))),
+      orElse: () => Effect.fail(new TransportTimeout({ phase, afterMs: options.firstByteTimeoutMs })),
+    }).pipe(onClockOf(options.alarms))
+
+/**
+ * Sends one request. Interrupting the Effect counts until the commit; the request's own `signal` counts until
+ * the body ends.
+ */
+export const sendHttp = (
   request: TransportRequest,
   onEvent: StreamEventListener,
   options: ResolvedHttpOptions,
-  cancel?: AbortSignal,
-): Promise<TransportResponse> => {
-  const startedAt = performance.now()
-  if (request.signal?.aborted || cancel?.aborted) throw new TransportAborted()
-  const controller = new AbortController()
-  const abort = () => controller.abort()
-  request.signal?.addEventListener("abort", abort, { once: true })
-  cancel?.addEventListener("abort", abort, { once: true })
-  let timedOut: TransportTimeout | undefined
-  let phase: "connect" | "first-byte" = "connect"
-  const timer = setTimeout(() => {
-    timedOut = new TransportTimeout({ phase, afterMs: options.firstByteTimeoutMs })
-    controller.abort()
-  }, options.firstByteTimeoutMs)
-  const failed = (error: unknown): TransportError => {
-    clearTimeout(timer)
-    request.signal?.removeEventListener("abort", abort)
-    if (timedOut !== undefined) return timedOut
-    if (controller.signal.aborted) return new TransportAborted()
-    if (error instanceof PreOutputFailure) return error
-    return new ConnectFailure({ message: error instanceof Error ? error.message : String(error), cause: error })
-  }
-  try {
-    let response: Response
-    try {
-      response = await options.fetch(request.url, {
+): Effect.Effect<TransportResponse, TransportError> =>
+  Effect.suspend(() => {
+    if (request.signal?.aborted) return Effect.fail(new TransportAborted())
+    const startedAt = options.alarms.now()
+    const controller = new AbortController()
+    request.signal?.addEventListener("abort", () => controller.abort(), { once: true })
+    const fetched = step(request, controller, () =>
+      options.fetch(request.url, {
         method: "POST",
         headers: request.headers as Record<string, string>,
         body: request.body,
         signal: controller.signal,
-      })
-    } catch (error) {
-      throw failed(error)
-    }
-    phase = "first-byte"
-    const headers = toRecord(response.headers)
-    const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.now())
-    if (quota !== undefined) onEvent({ _tag: "Quota", snapshot: quota })
-    if (response.status >= 400) {
-      let text: string
-      try {
-        text = await readBounded(response.body, options.maxErrorBodyBytes)
-      } catch (error) {
-        throw failed(error)
-      }
-      clearTimeout(timer)
+      }),
+    ).pipe(within(options, startedAt, "connect"))
+    return Effect.flatMap(fetched, (response) => {
+      const headers = toRecord(response.headers)
+      const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.alarms.now())
+      if (quota !== undefined) onEvent({ _tag: "Quota", snapshot: quota })
+      if (response.status >= 400)
+        return refused(request, controller, response, headers, quota, onEvent, options, startedAt)
+      const commit = new CommitPoint(onEvent, quota)
+      // the observer rides inside the commit point's one stage instead of a TransformStream of its own
+      const source = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+      const observer = new SseBodyObserver(commit.listener, { now: options.alarms.now })
+      return commit.run(
+        source,
+        {
+          transport: "http",
+          status: response.status,
+          headers,
+          signal: request.signal,
+          alarms: options.alarms,
+          firstByteTimeoutMs: options.firstByteTimeoutMs,
+          startedAt,
+          idleTimeoutMs: options.idleTimeoutMs,
+        },
+        observer,
+      )
+    })
+  })
+
+/** An error status: its (bounded) body is read within the first-byte budget and classified. */
+const refused = (
+  request: TransportRequest,
+  controller: AbortController,
+  response: Response,
+  headers: Record<string, string>,
+  quota: QuotaSnapshot | undefined,
+  onEvent: StreamEventListener,
+  options: ResolvedHttpOptions,
+  startedAt: number,
+): Effect.Effect<never, TransportError> =>
+  step(request, controller, () => readBounded(response.body, options.maxErrorBodyBytes)).pipe(
+    within(options, startedAt, "first-byte"),
+    Effect.flatMap((text) => {
       const failure = classifyHttp(response.status, text, headers)
       onEvent({ _tag: "Terminal", outcome: "error", failure })
-      throw new PreOutputFailure({
-        failure,
-        status: response.status,
-        headers,
-        ...(quota === undefined ? {} : { quota }),
-      })
-    }
-    clearTimeout(timer)
-    const commit = new CommitPoint(onEvent, quota)
-    // the observer rides inside the commit point's one stage instead of a TransformStream of its own
-    const source = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
-    const observer = new SseBodyObserver(commit.listener, { now: options.now })
-    return await commit.run(
-      source,
-      {
-        transport: "http",
-        status: response.status,
-        headers,
-        signal: controller.signal,
-        firstByteTimeoutMs: options.firstByteTimeoutMs,
-        startedAt,
-        idleTimeoutMs: options.idleTimeoutMs,
-      },
-      observer,
-    )
-  } finally {
-    // after the commit only the request's own signal may cancel the body
-    cancel?.removeEventListener("abort", abort)
-  }
-}
-
-const isTransportError = (error: unknown): error is TransportError =>
-  error instanceof PreOutputFailure ||
-  error instanceof ConnectFailure ||
-  error instanceof TransportTimeout ||
-  error instanceof TransportAborted
-
-export const toTransportError = (error: unknown): TransportError =>
-  isTransportError(error)
-    ? error
-    : new ConnectFailure({ message: error instanceof Error ? error.message : String(error), cause: error })
-
-export const makeHttpTransport = (options: HttpTransportOptions = {}): TransportShape => {
-  const resolved = resolveHttpOptions(options)
-  return Transport.of({
-    kind: "http",
-    // untraced and generator-free: this runs once per request
-    send: (request: TransportRequest, onEvent: StreamEventListener) =>
-      Effect.tryPromise({
-        try: (signal) => sendHttp(request, onEvent, resolved, signal),
-        catch: toTransportError,
-      }),
-  })
-}
-
-const layerWith = (options: HttpTransportOptions = {}): Layer.Layer<Transport> =>
-  Layer.effect(
-    Transport,
-    Effect.clockWith((clock) =>
-      Effect.succeed(makeHttpTransport({ now: () => clock.currentTimeMillisUnsafe(), ...options })),
-    ),
+      return Effect.fail(
+        new PreOutputFailure({
+          failure,
+          status: response.status,
+          headers,
+          ...(quota === undefined ? {} : { quota }),
+        }),
+      )
+    }),
   )
 
-export const HttpTransport = {
-  make: makeHttpTransport,
-  layerWith,
-  layer: layerWith(),
-} as const
+/** The HTTP transport on the current fiber's `Clock`. */
+export const makeHttpTransport = (options: HttpTransportOptions = {}): Effect.Effect<TransportShape> =>
+  Effect.map(resolveHttpOptions(options), (resolved) => ({
+    kind: "http",
+    // generator-free: this runs once per request
+    send: (request, onEvent) => sendHttp(request, onEvent, resolved),
+  }))

@@ -3,10 +3,11 @@
  * The implementation is picked at run time (Bun when `Bun` exists) and can be forced, so that tests run both
  * under Bun. Implementations are loaded lazily: the Node one pulls in `node:tls` only when used.
  *
- * `startRawSocket` is callback-driven and, once the implementation is loaded, synchronous: the WebSocket client
- * writes its upgrade request from `onOpen` and finishes its handshake inside `onData`, with no promise hop on
- * the way (each hop is a trip through the microtask queue on the time-to-first-event path).
+ * A starter is callback-driven and synchronous: the WebSocket client writes its upgrade request from `onOpen`
+ * and finishes its handshake inside `onData`, with no promise hop on the way (each hop is a trip through the
+ * microtask queue on the time-to-first-event path). The client loads its starter once and keeps it.
  */
+import { Schema } from "effect"
 
 export interface RawSocket {
   /** queues bytes; never throws (a write on a dead socket is dropped, its close was already reported) */
@@ -47,12 +48,6 @@ export interface RawSocketTarget {
   readonly tls: boolean | RawTlsOptions
 }
 
-export interface RawSocketOptions extends RawSocketTarget {
-  readonly connectTimeoutMs: number
-  readonly signal?: AbortSignal
-  readonly implementation?: RawSocketImplementation
-}
-
 /** A connect in progress (or the open socket): `cancel` kills it without any further callback. */
 export interface PendingRawSocket {
   readonly cancel: () => void
@@ -60,79 +55,18 @@ export interface PendingRawSocket {
 
 export type RawSocketStarter = (target: RawSocketTarget, handlers: RawSocketStartHandlers) => PendingRawSocket
 
-export class RawSocketError extends Error {
-  constructor(
-    readonly phase: "connect" | "tls" | "timeout" | "aborted",
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-    this.name = "RawSocketError"
-  }
-}
+/** The connect or the TLS handshake failed. */
+export class RawSocketError extends Schema.TaggedError<RawSocketError>()("RawSocketError", {
+  phase: Schema.Literals(["connect", "tls"]),
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
+}) {}
 
 export const defaultImplementation = (): RawSocketImplementation =>
   typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "node"
 
-let bunStarter: RawSocketStarter | undefined
-let nodeStarter: RawSocketStarter | undefined
-
-/** The starter, synchronously once loaded; only the first use of an implementation pays the import's hop. */
-export const loadRawSocket = (
-  implementation: RawSocketImplementation = defaultImplementation(),
-): RawSocketStarter | Promise<RawSocketStarter> => {
-  if (implementation === "bun") {
-    if (bunStarter !== undefined) return bunStarter
-    return import("./RawSocketBun.ts").then((m) => {
-      bunStarter = m.startBun
-      return bunStarter
-    })
-  }
-  if (nodeStarter !== undefined) return nodeStarter
-  return import("./RawSocketNode.ts").then((m) => {
-    nodeStarter = m.startNode
-    return nodeStarter
-  })
-}
-
-/** Resolves once connected (and, for TLS, once the handshake verified the peer); rejects with RawSocketError. */
-export const connectRawSocket = async (options: RawSocketOptions, handlers: RawSocketHandlers): Promise<RawSocket> => {
-  if (options.signal?.aborted) throw new RawSocketError("aborted", "connect aborted")
-  const start = await loadRawSocket(options.implementation)
-  return new Promise<RawSocket>((resolve, reject) => {
-    let done = false
-    let pending: PendingRawSocket | undefined
-    const kill = (error: RawSocketError) => {
-      if (settle(error)) pending?.cancel()
-    }
-    const onAbort = () => kill(new RawSocketError("aborted", "connect aborted"))
-    const timer = setTimeout(
-      () =>
-        kill(
-          new RawSocketError(
-            "timeout",
-            `connect to ${options.host}:${options.port} timed out after ${options.connectTimeoutMs} ms`,
-          ),
-        ),
-      options.connectTimeoutMs,
-    )
-    options.signal?.addEventListener("abort", onAbort, { once: true })
-    const settle = (error?: RawSocketError, socket?: RawSocket): boolean => {
-      if (done) return false
-      done = true
-      clearTimeout(timer)
-      options.signal?.removeEventListener("abort", onAbort)
-      if (socket !== undefined) resolve(socket)
-      else reject(error)
-      return true
-    }
-    pending = start(options, {
-      onOpen: (socket) => {
-        if (!settle(undefined, socket)) socket.destroy()
-      },
-      onConnectError: (error) => settle(error),
-      onData: handlers.onData,
-      onClose: handlers.onClose,
-    })
-  })
-}
+/** The implementation's starter, loaded on first use (the Node one pulls in `node:tls`). */
+export const loadRawSocket = (implementation: RawSocketImplementation): Promise<RawSocketStarter> =>
+  implementation === "bun"
+    ? import("./RawSocketBun.ts").then((m) => m.startBun)
+    : import("./RawSocketNode.ts").then((m) => m.startNode)

@@ -95,11 +95,11 @@ class BunRawSocket implements RawSocket, PendingRawSocket {
     if (was === OPEN) this.handlers.onClose(error)
     else if (was === CONNECTING) {
       this.handlers.onConnectError(
-        new RawSocketError(
-          "connect",
-          `connection to ${this.target.host}:${this.target.port} closed: ${error?.message ?? "no reason"}`,
-          { cause: error },
-        ),
+        new RawSocketError({
+          phase: "connect",
+          message: `connection to ${this.target.host}:${this.target.port} closed: ${error?.message ?? "no reason"}`,
+          cause: error,
+        }),
       )
     }
   }
@@ -120,7 +120,9 @@ const handler: Bun.SocketHandler<BunRawSocket> = {
     if (authorizationError !== null && raw.rejectUnauthorized) {
       raw.state = CLOSED
       raw.handlers.onConnectError(
-        new RawSocketError("tls", `TLS certificate rejected: ${authorizationError.message}`, {
+        new RawSocketError({
+          phase: "tls",
+          message: `TLS certificate rejected: ${authorizationError.message}`,
           cause: authorizationError,
         }),
       )
@@ -151,7 +153,9 @@ const handler: Bun.SocketHandler<BunRawSocket> = {
     if (raw.state !== CONNECTING) return
     raw.state = CLOSED
     raw.handlers.onConnectError(
-      new RawSocketError("connect", `connect to ${raw.target.host}:${raw.target.port} failed: ${error.message}`, {
+      new RawSocketError({
+        phase: "connect",
+        message: `connect to ${raw.target.host}:${raw.target.port} failed: ${error.message}`,
         cause: error,
       }),
     )

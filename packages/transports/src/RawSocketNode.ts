@@ -64,11 +64,11 @@ export const startNode = (target: RawSocketTarget, handlers: RawSocketStartHandl
     state = CLOSED
     const tlsFailure = useTls && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/.test(`${error.code ?? ""} ${error.message}`)
     handlers.onConnectError(
-      new RawSocketError(
-        tlsFailure ? "tls" : "connect",
-        `${tlsFailure ? "TLS" : "connect"} to ${target.host}:${target.port} failed: ${error.message}`,
-        { cause: error },
-      ),
+      new RawSocketError({
+        phase: tlsFailure ? "tls" : "connect",
+        message: `${tlsFailure ? "TLS" : "connect"} to ${target.host}:${target.port} failed: ${error.message}`,
+        cause: error,
+      }),
     )
   })
   socket.on("close", () => {
@@ -77,7 +77,10 @@ export const startNode = (target: RawSocketTarget, handlers: RawSocketStartHandl
     if (was === OPEN) handlers.onClose(lastError)
     else if (was === CONNECTING) {
       handlers.onConnectError(
-        new RawSocketError("connect", `connection to ${target.host}:${target.port} closed while connecting`),
+        new RawSocketError({
+          phase: "connect",
+          message: `connection to ${target.host}:${target.port} closed while connecting`,
+        }),
       )
     }
   })

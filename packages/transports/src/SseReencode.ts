@@ -6,8 +6,6 @@
  * the frame's leading `{"type":"..."` so those skip `JSON.parse` entirely, and `sseText` builds the SSE
  * record as a string so that a batch of records is UTF-8 encoded once.
  */
-import { encodeSse } from "@cortexkit/openai-auth-core/Sse"
-
 export interface DecodedFrame {
   readonly json: Record<string, unknown>
   readonly type: string
@@ -46,12 +44,9 @@ export const frameType = (text: string): string | undefined => {
 
 const hasLineBreak = (s: string): boolean => s.indexOf("\n") !== -1 || s.indexOf("\r") !== -1
 
-/** `event: <type>\ndata: <frame text>\n\n` as a string (same bytes as `frameToSse` once encoded). */
+/** `event: <type>\ndata: <frame text>\n\n` as a string (the same bytes as core `encodeSse` once encoded). */
 export const sseText = (type: string, text: string): string => {
   const name = hasLineBreak(type) ? type.replace(/[\r\n]/g, "") : type
   if (!hasLineBreak(text)) return `event: ${name}\ndata: ${text}\n\n`
   return `event: ${name}\ndata: ${text.split(/\r\n|\r|\n/).join("\ndata: ")}\n\n`
 }
-
-/** `event: <type>\ndata: <frame text>\n\n` */
-export const frameToSse = (type: string, text: string): Uint8Array => encodeSse(type, text)

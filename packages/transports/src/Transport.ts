@@ -15,7 +15,8 @@
 import type { CodexFailure } from "@cortexkit/openai-auth-core/CodexError"
 import type { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
 import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
-import { Context, type Effect, Schema } from "effect"
+import type { Effect } from "effect"
+import { Schema } from "effect"
 
 export type TransportKind = "http" | "websocket" | "raw-websocket"
 
@@ -77,7 +78,3 @@ export interface TransportShape {
     onEvent: StreamEventListener,
   ) => Effect.Effect<TransportResponse, TransportError>
 }
-
-export class Transport extends Context.Service<Transport, TransportShape>()(
-  "@cortexkit/openai-auth-transports/Transport",
-) {}

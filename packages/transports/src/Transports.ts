@@ -6,7 +6,7 @@
  * used and close with the layer's scope.
  */
 import { Context, Effect, Layer, Scope } from "effect"
-import { HttpTransport, type HttpTransportOptions } from "./HttpTransport.ts"
+import { type HttpTransportOptions, makeHttpTransport } from "./HttpTransport.ts"
 import type { RawWebSocketTransportOptions } from "./RawWebSocketTransport.ts"
 import type { TransportKind, TransportShape } from "./Transport.ts"
 import type { WebSocketTransportOptions } from "./WebSocketTransport.ts"
@@ -54,20 +54,19 @@ export class Transports extends Context.Service<
     Layer.effect(
       Transports,
       Effect.gen(function* () {
-        const clock = yield* Effect.clockWith(Effect.succeed)
         const scope = yield* Effect.scope
-        const http = HttpTransport.make({ now: () => clock.currentTimeMillisUnsafe(), ...options.http })
+        const http = yield* makeHttpTransport(options.http)
         const websocket = yield* onFirstUse(
           "websocket",
           Effect.promise(() => import("./WebSocketTransport.ts")).pipe(
-            Effect.flatMap((m) => m.WebSocketTransport.make(options.websocket)),
+            Effect.flatMap((m) => m.makeWebSocketTransport(options.websocket)),
           ),
           scope,
         )
         const raw = yield* onFirstUse(
           "raw-websocket",
           Effect.promise(() => import("./RawWebSocketTransport.ts")).pipe(
-            Effect.flatMap((m) => m.RawWebSocketTransport.make(options.raw)),
+            Effect.flatMap((m) => m.makeRawWebSocketTransport(options.raw)),
           ),
           scope,
         )

@@ -46,7 +46,7 @@ const outputKey = (item: unknown): string => {
   return JSON.stringify(rest)
 }
 
-export const inputOf = (json: Readonly<Record<string, unknown>>): ReadonlyArray<unknown> | undefined =>
+const inputOf = (json: Readonly<Record<string, unknown>>): ReadonlyArray<unknown> | undefined =>
   Array.isArray(json.input) ? (json.input as ReadonlyArray<unknown>) : undefined
 
 /** Decides between a chained and a full request for `json` given the socket's chain. */

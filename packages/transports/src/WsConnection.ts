@@ -3,10 +3,14 @@
  * hand-rolled RFC 6455 client are interchangeable: a connector opens a socket (or refuses), a connection
  * sends text frames and reports text frames and the close.
  *
+ * A connect is an Effect that acquires the connection in the current scope (closing the scope closes it) and
+ * may be interrupted (a deadline, an abort) until it has: the connect deadline is the caller's
+ * (`Effect.timeout`), not the connector's. The connection itself is callback code: its frames are the byte path.
+ *
  * CONTRACT: shared by the native and raw WebSocket transports. Add only.
  */
-import { Schema } from "effect"
-import { TransportAborted, TransportTimeout } from "./Transport.ts"
+import { Effect, Schema, type Scope } from "effect"
+import { ConnectFailure } from "./Transport.ts"
 
 export interface WsConnection {
   /** 101 */
@@ -15,25 +19,19 @@ export interface WsConnection {
   readonly headers: Readonly<Record<string, string>>
   send(text: string): void
   close(code?: number, reason?: string): void
-  /** every text frame, as it arrives */
+  /** every text frame, as it arrives (those that arrived before the first listener included) */
   onMessage(listener: (text: string) => void): void
+  /** once, after every message that came before the close */
   onClose(listener: (code: number, reason: string) => void): void
 }
 
-export interface WsConnectOptions {
-  readonly signal?: AbortSignal
-  readonly connectTimeoutMs: number
-}
+/** A connect refused with an HTTP answer, or one that failed without any. */
+export type WsConnectError = UpgradeRejected | ConnectFailure
 
-/**
- * Rejects with `UpgradeRejected` when the server answered the upgrade with an HTTP status, with
- * `TransportTimeout { phase: "connect" }` / `TransportAborted`, or with a plain error for anything else.
- */
 export type WsConnector = (
   url: string,
-  headers: Record<string, string>,
-  options: WsConnectOptions,
-) => Promise<WsConnection>
+  headers: Readonly<Record<string, string>>,
+) => Effect.Effect<WsConnection, WsConnectError, Scope.Scope>
 
 /** The server answered the upgrade with a normal HTTP response (401, 426, 429, 5xx ...). */
 export class UpgradeRejected extends Schema.TaggedError<UpgradeRejected>()("UpgradeRejected", {
@@ -55,70 +53,64 @@ export interface NativeTlsOptions {
 }
 
 /**
- * The runtime's global `WebSocket`. It cannot show the upgrade response, so a refused upgrade is a plain
- * error and `headers` is always `{}`.
+ * The runtime's global `WebSocket`. It cannot show the upgrade response, so a refused upgrade is a
+ * `ConnectFailure` and `headers` is always `{}`.
  */
 export const makeNativeConnector =
   (tls?: NativeTlsOptions): WsConnector =>
-  (url, headers, options) =>
-    openNative(url, headers, options, tls)
+  (url, headers) =>
+    Effect.acquireRelease(openNative(url, headers, tls), (conn) => Effect.sync(() => conn.close()), {
+      interruptible: true,
+    })
 
-const openNative = (
-  url: string,
-  headers: Record<string, string>,
-  options: WsConnectOptions,
-  tls: NativeTlsOptions | undefined,
-) =>
-  new Promise<WsConnection>((resolve, reject) => {
-    if (options.signal?.aborted) return reject(new TransportAborted())
+const openNative = (url: string, headers: Readonly<Record<string, string>>, tls: NativeTlsOptions | undefined) =>
+  Effect.callback<WsConnection, ConnectFailure>((resume) => {
     const ws = new (WebSocket as unknown as WebSocketWithHeaders)(
       url,
-      tls === undefined ? { headers } : { headers, tls },
+      tls === undefined
+        ? { headers: headers as Record<string, string> }
+        : { headers: headers as Record<string, string>, tls },
     )
     ws.binaryType = "arraybuffer"
     const messageListeners: Array<(text: string) => void> = []
     const closeListeners: Array<(code: number, reason: string) => void> = []
+    /** messages that arrived before the first listener; the close waits for them */
+    let pending: Array<string> | undefined
     let opened = false
     let closed: { code: number; reason: string } | undefined
-    const settleFailure = (error: unknown) => {
+    const reportClose = () => {
+      if (closed === undefined) return
+      for (const listener of closeListeners.splice(0)) listener(closed.code, closed.reason)
+    }
+    const settleFailure = (message: string) => {
       if (opened) return
       opened = true
-      cleanup()
       try {
         ws.close()
       } catch {}
-      reject(error)
+      resume(Effect.fail(new ConnectFailure({ message })))
     }
-    const onAbort = () => settleFailure(new TransportAborted())
-    const timer = setTimeout(
-      () => settleFailure(new TransportTimeout({ phase: "connect", afterMs: options.connectTimeoutMs })),
-      options.connectTimeoutMs,
-    )
-    const cleanup = () => {
-      clearTimeout(timer)
-      options.signal?.removeEventListener("abort", onAbort)
-    }
-    options.signal?.addEventListener("abort", onAbort, { once: true })
     ws.onopen = () => {
       if (opened) return
       opened = true
-      cleanup()
-      resolve(connection)
+      resume(Effect.succeed(connection))
     }
-    ws.onerror = () => settleFailure(new Error(`WebSocket connection to ${url} failed`))
+    ws.onerror = () => settleFailure(`WebSocket connection to ${url} failed`)
     ws.onmessage = (event) => {
       if (typeof event.data !== "string") {
         // binary frames are not part of the protocol: treat the socket as broken
         ws.close(1003, "binary frame")
         return
       }
-      for (const listener of messageListeners) listener(event.data)
+      if (messageListeners.length > 0) for (const listener of messageListeners) listener(event.data)
+      else if (pending === undefined) pending = [event.data]
+      else pending.push(event.data)
     }
     ws.onclose = (event) => {
-      if (!opened) return settleFailure(new Error(`WebSocket closed before open (${event.code})`))
+      if (!opened) return settleFailure(`WebSocket closed before open (${event.code})`)
       if (closed !== undefined) return
       closed = { code: event.code, reason: event.reason }
-      for (const listener of closeListeners) listener(event.code, event.reason)
+      if (pending === undefined) reportClose()
     }
     const connection: WsConnection = {
       status: 101,
@@ -133,12 +125,23 @@ const openNative = (
       },
       onMessage: (listener) => {
         messageListeners.push(listener)
+        if (pending === undefined) return
+        const held = pending
+        pending = undefined
+        for (const text of held) listener(text)
+        reportClose()
       },
       onClose: (listener) => {
-        if (closed !== undefined) listener(closed.code, closed.reason)
-        else closeListeners.push(listener)
+        closeListeners.push(listener)
+        if (pending === undefined) reportClose()
       },
     }
+    // interrupted before the open: the socket goes, nothing more is reported
+    return Effect.sync(() => {
+      if (opened) return
+      opened = true
+      ws.close()
+    })
   })
 
 export const nativeConnector: WsConnector = makeNativeConnector()

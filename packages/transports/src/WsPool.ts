@@ -7,10 +7,15 @@
  *   the response), so the pooled socket and its chain stay with the conversation;
  * - a socket is not handed out once it is `maxAgeMs` old (default 55 min: the server cuts at 60) or has
  *   been idle `idleMs` (default 5 min); a sweeper on the Effect `Clock` closes such sockets;
- * - a socket opened with other credentials (the Authorization header changed) is replaced;
- * - closing the layer's scope closes every socket.
+ * - a socket opened with other credentials (the Authorization header changed) is replaced, and a socket
+ *   retired after an error forgets its chain;
+ * - every socket is acquired in a scope of its own, a child of the pool's: retiring a socket closes its
+ *   scope, and closing the pool's scope closes every socket.
+ *
+ * `lease` and `open` are Effects; `release` and `retire` are called from the socket's own callbacks when a
+ * response ends, so they are plain functions.
  */
-import { Context, Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Exit, Scope } from "effect"
 import type { ChainState } from "./WsChain.ts"
 import type { WsConnection } from "./WsConnection.ts"
 
@@ -39,11 +44,23 @@ export interface WsPoolOptions {
   readonly sweepEveryMs?: number
 }
 
+export interface SocketKey {
+  readonly accountKey: string
+  readonly sessionKey: string
+  readonly authorization: string
+}
+
 export interface WsPoolShape {
   /** the idle pooled socket for this key (now busy), `"busy"` when it is in use, `undefined` when none */
-  readonly lease: (accountKey: string, sessionKey: string, authorization: string) => PooledSocket | "busy" | undefined
-  /** registers a freshly opened socket, busy; pooled unless the key already has a socket */
-  readonly adopt: (accountKey: string, sessionKey: string, authorization: string, conn: WsConnection) => PooledSocket
+  readonly lease: (key: SocketKey) => Effect.Effect<PooledSocket | "busy" | undefined>
+  /**
+   * Opens a socket with `connect` in a scope of its own and registers it, busy; pooled unless the key already
+   * has a socket. A failed or interrupted connect leaves nothing behind.
+   */
+  readonly open: <E>(
+    key: SocketKey,
+    connect: Effect.Effect<WsConnection, E, Scope.Scope>,
+  ) => Effect.Effect<PooledSocket, E>
   /** the response on it ended cleanly: it may serve the next one */
   readonly release: (socket: PooledSocket) => void
   /** close it and forget it (error, drop, abort, reconnect) */
@@ -56,48 +73,65 @@ export interface WsPoolShape {
 
 const keyOf = (accountKey: string, sessionKey: string) => `${accountKey}\u0000${sessionKey}`
 
-export const makePool = (now: () => number, options: WsPoolOptions = {}): WsPoolShape & { closeAll(): void } => {
+interface Entry extends PooledSocket {
+  readonly scope: Scope.Closeable
+}
+
+/** A pool on the Effect `Clock`, swept in the background, its sockets closed with the current scope. */
+export const makeWsPool = Effect.fnUntraced(function* (options: WsPoolOptions = {}) {
+  const clock = yield* Effect.clockWith(Effect.succeed)
+  const scope = yield* Effect.scope
+  const now = () => clock.currentTimeMillisUnsafe()
   const maxAgeMs = options.maxAgeMs ?? 55 * 60_000
   const idleMs = options.idleMs ?? 5 * 60_000
-  const entries = new Map<string, PooledSocket>()
+  const entries = new Map<string, Entry>()
   let nextId = 1
 
+  /** Forgets the socket and closes its scope (whose finalizer closes a connection still open). */
+  const forget = (entry: Entry) => {
+    const key = keyOf(entry.accountKey, entry.sessionKey)
+    if (entries.get(key) === entry) entries.delete(key)
+    entry.chain = undefined
+    const finalize = Scope.closeUnsafe(entry.scope, Exit.void)
+    if (finalize !== undefined) Effect.runFork(finalize)
+  }
+
   const retire = (socket: PooledSocket, reason = "retired") => {
-    const key = keyOf(socket.accountKey, socket.sessionKey)
-    if (entries.get(key) === socket) entries.delete(key)
-    socket.chain = undefined
-    if (socket.closed) return
-    socket.closed = true
-    try {
-      socket.conn.close(1000, reason)
-    } catch {}
+    const entry = socket as Entry
+    if (!entry.closed) {
+      entry.closed = true
+      entry.conn.close(1000, reason)
+    }
+    forget(entry)
   }
 
   const expired = (socket: PooledSocket, at: number) =>
     at - socket.createdAt >= maxAgeMs || (!socket.busy && at - socket.lastUsedAt >= idleMs)
 
-  const lease: WsPoolShape["lease"] = (accountKey, sessionKey, authorization) => {
-    const socket = entries.get(keyOf(accountKey, sessionKey))
-    if (socket === undefined) return undefined
-    if (socket.busy) return "busy"
-    if (socket.closed || socket.authorization !== authorization || expired(socket, now())) {
-      retire(socket, "expired")
-      return undefined
-    }
-    socket.busy = true
-    return socket
-  }
+  const lease = (key: SocketKey) =>
+    Effect.sync((): PooledSocket | "busy" | undefined => {
+      const socket = entries.get(keyOf(key.accountKey, key.sessionKey))
+      if (socket === undefined) return undefined
+      if (socket.busy) return "busy"
+      if (socket.closed || socket.authorization !== key.authorization || expired(socket, now())) {
+        retire(socket, "expired")
+        return undefined
+      }
+      socket.busy = true
+      return socket
+    })
 
-  const adopt: WsPoolShape["adopt"] = (accountKey, sessionKey, authorization, conn) => {
-    const key = keyOf(accountKey, sessionKey)
+  const adopt = (key: SocketKey, conn: WsConnection, socketScope: Scope.Closeable): PooledSocket => {
+    const mapKey = keyOf(key.accountKey, key.sessionKey)
+    // a socket already open for the key (a concurrent connect won) stays the pooled one: this one is one-off
     const at = now()
-    const pooled = !entries.has(key)
-    const socket: PooledSocket = {
+    const pooled = !entries.has(mapKey)
+    const socket: Entry = {
       id: nextId++,
       conn,
-      accountKey,
-      sessionKey,
-      authorization,
+      accountKey: key.accountKey,
+      sessionKey: key.sessionKey,
+      authorization: key.authorization,
       createdAt: at,
       lastUsedAt: at,
       busy: true,
@@ -106,19 +140,27 @@ export const makePool = (now: () => number, options: WsPoolOptions = {}): WsPool
       chain: undefined,
       onFrame: undefined,
       onClosed: undefined,
+      scope: socketScope,
     }
-    if (pooled) entries.set(key, socket)
+    if (pooled) entries.set(mapKey, socket)
     conn.onMessage((text) => socket.onFrame?.(text))
     conn.onClose((code, reason) => {
       socket.closed = true
-      socket.chain = undefined
-      if (entries.get(key) === socket) entries.delete(key)
+      forget(socket)
       socket.onClosed?.(code, reason)
     })
     return socket
   }
 
-  const release: WsPoolShape["release"] = (socket) => {
+  const open = <E>(key: SocketKey, connect: Effect.Effect<WsConnection, E, Scope.Scope>) =>
+    Effect.flatMap(Scope.fork(scope), (socketScope) =>
+      Scope.provide(socketScope)(connect).pipe(
+        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(socketScope, exit))),
+        Effect.map((conn) => adopt(key, conn, socketScope)),
+      ),
+    )
+
+  const release = (socket: PooledSocket) => {
     socket.onFrame = undefined
     socket.onClosed = undefined
     socket.busy = false
@@ -131,34 +173,18 @@ export const makePool = (now: () => number, options: WsPoolOptions = {}): WsPool
     for (const socket of [...entries.values()]) if (!socket.busy && expired(socket, at)) retire(socket, "expired")
   })
 
-  return {
+  yield* Effect.forkScoped(
+    Effect.forever(Effect.andThen(Effect.sleep(Duration.millis(options.sweepEveryMs ?? 30_000)), sweep)),
+  )
+
+  const pool: WsPoolShape = {
     lease,
-    adopt,
+    open,
     release,
     retire,
     sweep,
     size: () => entries.size,
     sockets: () => [...entries.values()],
-    closeAll: () => {
-      for (const socket of [...entries.values()]) retire(socket, "shutdown")
-    },
   }
-}
-
-export class WsPool extends Context.Service<WsPool, WsPoolShape>()("@cortexkit/openai-auth-transports/WsPool") {
-  /** A pool on the Effect `Clock`, swept in the background, closed with the scope. */
-  static readonly make = Effect.fnUntraced(function* (options: WsPoolOptions = {}) {
-    const clock = yield* Effect.clockWith(Effect.succeed)
-    const pool = yield* Effect.acquireRelease(
-      Effect.sync(() => makePool(() => clock.currentTimeMillisUnsafe(), options)),
-      (pool) => Effect.sync(() => pool.closeAll()),
-    )
-    yield* Effect.forkScoped(
-      Effect.forever(Effect.andThen(Effect.sleep(Duration.millis(options.sweepEveryMs ?? 30_000)), pool.sweep)),
-    )
-    return WsPool.of(pool)
-  })
-
-  static readonly layerWith = (options: WsPoolOptions = {}) => Layer.effect(WsPool, WsPool.make(options))
-  static readonly layer = WsPool.layerWith()
-}
+  return pool
+})

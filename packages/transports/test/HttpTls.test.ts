@@ -8,7 +8,7 @@ import { SseParser } from "@cortexkit/openai-auth-core/Sse"
 import { type SimAccount, type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect, Exit, Scope } from "effect"
 import { resolveHttpOptions, sendHttp } from "../src/HttpTransport.ts"
-import { WebSocketTransport } from "../src/WebSocketTransport.ts"
+import { makeWebSocketTransport } from "../src/WebSocketTransport.ts"
 import { makeNativeConnector } from "../src/WsConnection.ts"
 import { makeRequest, readAll, recorder } from "./HttpTransportFixtures.ts"
 import { makeSelfSigned, type Pem } from "./node/cert.ts"
@@ -85,7 +85,11 @@ describe("transports over TLS (self-signed)", () => {
     const tlsFetch = ((url: string, init: RequestInit) =>
       fetch(url, { ...init, tls: { ca } } as RequestInit)) as typeof fetch
     const { events, listener } = recorder()
-    const response = await sendHttp(makeRequest(httpsUrl, acct), listener, resolveHttpOptions({ fetch: tlsFetch }))
+    const response = await Effect.runPromise(
+      Effect.flatMap(resolveHttpOptions({ fetch: tlsFetch }), (http) =>
+        sendHttp(makeRequest(httpsUrl, acct), listener, http),
+      ),
+    )
     const messages = new SseParser().push(await readAll(response.body))
     expect(messages.at(-1)?.event).toBe("response.completed")
     expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "completed" })
@@ -98,7 +102,7 @@ describe("transports over TLS (self-signed)", () => {
       try {
         const { transport } = await Effect.runPromise(
           Scope.provide(scope)(
-            WebSocketTransport.make({
+            makeWebSocketTransport({
               connector: makeNativeConnector({ ca: (pem as Pem).cert }),
               fallbackToHttp: false,
             }),
@@ -120,7 +124,7 @@ describe("transports over TLS (self-signed)", () => {
     async () => {
       const scope = Effect.runSync(Scope.make())
       try {
-        const { transport } = await Effect.runPromise(Scope.provide(scope)(WebSocketTransport.make()))
+        const { transport } = await Effect.runPromise(Scope.provide(scope)(makeWebSocketTransport()))
         const error = await Effect.runPromise(Effect.flip(transport.send(makeRequest(httpsUrl, acct), () => {})))
         expect(error._tag).toBe("ConnectFailure")
       } finally {

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { SseParser } from "@cortexkit/openai-auth-core/Sse"
+import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
 import { type SimAccount, type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
-import { Effect } from "effect"
-import { HttpTransport, resolveHttpOptions, sendHttp } from "../src/HttpTransport.ts"
-import { PreOutputFailure, Transport, TransportAborted, TransportTimeout } from "../src/Transport.ts"
+import { it } from "@cortexkit/openai-auth-testkit/Test"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import { type HttpTransportOptions, makeHttpTransport, resolveHttpOptions, sendHttp } from "../src/HttpTransport.ts"
+import { PreOutputFailure, TransportAborted, type TransportRequest } from "../src/Transport.ts"
 import {
   anyAccount,
   makeRequest,
@@ -14,10 +17,14 @@ import {
   startScriptedServer,
   text,
 } from "./HttpTransportFixtures.ts"
+import { crossDeadline, makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
 
 let sim: SimulatorHandle
 let acct: SimAccount
-const http = resolveHttpOptions()
+
+/** One request through `sendHttp` on the real clock. */
+const sendHttpNow = (request: TransportRequest, listener: StreamEventListener, options: HttpTransportOptions = {}) =>
+  Effect.runPromise(Effect.flatMap(resolveHttpOptions(options), (resolved) => sendHttp(request, listener, resolved)))
 
 beforeAll(async () => {
   sim = await startSimulator()
@@ -50,7 +57,7 @@ describe("HttpTransport commit point", () => {
     const server = startScriptedServer(chunks)
     try {
       const { events, listener } = recorder()
-      const response = await sendHttp(makeRequest(server.url, anyAccount), listener, http)
+      const response = await sendHttpNow(makeRequest(server.url, anyAccount), listener)
       expect(response.transport).toBe("http")
       expect(response.status).toBe(200)
       expect(events.map((e) => e._tag)).toContain("FirstOutput")
@@ -64,7 +71,7 @@ describe("HttpTransport commit point", () => {
   test("a simulator reply parses with the core parser and reports quota, id, usage, terminal", async () => {
     sim.setQuota(acct.accountId, { primaryUsedPercent: 42 })
     const { events, listener } = recorder()
-    const response = await sendHttp(simRequest(sim, acct, { prompt_cache_key: "http-ok" }), listener, http)
+    const response = await sendHttpNow(simRequest(sim, acct, { prompt_cache_key: "http-ok" }), listener)
     const messages = new SseParser().push(await readAll(response.body))
     expect(messages[0]?.event).toBe("response.created")
     expect(messages.at(-1)?.event).toBe("response.completed")
@@ -78,7 +85,7 @@ describe("HttpTransport commit point", () => {
   test("429 usage_limit_reached -> PreOutputFailure(UsageLimit) with quota from the headers", async () => {
     sim.script(acct.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 600 } })
     const { events, listener } = recorder()
-    const error = await failureOf(sendHttp(simRequest(sim, acct), listener, http))
+    const error = await failureOf(sendHttpNow(simRequest(sim, acct), listener))
     expect(error).toBeInstanceOf(PreOutputFailure)
     const failure = error as PreOutputFailure
     expect(failure.status).toBe(429)
@@ -91,24 +98,24 @@ describe("HttpTransport commit point", () => {
   test("401 -> AuthFailure, 503 -> Transient, burst 429 -> BurstRateLimit", async () => {
     const bad = { accountId: acct.accountId, tokens: { ...acct.tokens, access: "not-a-token" } }
     const unauthorized = (await failureOf(
-      sendHttp(simRequest(sim, bad as SimAccount), () => {}, http),
+      sendHttpNow(simRequest(sim, bad as SimAccount), () => {}),
     )) as PreOutputFailure
     expect(unauthorized.failure._tag).toBe("AuthFailure")
     expect(unauthorized.status).toBe(401)
 
     sim.script(acct.accountId, { fault: { kind: "status", status: 503 } })
-    const unavailable = (await failureOf(sendHttp(simRequest(sim, acct), () => {}, http))) as PreOutputFailure
+    const unavailable = (await failureOf(sendHttpNow(simRequest(sim, acct), () => {}))) as PreOutputFailure
     expect(unavailable.failure._tag).toBe("Transient")
 
     sim.script(acct.accountId, { fault: { kind: "burst_429", retryAfterSeconds: 2 } })
-    const burst = (await failureOf(sendHttp(simRequest(sim, acct), () => {}, http))) as PreOutputFailure
+    const burst = (await failureOf(sendHttpNow(simRequest(sim, acct), () => {}))) as PreOutputFailure
     expect(burst.failure._tag).toBe("BurstRateLimit")
   })
 
   test("response.failed before output -> PreOutputFailure with the classified failure", async () => {
     sim.script(acct.accountId, { fault: { kind: "failed_before_output", code: "context_length_exceeded" } })
     const { events, listener } = recorder()
-    const error = (await failureOf(sendHttp(simRequest(sim, acct), listener, http))) as PreOutputFailure
+    const error = (await failureOf(sendHttpNow(simRequest(sim, acct), listener))) as PreOutputFailure
     expect(error).toBeInstanceOf(PreOutputFailure)
     expect(error.failure._tag).toBe("ContextTooLong")
     expect(error.status).toBe(200)
@@ -119,7 +126,7 @@ describe("HttpTransport commit point", () => {
     const server = startScriptedServer([sse(created), sse(delta)], { reset: true })
     try {
       const { events, listener } = recorder()
-      const response = await sendHttp(makeRequest(server.url, anyAccount), listener, http)
+      const response = await sendHttpNow(makeRequest(server.url, anyAccount), listener)
       expect(await failureOf(readAll(response.body))).toBeDefined()
       expect(events.filter((e) => e._tag === "Terminal")).toHaveLength(1)
       expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "dropped" })
@@ -131,7 +138,7 @@ describe("HttpTransport commit point", () => {
   test("a stream that ends before any terminal event and without output -> PreOutputFailure(Transient)", async () => {
     const server = startScriptedServer([sse(created), sse(progress)])
     try {
-      const error = (await failureOf(sendHttp(makeRequest(server.url, anyAccount), () => {}, http))) as PreOutputFailure
+      const error = (await failureOf(sendHttpNow(makeRequest(server.url, anyAccount), () => {}))) as PreOutputFailure
       expect(error).toBeInstanceOf(PreOutputFailure)
       expect(error.failure._tag).toBe("Transient")
     } finally {
@@ -140,67 +147,95 @@ describe("HttpTransport commit point", () => {
   })
 })
 
-describe("HttpTransport timeouts and abort", () => {
-  test("no answer at all within the first-byte budget -> TransportTimeout (headers never came: connect)", async () => {
-    const server = startScriptedServer([], { stall: true })
-    try {
-      const options = resolveHttpOptions({ firstByteTimeoutMs: 150 })
-      const started = performance.now()
-      const error = await failureOf(sendHttp(makeRequest(server.url, anyAccount), () => {}, options))
-      expect(error).toBeInstanceOf(TransportTimeout)
-      // Bun.serve only flushes the headers with the first body chunk
-      expect((error as TransportTimeout).phase).toBe("connect")
-      expect(performance.now() - started).toBeLessThan(2000)
-    } finally {
-      server.stop()
-    }
-  })
-
-  test("the simulator's slow first byte past the budget -> TransportTimeout, Terminal dropped not reported twice", async () => {
-    sim.script(acct.accountId, { fault: { kind: "slow_first_byte", ms: 1500 } })
-    const { events, listener } = recorder()
-    const error = await failureOf(
-      sendHttp(simRequest(sim, acct), listener, resolveHttpOptions({ firstByteTimeoutMs: 150 })),
+describe("HttpTransport deadlines on the Effect Clock, and abort", () => {
+  /** `sendHttp` forked on the probe's clock: its deadlines are what the probe sees */
+  const sendOn = (
+    probe: Parameters<typeof withProbe>[0],
+    request: TransportRequest,
+    listener: StreamEventListener,
+    options: HttpTransportOptions,
+  ) =>
+    Effect.forkChild(
+      withProbe(probe)(
+        Effect.flatMap(resolveHttpOptions(options), (resolved) => sendHttp(request, listener, resolved)),
+      ),
+      { startImmediately: true },
     )
-    expect(error).toBeInstanceOf(TransportTimeout)
-    expect(events.filter((e) => e._tag === "Terminal").length).toBeLessThanOrEqual(1)
-  })
 
-  test("silence after a pre-output event -> TransportTimeout(idle) before the commit", async () => {
-    const server = startScriptedServer([sse(created)], { stall: true })
-    try {
-      const { events, listener } = recorder()
-      const options = resolveHttpOptions({ idleTimeoutMs: 150 })
-      const error = await failureOf(sendHttp(makeRequest(server.url, anyAccount), listener, options))
-      expect(error).toBeInstanceOf(TransportTimeout)
-      expect((error as TransportTimeout).phase).toBe("idle")
-      expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "dropped" })
-    } finally {
-      server.stop()
-    }
-  })
+  const scripted = (chunks: ReadonlyArray<string>, options: { stall?: boolean } = {}) =>
+    Effect.acquireRelease(
+      Effect.sync(() => startScriptedServer(chunks, options)),
+      (server) => Effect.sync(() => server.stop()),
+    )
 
-  test("idle timeout after the commit errors the body and reports Terminal dropped", async () => {
-    const server = startScriptedServer([sse(created), sse(delta)], { stall: true })
-    try {
+  it.effect("no answer within the first-byte budget -> TransportTimeout (headers never came: connect)", () =>
+    Effect.gen(function* () {
+      const probe = yield* makeSleepProbe
+      const server = yield* scripted([], { stall: true })
+      const fiber = yield* sendOn(probe, makeRequest(server.url, anyAccount), () => {}, { firstByteTimeoutMs: 60_000 })
+      yield* crossDeadline(probe, 60_000, fiber)
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      // Bun.serve only flushes the headers with the first body chunk
+      expect(error).toMatchObject({ _tag: "TransportTimeout", phase: "connect", afterMs: 60_000 })
+    }),
+  )
+
+  it.effect(
+    "the simulator's slow first byte past the budget -> TransportTimeout, Terminal dropped not reported twice",
+    () =>
+      Effect.gen(function* () {
+        const probe = yield* makeSleepProbe
+        sim.script(acct.accountId, { fault: { kind: "slow_first_byte", ms: 1500 } })
+        const { events, listener } = recorder()
+        const fiber = yield* sendOn(probe, simRequest(sim, acct), listener, { firstByteTimeoutMs: 60_000 })
+        yield* probe.sleeping(60_000)
+        yield* TestClock.adjust(60_000)
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        expect(error._tag).toBe("TransportTimeout")
+        expect(events.filter((e) => e._tag === "Terminal").length).toBeLessThanOrEqual(1)
+      }),
+  )
+
+  it.effect("silence after a pre-output event -> TransportTimeout(idle) before the commit", () =>
+    Effect.gen(function* () {
+      const probe = yield* makeSleepProbe
+      const server = yield* scripted([sse(created)], { stall: true })
       const { events, listener } = recorder()
-      const options = resolveHttpOptions({ idleTimeoutMs: 150 })
-      const response = await sendHttp(makeRequest(server.url, anyAccount), listener, options)
-      const error = await failureOf(readAll(response.body))
-      expect(error).toBeInstanceOf(TransportTimeout)
-      expect((error as TransportTimeout).phase).toBe("idle")
+      const fiber = yield* sendOn(probe, makeRequest(server.url, anyAccount), listener, { idleTimeoutMs: 10_000 })
+      // the commit point's alarm, moved to the idle limit by the first chunk
+      yield* probe.sleeping(10_000)
+      yield* TestClock.adjust(10_000)
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "TransportTimeout", phase: "idle", afterMs: 10_000 })
       expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "dropped" })
-    } finally {
-      server.stop()
-    }
-  })
+    }),
+  )
+
+  it.effect("idle timeout after the commit errors the body and reports Terminal dropped", () =>
+    Effect.gen(function* () {
+      const probe = yield* makeSleepProbe
+      const server = yield* scripted([sse(created), sse(delta)], { stall: true })
+      const { events, listener } = recorder()
+      const fiber = yield* sendOn(probe, makeRequest(server.url, anyAccount), listener, { idleTimeoutMs: 10_000 })
+      yield* probe.sleeping(10_000)
+      const response = yield* Fiber.join(fiber)
+      const reading = readAll(response.body).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      yield* TestClock.adjust(10_000)
+      const error = yield* Effect.promise(() => reading)
+      expect(error).toMatchObject({ _tag: "TransportTimeout", phase: "idle" })
+      expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "dropped" })
+    }),
+  )
 
   test("abort before the first byte -> TransportAborted", async () => {
     const server = startScriptedServer([sse(created)], { stall: true })
     try {
       const controller = new AbortController()
-      const pending = sendHttp(makeRequest(server.url, anyAccount, {}, { signal: controller.signal }), () => {}, http)
-      setTimeout(() => controller.abort(), 50)
+      const pending = sendHttpNow(makeRequest(server.url, anyAccount, {}, { signal: controller.signal }), () => {})
+      controller.abort()
       expect(await failureOf(pending)).toBeInstanceOf(TransportAborted)
     } finally {
       server.stop()
@@ -211,10 +246,9 @@ describe("HttpTransport timeouts and abort", () => {
     const server = startScriptedServer([sse(created), sse(delta)], { stall: true })
     try {
       const controller = new AbortController()
-      const response = await sendHttp(
+      const response = await sendHttpNow(
         makeRequest(server.url, anyAccount, {}, { signal: controller.signal }),
         () => {},
-        http,
       )
       const reading = readAll(response.body)
       controller.abort()
@@ -225,18 +259,16 @@ describe("HttpTransport timeouts and abort", () => {
   })
 })
 
-describe("HttpTransport layer", () => {
-  test("Transport from HttpTransport.layerWith sends through the Effect API", async () => {
+describe("HttpTransport through its Effect API", () => {
+  test("makeHttpTransport sends and answers", async () => {
     const program = Effect.gen(function* () {
-      const transport = yield* Transport
+      const transport = yield* makeHttpTransport({ idleTimeoutMs: 5000 })
       const { listener } = recorder()
       const response = yield* transport.send(simRequest(sim, acct), listener)
       const body = yield* Effect.promise(() => readAll(response.body))
       return { kind: transport.kind, body: text(body) }
     })
-    const result = await Effect.runPromise(
-      program.pipe(Effect.provide(HttpTransport.layerWith({ idleTimeoutMs: 5000 }))),
-    )
+    const result = await Effect.runPromise(program)
     expect(result.kind).toBe("http")
     expect(result.body).toContain("response.completed")
   })
@@ -244,10 +276,10 @@ describe("HttpTransport layer", () => {
   test("an Effect failure carries the typed PreOutputFailure", async () => {
     sim.script(acct.accountId, { fault: { kind: "status", status: 500 } })
     const program = Effect.gen(function* () {
-      const transport = yield* Transport
+      const transport = yield* makeHttpTransport()
       return yield* Effect.flip(transport.send(simRequest(sim, acct), () => {}))
     })
-    const error = await Effect.runPromise(program.pipe(Effect.provide(HttpTransport.layer)))
+    const error = await Effect.runPromise(program)
     expect(error._tag).toBe("PreOutputFailure")
   })
 })

@@ -1,7 +1,14 @@
 /** Shared by the HTTP and WebSocket transport tests: requests for the simulator, stalled servers, collectors. */
+
+import { afterAll, beforeAll } from "bun:test"
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
 import { codexBody, codexHeaders } from "@cortexkit/openai-auth-testkit/SimClient"
-import type { SimAccount, SimulatorHandle } from "@cortexkit/openai-auth-testkit/Simulator"
+import {
+  type AccountInit,
+  type SimAccount,
+  type SimulatorHandle,
+  startSimulator,
+} from "@cortexkit/openai-auth-testkit/Simulator"
 import type { TransportRequest } from "../src/Transport.ts"
 
 const encoder = new TextEncoder()
@@ -78,3 +85,14 @@ export const startScriptedServer = (
 }
 
 export const sse = (json: Record<string, unknown>) => `event: ${String(json.type)}\ndata: ${JSON.stringify(json)}\n\n`
+
+/** A simulator with one account for a file's tests: started before them, stopped after them. */
+export const useSimulator = (init: AccountInit) => {
+  const env = {} as { sim: SimulatorHandle; acct: SimAccount }
+  beforeAll(async () => {
+    env.sim = await startSimulator()
+    env.acct = env.sim.addAccount(init)
+  })
+  afterAll(() => env.sim.stop())
+  return env
+}

@@ -4,13 +4,13 @@ import {
   encodeClose,
   encodeFrame,
   encodeText,
+  FrameWriter,
   maskInPlace,
   Opcode,
   TRANSIENT_TEXT_MAX,
-  writeTextFrame,
 } from "../src/Frame.ts"
 import { FrameDecoder, type FrameSink } from "../src/FrameDecoder.ts"
-import { acceptFor, buildRequest, HandshakeParser } from "../src/Handshake.ts"
+import { acceptFor, HandshakeParser, UpgradeRequests } from "../src/Handshake.ts"
 import { frame } from "./node/hostile.ts"
 
 type Event = readonly [string, ...Array<unknown>]
@@ -63,7 +63,10 @@ describe("Frame encoding", () => {
     }
   })
 
-  test("text frames written from the shared buffer round-trip, each copied out before the next overwrites it", () => {
+  test("text frames written from a writer's buffer round-trip, each copied out before the next overwrites it", () => {
+    const writer = new FrameWriter()
+    const writeTextFrame = (sink: { writeTransient: (b: Uint8Array, s: number, e: number) => void }, text: string) =>
+      writer.writeText(sink, text)
     const written: Array<Uint8Array> = []
     const sink = {
       writeTransient: (bytes: Uint8Array, start: number, end: number) => written.push(bytes.slice(start, end)),
@@ -222,11 +225,32 @@ describe("Handshake", () => {
 
   test("the request refuses header injection and drops handshake-owned headers", () => {
     const url = new URL("wss://chatgpt.com/backend-api/codex/responses?x=1")
-    expect(buildRequest(url, { "x-a": "1\r\nevil: 1" }, "k")).toBe("header x-a contains a line break")
-    const text = new TextDecoder().decode(buildRequest(url, { Host: "other", "x-a": "1" }, "k") as Uint8Array)
+    const requests = new UpgradeRequests()
+    expect(requests.build(url, { "x-a": "1\r\nevil: 1" }, "k")).toEqual({
+      _tag: "InvalidHeader",
+      message: "header x-a contains a line break",
+    })
+    const request = requests.build(url, { Host: "other", "x-a": "1" }, "k")
+    const text = request._tag === "Request" ? request.text : ""
     expect(text.startsWith("GET /backend-api/codex/responses?x=1 HTTP/1.1\r\nHost: chatgpt.com\r\n")).toBe(true)
     expect(text).not.toContain("other")
     expect(text.endsWith("x-a: 1\r\n\r\n")).toBe(true)
+  })
+
+  test("property: a connector's requests, its header lines reused, are what a fresh build makes", () => {
+    const url = new URL("ws://127.0.0.1:8080/backend-api/codex/responses")
+    const value = fc.oneof(fc.constantFrom("Bearer a", "Bearer b", "x\r\ny"), fc.string({ maxLength: 8 }))
+    const headerSet = fc.dictionary(fc.constantFrom("authorization", "x-a", "x-b", "Bad Name", "host"), value, {
+      maxKeys: 4,
+    })
+    fc.assert(
+      fc.property(fc.array(headerSet, { minLength: 1, maxLength: 8 }), (sets) => {
+        const kept = new UpgradeRequests()
+        for (const [i, headers] of sets.entries()) {
+          expect(kept.build(url, headers, `key${i}`)).toEqual(new UpgradeRequests().build(url, headers, `key${i}`))
+        }
+      }),
+    )
   })
 
   test("a 101 split byte by byte keeps the bytes after the terminator as frame data", () => {

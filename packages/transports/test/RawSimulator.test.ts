@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { makeRawConnector } from "../src/RawWebSocket.ts"
 import { nativeConnector, UpgradeRejected, type WsConnection, type WsConnector } from "../src/WsConnection.ts"
+import { connections } from "./support/Connections.ts"
 
 let sim: SimulatorHandle
 let headers: Record<string, string>
@@ -16,6 +17,7 @@ beforeAll(async () => {
   }
 })
 afterAll(() => sim.stop())
+const open = connections()
 
 const createFrame = (text: string) =>
   JSON.stringify({
@@ -57,15 +59,15 @@ describe("raw WebSocket against the simulator", () => {
     const results: Record<string, Array<Turn>> = {}
     for (const [name, connector] of connectors) {
       const turns: Array<Turn> = []
-      const conn = await connector(sim.wsEndpoint, headers, { connectTimeoutMs: 2000 })
+      const conn = await open(connector, sim.wsEndpoint, headers)
       turns.push(await runTurn(conn, "hi"))
       conn.close()
       sim.script("acct_raw", { reply: { text: "t", deltas: 10_000 } })
-      const conn2 = await connector(sim.wsEndpoint, headers, { connectTimeoutMs: 2000 })
+      const conn2 = await open(connector, sim.wsEndpoint, headers)
       turns.push(await runTurn(conn2, "stream"))
       conn2.close()
       sim.script("acct_raw", { fault: { kind: "ws_close", code: 4000, reason: "simulated" } })
-      const conn3 = await connector(sim.wsEndpoint, headers, { connectTimeoutMs: 2000 })
+      const conn3 = await open(connector, sim.wsEndpoint, headers)
       turns.push(await runTurn(conn3, "close me"))
       results[name] = turns
     }
@@ -78,17 +80,15 @@ describe("raw WebSocket against the simulator", () => {
   })
 
   test("the raw client shows the upgrade response headers the native one cannot", async () => {
-    const conn = await makeRawConnector()(sim.wsEndpoint, headers, { connectTimeoutMs: 2000 })
+    const conn = await open(makeRawConnector(), sim.wsEndpoint, headers)
     expect(conn.headers["x-codex-turn-state"]).toMatch(/^ts_/)
     conn.close()
   })
 
   test("a refused upgrade is an UpgradeRejected with the JSON body", async () => {
-    const error = await makeRawConnector()(
-      sim.wsEndpoint,
-      { ...headers, authorization: "Bearer nope" },
-      { connectTimeoutMs: 2000 },
-    ).catch((e: unknown) => e)
+    const error = await open(makeRawConnector(), sim.wsEndpoint, { ...headers, authorization: "Bearer nope" }).catch(
+      (e: unknown) => e,
+    )
     expect(error).toBeInstanceOf(UpgradeRejected)
     expect((error as UpgradeRejected).status).toBe(401)
     expect(JSON.parse((error as UpgradeRejected).body).error.code).toBe("token_invalid")

@@ -3,6 +3,7 @@ import type { RawSocketImplementation } from "../src/RawSocket.ts"
 import { makeRawConnector } from "../src/RawWebSocket.ts"
 import { makeSelfSigned, type Pem } from "./node/cert.ts"
 import { echoScript, startTlsServer, type TestServer } from "./node/hostile.ts"
+import { connections } from "./support/Connections.ts"
 
 const pem: Pem | undefined = makeSelfSigned()
 let server: TestServer
@@ -11,12 +12,13 @@ beforeAll(async () => {
   if (pem !== undefined) server = await startTlsServer(pem, echoScript)
 })
 afterAll(() => server?.close())
+const open = connections()
 
 const echoOnce = async (
   implementation: RawSocketImplementation,
   tls: { ca?: string; rejectUnauthorized?: boolean },
 ): Promise<string> => {
-  const conn = await makeRawConnector({ implementation, tls })(server.url, {}, { connectTimeoutMs: 3000 })
+  const conn = await open(makeRawConnector({ implementation, tls }), server.url)
   const reply = new Promise<string>((resolve) => conn.onMessage(resolve))
   conn.send("secure hello")
   const text = await reply
@@ -32,7 +34,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("wss over %s so
   })
 
   test.skipIf(pem === undefined)("an untrusted certificate is refused with a TLS error", async () => {
-    await expect(makeRawConnector({ implementation })(server.url, {}, { connectTimeoutMs: 3000 })).rejects.toThrow(
+    await expect(open(makeRawConnector({ implementation }), server.url)).rejects.toThrow(
       /TLS|certificate|self[- ]signed/i,
     )
   })

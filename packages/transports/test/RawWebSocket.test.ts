@@ -1,9 +1,14 @@
 import { describe, expect, test } from "bun:test"
+import { it } from "@cortexkit/openai-auth-testkit/Test"
+import { Effect, Exit, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import type { RawConnection } from "../src/RawConnection.ts"
 import type { RawSocketImplementation } from "../src/RawSocket.ts"
-import { makeRawConnector } from "../src/RawWebSocket.ts"
-import { TransportTimeout } from "../src/Transport.ts"
+import { makeRawConnector, type RawWebSocketOptions } from "../src/RawWebSocket.ts"
 import { UpgradeRejected, type WsConnection } from "../src/WsConnection.ts"
 import { closePayload, echoScript, frame, type Peer, startServer, upgradeResponse } from "./node/hostile.ts"
+import { connections } from "./support/Connections.ts"
+import { crossDeadline, makeSleepProbe, withProbe } from "./support/SleepProbe.ts"
 
 interface Recorder {
   readonly messages: Array<string>
@@ -49,9 +54,28 @@ const withServer = async <A>(script: (peer: Peer) => void | Promise<void>, body:
   return result
 }
 
+const open = connections()
+
+const connectorFor = (options: RawWebSocketOptions) => {
+  const connector = makeRawConnector(options)
+  return (url: string, headers: Record<string, string> = {}) => open(connector, url, headers)
+}
+
+/** A server the test drives from its Effect: `started` runs the script, `close` ends it. */
+const serve = (script: (peer: Peer) => void | Promise<void>) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startServer(script)),
+    (server) => Effect.promise(() => server.close()),
+  )
+
+/** Waits (in an Effect) for the connection's close report. */
+const closedOf = (conn: WsConnection) =>
+  Effect.callback<{ code: number; reason: string }>((resume) =>
+    conn.onClose((code, reason) => resume(Effect.succeed({ code, reason }))),
+  )
+
 describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket over %s sockets", (implementation) => {
-  const connect = makeRawConnector({ implementation, stallTimeoutMs: 300, closeTimeoutMs: 300 })
-  const opts = { connectTimeoutMs: 2000 }
+  const connect = connectorFor({ implementation })
 
   test("handshake sends the RFC headers plus the caller's, exposes the response headers, echoes text", () =>
     withServer(
@@ -67,11 +91,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         echoScript({ ...peer, accept: () => {} })
       },
       async (url) => {
-        const conn = await connect(
-          url,
-          { authorization: "Bearer t", "openai-beta": "responses_websockets=2026-02-06" },
-          opts,
-        )
+        const conn = await connect(url, { authorization: "Bearer t", "openai-beta": "responses_websockets=2026-02-06" })
         expect(conn.status).toBe(101)
         expect(conn.headers["x-codex-turn-state"]).toBe("ts1")
         const rec = record(conn)
@@ -97,7 +117,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
           ]),
         ),
       async (url) => {
-        const rec = record(await connect(url, {}, opts))
+        const rec = record(await connect(url))
         expect(await rec.next()).toBe('{"type":"response.created"}')
         expect(await rec.next()).toBe("x".repeat(300))
       },
@@ -111,7 +131,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         )
       },
       async (url) => {
-        await expect(connect(url, {}, opts)).rejects.toThrow(/Sec-WebSocket-Accept does not match/)
+        await expect(connect(url)).rejects.toThrow(/Sec-WebSocket-Accept does not match/)
       },
     ))
 
@@ -128,7 +148,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
           ),
         ),
       async (url) => {
-        const error = await connect(url, {}, opts).then(
+        const error = await connect(url).then(
           () => undefined,
           (e: unknown) => e,
         )
@@ -149,7 +169,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         )
       },
       async (url) => {
-        const error = (await connect(url, {}, opts).catch((e: unknown) => e)) as UpgradeRejected
+        const error = (await connect(url).catch((e: unknown) => e)) as UpgradeRejected
         expect(error).toBeInstanceOf(UpgradeRejected)
         expect(error.status).toBe(401)
         expect(error.body).toBe('{"detail":"x"}')
@@ -162,7 +182,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         peer.socket.write(`HTTP/1.1 101 Switching Protocols\r\nx-junk: ${"a".repeat(70_000)}`)
       },
       async (url) => {
-        await expect(connect(url, {}, opts)).rejects.toThrow(/header block over 65536 bytes/)
+        await expect(connect(url)).rejects.toThrow(/header block over 65536 bytes/)
       },
     ))
 
@@ -182,7 +202,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         peer.socket.write(large.subarray(40_000))
       },
       async (url) => {
-        const conn = await connect(url, {}, opts)
+        const conn = await connect(url)
         const rec = record(conn)
         expect(await rec.next()).toBe("m".repeat(1000))
         conn.send("got medium")
@@ -200,7 +220,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
           clientClose = peer.nextFrame().then((f) => (f.opcode === 8 ? f.payload : Buffer.alloc(0)))
         },
         async (url) => {
-          const rec = record(await connect(url, {}, opts))
+          const rec = record(await connect(url))
           const closed = await rec.closed
           expect(closed.code).toBe(code)
           expect(closed.reason).toMatch(reason)
@@ -247,14 +267,14 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
   protocolFailure("a continuation without a message fails with 1002", () => frame(0, "x"), 1002, /continuation/)
 
   test("a message over maxMessageBytes, built from fragments, fails with 1009", () => {
-    const small = makeRawConnector({ implementation, maxMessageBytes: 1000 })
+    const small = connectorFor({ implementation, maxMessageBytes: 1000 })
     return withServer(
       (peer) => {
         peer.accept()
         peer.socket.write(Buffer.concat([frame(1, "a".repeat(600), { fin: false }), frame(0, "b".repeat(600))]))
       },
       async (url) => {
-        const rec = record(await small(url, {}, opts))
+        const rec = record(await small(url))
         expect(await rec.closed).toEqual({ code: 1009, reason: "message of 1200 bytes exceeds the 1000 byte limit" })
       },
     )
@@ -269,7 +289,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         peer.socket.write(frame(1, `pong:${pong.opcode}:${pong.masked}:${pong.payload.toString()}`))
       },
       async (url) => {
-        const rec = record(await connect(url, {}, opts))
+        const rec = record(await connect(url))
         expect(await rec.next()).toBe("pong:10:true:are you there")
       },
     ))
@@ -286,7 +306,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         peer.socket.write(frame(1, `${pong.opcode}:${pong.payload.toString()}`))
       },
       async (url) => {
-        const rec = record(await connect(url, {}, opts))
+        const rec = record(await connect(url))
         expect(await rec.next()).toBe("hello wörld")
         expect(await rec.next()).toBe("10:mid")
       },
@@ -303,7 +323,7 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         echoed = peer.nextFrame().then((f) => ({ opcode: f.opcode, code: f.payload.readUInt16BE(0) }))
       },
       async (url) => {
-        const rec = record(await connect(url, {}, opts))
+        const rec = record(await connect(url))
         expect(await rec.closed).toEqual({ code: 1011, reason: "server error" })
         expect(rec.messages).toEqual([])
         expect(await echoed).toEqual({ opcode: 8, code: 1011 })
@@ -318,96 +338,156 @@ describe.each(["bun", "node"] as Array<RawSocketImplementation>)("raw WebSocket 
         peer.socket.end(frame(1, "last"))
       },
       async (url) => {
-        const rec = record(await connect(url, {}, opts))
+        const rec = record(await connect(url))
         expect(await rec.next()).toBe("last")
         expect((await rec.closed).code).toBe(1006)
       },
     ))
 
-  test("a stalled handshake times out with TransportTimeout", () =>
-    withServer(
-      () => {},
-      async (url) => {
-        const started = performance.now()
-        const error = await connect(url, {}, { connectTimeoutMs: 200 }).catch((e: unknown) => e)
-        expect(error).toBeInstanceOf(TransportTimeout)
-        expect((error as TransportTimeout).phase).toBe("connect")
-        expect(performance.now() - started).toBeLessThan(1500)
-      },
-    ))
+  it.effect("an interrupted handshake closes its socket (the connect deadline is the caller's)", () =>
+    Effect.gen(function* () {
+      let requested!: () => void
+      let gone!: () => void
+      const asked = new Promise<void>((resolve) => {
+        requested = resolve
+      })
+      const closed = new Promise<void>((resolve) => {
+        gone = resolve
+      })
+      const server = yield* serve((peer) => {
+        // never answers the upgrade
+        peer.socket.on("close", () => gone())
+        requested()
+      })
+      const connecting = yield* Effect.forkChild(Effect.scoped(makeRawConnector({ implementation })(server.url, {})))
+      yield* Effect.promise(() => asked)
+      yield* Fiber.interrupt(connecting)
+      yield* Effect.promise(() => closed)
+    }),
+  )
 
-  test("a peer stalled mid-message fails the connection instead of hanging", () =>
-    withServer(
-      (peer) => {
+  it.effect("a peer stalled mid-message fails the connection after the stall limit on the Clock", () =>
+    Effect.gen(function* () {
+      const probe = yield* makeSleepProbe
+      const server = yield* serve((peer) => {
         peer.accept()
         peer.socket.write(frame(1, "x".repeat(500)).subarray(0, 100))
-      },
-      async (url) => {
-        const rec = record(await connect(url, {}, opts))
-        const closed = await rec.closed
-        expect(closed.code).toBe(1006)
-        expect(closed.reason).toMatch(/stalled mid-message/)
-      },
-    ))
+      })
+      const conn = yield* withProbe(probe)(makeRawConnector({ implementation, stallTimeoutMs: 30_000 })(server.url, {}))
+      const closed = yield* Effect.forkChild(closedOf(conn))
+      yield* crossDeadline(probe, 30_000, closed)
+      const { code, reason } = yield* Fiber.join(closed)
+      expect(code).toBe(1006)
+      expect(reason).toMatch(/stalled mid-message: no data for 30000 ms/)
+    }),
+  )
 
-  test("with a long idle limit, a peer stalled mid-message still fails after the stall limit", () =>
-    withServer(
-      (peer) => {
+  it.effect("with a long idle limit, a peer stalled mid-message still fails after the stall limit", () =>
+    Effect.gen(function* () {
+      const probe = yield* makeSleepProbe
+      const server = yield* serve((peer) => {
         peer.accept()
         peer.socket.write(frame(1, "x".repeat(500)).subarray(0, 100))
-      },
-      async (url) => {
-        // were the stall check left to the idle timer, this would outlast the test's time limit
-        const patient = makeRawConnector({ implementation, stallTimeoutMs: 300, idleTimeoutMs: 60_000 })
-        const closed = await record(await patient(url, {}, opts)).closed
-        expect(closed.code).toBe(1006)
-        expect(closed.reason).toMatch(/stalled mid-message/)
-      },
-    ))
+      })
+      const connector = makeRawConnector({ implementation, stallTimeoutMs: 300, idleTimeoutMs: 600_000 })
+      const conn = yield* withProbe(probe)(connector(server.url, {}))
+      yield* probe.sleeping(300)
+      yield* TestClock.adjust(300)
+      const { code, reason } = yield* closedOf(conn)
+      expect(code).toBe(1006)
+      expect(reason).toMatch(/stalled mid-message/)
+    }),
+  )
 
-  test("an idle limit fails a connection on which nothing arrives, between whole messages", () =>
-    withServer(
-      (peer) => {
+  it.effect("an idle limit fails a connection on which nothing arrives, between whole messages", () =>
+    Effect.gen(function* () {
+      const probe = yield* makeSleepProbe
+      const server = yield* serve((peer) => {
         peer.accept()
         peer.socket.write(frame(1, "whole"))
-      },
-      async (url) => {
-        const idle = makeRawConnector({ implementation, stallTimeoutMs: 100, idleTimeoutMs: 300 })
-        const rec = record(await idle(url, {}, opts))
-        expect(await rec.next()).toBe("whole")
-        const closed = await rec.closed
-        expect(closed.code).toBe(1006)
-        expect(closed.reason).toMatch(/idle timeout/)
-      },
-    ))
+      })
+      const connector = makeRawConnector({ implementation, stallTimeoutMs: 100, idleTimeoutMs: 60_000 })
+      const conn = yield* withProbe(probe)(connector(server.url, {}))
+      const first = yield* Effect.callback<string>((resume) => conn.onMessage((text) => resume(Effect.succeed(text))))
+      expect(first).toBe("whole")
+      // armed at the connect, for the idle limit
+      yield* probe.sleeping(60_000)
+      yield* TestClock.adjust(60_000)
+      const { code, reason } = yield* closedOf(conn)
+      expect(code).toBe(1006)
+      expect(reason).toMatch(/idle timeout: no data for 60000 ms/)
+    }),
+  )
 
-  test("our close waits a bounded time for a peer that never answers", () =>
-    withServer(
-      (peer) => peer.accept(),
-      async (url) => {
-        const conn = await connect(url, {}, opts)
-        const rec = record(conn)
-        conn.close(1000, "bye")
-        const closed = await rec.closed
-        expect(closed.code).toBe(1006)
-        expect(closed.reason).toMatch(/close handshake timed out/)
-      },
-    ))
+  it.effect("our close waits the close timeout on the Clock for a peer that never answers", () =>
+    Effect.gen(function* () {
+      const probe = yield* makeSleepProbe
+      const server = yield* serve((peer) => peer.accept())
+      const conn = yield* withProbe(probe)(makeRawConnector({ implementation, closeTimeoutMs: 5_000 })(server.url, {}))
+      const closed = yield* Effect.forkChild(closedOf(conn))
+      conn.close(1000, "bye")
+      yield* probe.sleeping(5_000)
+      yield* TestClock.adjust(5_000)
+      const { code, reason } = yield* Fiber.join(closed)
+      expect(code).toBe(1006)
+      expect(reason).toMatch(/close handshake timed out after 5000 ms/)
+      yield* (conn as RawConnection).whenGone
+    }),
+  )
+
+  it.effect("messages in the 101's segment are delivered before the failure that follows them", () =>
+    Effect.gen(function* () {
+      const server = yield* serve((peer) => {
+        peer.socket.write(
+          Buffer.concat([Buffer.from(upgradeResponse(peer.request.key)), frame(1, "a"), frame(1, "b"), frame(3, "x")]),
+        )
+      })
+      const conn = yield* makeRawConnector({ implementation })(server.url, {})
+      const events: Array<string> = []
+      // the close listener first: it still hears the close after the messages that came before it
+      const closed = Effect.callback<void>((resume) =>
+        conn.onClose((code) => {
+          events.push(`close ${code}`)
+          resume(Effect.void)
+        }),
+      )
+      const fiber = yield* Effect.forkChild(closed, { startImmediately: true })
+      conn.onMessage((text) => events.push(text))
+      yield* Fiber.await(fiber)
+      expect(events).toEqual(["a", "b", "close 1002"])
+    }),
+  )
+
+  it.effect(
+    "a close in the 101's segment is noticed: the socket is known gone without any time passing",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* serve((peer) => {
+          peer.socket.write(
+            Buffer.concat([Buffer.from(upgradeResponse(peer.request.key)), frame(8, closePayload(1000, "bye"))]),
+          )
+        })
+        // the TestClock never moves: were the socket's close missed, only the close alarm could end it
+        const conn = yield* makeRawConnector({ implementation, closeTimeoutMs: 5_000 })(server.url, {})
+        conn.onMessage(() => {})
+        expect(yield* closedOf(conn)).toEqual({ code: 1000, reason: "bye" })
+        yield* (conn as RawConnection).whenGone
+      }),
+    10_000,
+  )
 
   test("a refused connection is a plain error", async () => {
     const server = await startServer(() => {})
     const url = server.url
     await server.close()
-    await expect(connect(url, {}, opts)).rejects.toThrow(/127\.0\.0\.1/)
+    await expect(connect(url)).rejects.toThrow(/127\.0\.0\.1/)
   })
 
-  test("an already-aborted signal never connects", async () => {
-    const controller = new AbortController()
-    controller.abort()
-    await expect(
-      connect("ws://127.0.0.1:1/x", {}, { connectTimeoutMs: 500, signal: controller.signal }),
-    ).rejects.toMatchObject({
-      _tag: "TransportAborted",
-    })
+  test("a refusal and a failed connect are typed: UpgradeRejected, ConnectFailure", async () => {
+    const server = await startServer(() => {})
+    const url = server.url
+    await server.close()
+    const exit = await Effect.runPromiseExit(Effect.scoped(makeRawConnector({ implementation })(url, {})))
+    expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toMatch(/ConnectFailure/)
   })
 })

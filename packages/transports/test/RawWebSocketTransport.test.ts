@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect } from "effect"
-import { RawWebSocketTransport } from "../src/RawWebSocketTransport.ts"
-import { Transport } from "../src/Transport.ts"
+import { makeRawWebSocketTransport } from "../src/RawWebSocketTransport.ts"
 
 let sim: SimulatorHandle
 beforeAll(async () => {
@@ -21,13 +20,13 @@ const createFrame = (text: string) =>
     prompt_cache_key: "sess_raw",
   })
 
-test("RawWebSocketTransport.layer answers a turn over the raw client as SSE", async () => {
+test("the raw WebSocket transport answers a turn over the raw client as SSE", async () => {
   const account = sim.addAccount({ accountId: "acct_layer" })
   const json = JSON.parse(createFrame("hello")) as Record<string, unknown>
   delete json.type
   const body = new TextEncoder().encode(JSON.stringify(json))
   const program = Effect.gen(function* () {
-    const transport = yield* Transport
+    const { transport } = yield* makeRawWebSocketTransport({ fallbackToHttp: false })
     const response = yield* transport.send(
       {
         url: sim.codexEndpoint,
@@ -42,9 +41,7 @@ test("RawWebSocketTransport.layer answers a turn over the raw client as SSE", as
     const text = yield* Effect.promise(() => new Response(response.body).text())
     return { kind: transport.kind, status: response.status, headers: response.headers, text }
   })
-  const out = await Effect.runPromise(
-    Effect.provide(program, RawWebSocketTransport.layerWith({ fallbackToHttp: false })),
-  )
+  const out = await Effect.runPromise(Effect.scoped(program))
   expect(out.kind).toBe("raw-websocket")
   expect(out.status).toBe(200)
   expect(out.text).toContain("event: response.completed")

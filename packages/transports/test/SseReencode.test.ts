@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test"
-import { decodeFrame, frameToSse, frameType, sseText } from "../src/SseReencode.ts"
+import { encodeSse } from "@cortexkit/openai-auth-core/Sse"
+import { decodeFrame, frameType, sseText } from "../src/SseReencode.ts"
 
 const encoder = new TextEncoder()
 
@@ -29,7 +30,7 @@ describe("frameType (the no-parse classification of WebSocket frames)", () => {
 })
 
 describe("sseText", () => {
-  test("encodes to the same bytes as frameToSse, line breaks included", () => {
+  test("encodes to the same bytes as the core SSE encoder, line breaks included", () => {
     const cases: Array<[string, string]> = [
       ["response.output_text.delta", '{"type":"response.output_text.delta","delta":"x"}'],
       ["response.created", '{\n"type":"response.created"\r\n}'],
@@ -38,7 +39,7 @@ describe("sseText", () => {
     ]
     for (const [type, text] of cases) {
       const expected = Buffer.from(encoder.encode(sseText(type, text)))
-      expect(Buffer.compare(expected, Buffer.from(frameToSse(type, text)))).toBe(0)
+      expect(Buffer.compare(expected, Buffer.from(encodeSse(type, text)))).toBe(0)
     }
   })
 })

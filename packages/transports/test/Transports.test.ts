@@ -17,10 +17,11 @@ afterAll(() => sim.stop())
 /** The three transports in a scope of their own, with the native WebSocket's connections counted. */
 const build = async () => {
   let opened = 0
-  const connector: WsConnector = async (url, headers, options) => {
-    opened++
-    return nativeConnector(url, headers, options)
-  }
+  const connector: WsConnector = (url, headers) =>
+    Effect.suspend(() => {
+      opened++
+      return nativeConnector(url, headers)
+    })
   const scope = Effect.runSync(Scope.make())
   const context = await Effect.runPromise(
     Layer.buildWithScope(Transports.layerWith({ websocket: { connector } }), scope),

@@ -3,10 +3,10 @@ import { SseParser } from "@cortexkit/openai-auth-core/Sse"
 import { userMessage } from "@cortexkit/openai-auth-testkit/SimClient"
 import { type SimAccount, type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect, Exit, Scope } from "effect"
-import { PreOutputFailure, type TransportShape } from "../src/Transport.ts"
+import { ConnectFailure, PreOutputFailure, type TransportShape } from "../src/Transport.ts"
 import {
+  makeWebSocketTransport,
   RESPONSES_WEBSOCKETS_BETA,
-  WebSocketTransport,
   type WebSocketTransportOptions,
 } from "../src/WebSocketTransport.ts"
 import { nativeConnector, type WsConnector } from "../src/WsConnection.ts"
@@ -30,12 +30,12 @@ afterAll(() => sim.stop())
 const tapConnector = (inner: WsConnector = nativeConnector) => {
   const frames: Array<string> = []
   let opened = 0
-  const connector: WsConnector = async (url, headers, options) => {
-    const conn = await inner(url, headers, options)
-    opened++
-    conn.onMessage((t) => frames.push(t))
-    return conn
-  }
+  const connector: WsConnector = (url, headers) =>
+    Effect.map(inner(url, headers), (conn) => {
+      opened++
+      conn.onMessage((t) => frames.push(t))
+      return conn
+    })
   return { connector, frames, opened: () => opened }
 }
 
@@ -44,7 +44,7 @@ const make = async (
 ): Promise<{ transport: TransportShape; pool: WsPoolShape }> => {
   const scope = Effect.runSync(Scope.make())
   scopes.push(scope)
-  return Effect.runPromise(Scope.provide(scope)(WebSocketTransport.make(options)))
+  return Effect.runPromise(Scope.provide(scope)(makeWebSocketTransport(options)))
 }
 
 const send = (
@@ -145,7 +145,7 @@ describe("WebSocketTransport", () => {
   })
 
   test("a refused upgrade falls back to HTTP", async () => {
-    const refusing: WsConnector = () => Promise.reject(new Error("426 Upgrade Required"))
+    const refusing: WsConnector = () => Effect.fail(new ConnectFailure({ message: "426 Upgrade Required" }))
     const { transport } = await make({ connector: refusing })
     const before = sim.requests.length
     const response = await send(transport, simRequest(sim, acct, { prompt_cache_key: "ws-refused" }))
