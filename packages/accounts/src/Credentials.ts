@@ -48,6 +48,14 @@ const PERMANENT = new Set([
 
 const fresh = (expiresAt: number, now: number) => expiresAt - EXPIRY_SKEW_MS > now
 
+// who refreshed is the first question when tokens go wrong: this process, or another one sharing the stores
+const logRefreshed = (account: string, expiresAt: number) =>
+  Effect.logInfo("token refreshed", { account, by: "this process", expiresAt: new Date(expiresAt).toISOString() })
+const logAdopted = (account: string) =>
+  Effect.logInfo("using a token another process refreshed", { account, by: "another process" })
+const logNeedsRelogin = (account: string, reason: string) =>
+  Effect.logWarning("the account needs a new login (its refresh token was refused)", { account, reason })
+
 const sameToken = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>) =>
   Redacted.value(a) === Redacted.value(b)
 
@@ -105,12 +113,14 @@ export const make = Effect.gen(function* () {
         const someoneElseRefreshed = rejected !== undefined && !sameToken(stored.access, rejected)
         if ((rejected === undefined || someoneElseRefreshed) && fresh(stored.expiresAt, now)) {
           grant = grantOf(MAIN, stored)
+          if (someoneElseRefreshed) yield* logAdopted(MAIN)
           return doc
         }
         const outcome = yield* tokens.refresh(stored.refresh, { issuer }).pipe(Effect.result)
         if (outcome._tag === "Success") {
           yield* host.write(outcome.success).pipe(Effect.mapError(unavailable(MAIN)))
           grant = grantOf(MAIN, outcome.success)
+          yield* logRefreshed(MAIN, outcome.success.expiresAt)
           return doc === undefined || doc.main === undefined ? doc : { ...doc, main: undefined }
         }
         const error = outcome.failure
@@ -119,9 +129,11 @@ export const make = Effect.gen(function* () {
         const again = yield* host.read.pipe(Effect.mapError(unavailable(MAIN)))
         if (Option.isSome(again) && !sameToken(again.value.refresh, stored.refresh)) {
           grant = grantOf(MAIN, again.value)
+          yield* logAdopted(MAIN)
           return doc
         }
         const relogin = new NeedsRelogin({ key: MAIN, reason: error._tag, message: reloginMessage(MAIN, error) })
+        yield* logNeedsRelogin(MAIN, error._tag)
         if (doc === undefined) return yield* relogin
         // persist the state, then fail: the write must not be lost with the error
         failure = relogin
@@ -170,12 +182,14 @@ export const make = Effect.gen(function* () {
           const someoneElseRefreshed = rejected !== undefined && !sameToken(account.access, rejected)
           if ((rejected === undefined || someoneElseRefreshed) && fresh(account.expiresAt, now)) {
             grant = grantOf(key, { ...account, accountId: account.id })
+            if (someoneElseRefreshed) yield* logAdopted(key)
             return doc
           }
           const outcome = yield* tokens.refresh(account.refresh, { issuer }).pipe(Effect.result)
           if (outcome._tag === "Success") {
             const t = outcome.success
             grant = grantOf(key, t)
+            yield* logRefreshed(key, t.expiresAt)
             return withAccount(doc, key, (a) => ({
               ...a,
               access: t.access,
@@ -197,9 +211,11 @@ export const make = Effect.gen(function* () {
             fresh(hostTokens.value.expiresAt, now)
           ) {
             grant = grantOf(key, { ...hostTokens.value, accountId: account.id })
+            yield* logAdopted(key)
             return doc
           }
           relogin = new NeedsRelogin({ key, reason: error._tag, message: reloginMessage(account.label ?? key, error) })
+          yield* logNeedsRelogin(key, error._tag)
           return withAccount(doc, key, (a) => ({ ...a, state: "needs-relogin", needsReloginReason: error._tag }))
         }),
       )
@@ -236,7 +252,16 @@ export const make = Effect.gen(function* () {
               const failures = (waiting?.failures ?? 0) + 1
               const delay = Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS)
               backoff.set(key, { until: now + delay, failures, message: error.message })
-            })
+              return delay
+            }).pipe(
+              Effect.flatMap((delay) =>
+                Effect.logWarning("token refresh failed; the account is left alone for a while", {
+                  account: key,
+                  reason: error.message,
+                  retryInMs: delay,
+                }),
+              ),
+            )
           : Effect.void,
       ),
     )
@@ -257,13 +282,16 @@ export const make = Effect.gen(function* () {
         }
         if (key === MAIN && rejected === undefined) {
           const current = yield* host.read.pipe(Effect.mapError(unavailable(MAIN)))
-          if (Option.isSome(current) && fresh(current.value.expiresAt, now))
+          if (Option.isSome(current) && fresh(current.value.expiresAt, now)) {
+            if (cached !== undefined && !sameToken(cached.access, current.value.access)) yield* logAdopted(MAIN)
             return remember(grantOf(MAIN, current.value))
+          }
         }
         if (key !== MAIN && rejected === undefined) {
           const doc = yield* store.read.pipe(Effect.mapError(unavailable(key)))
           const account = doc.accounts.find((a) => keyOf(a) === key)
           if (account !== undefined && account.state === "active" && fresh(account.expiresAt, now)) {
+            if (cached !== undefined && !sameToken(cached.access, account.access)) yield* logAdopted(key)
             return remember(grantOf(key, { ...account, accountId: account.id }))
           }
         }

@@ -59,8 +59,17 @@ export class LiveSettings extends Context.Service<
               })
               .pipe(Effect.as(last?.settings ?? startup))
           }
+          const previous = last?.settings ?? startup
           last = { doc, settings: resolved.success }
-          return Effect.succeed(resolved.success)
+          // `/openai-logging` from the TUI or `openai-auth logging` from another terminal changes the file only:
+          // the level follows it here, before the request that noticed the change logs anything
+          const level = resolved.success.logLevel
+          if (level === previous.logLevel) return Effect.succeed(resolved.success)
+          return log.setLevel(level).pipe(
+            // checked against the new level (a change down to warn is not worth an info line)
+            Effect.andThen(Effect.suspend(() => log.info("log level changed", { level, from: previous.logLevel }))),
+            Effect.as(resolved.success),
+          )
         }
 
         const current = Effect.flatMap(document, settingsOf)

@@ -107,7 +107,10 @@ const describeFailure = (cause: Cause.Cause<unknown>): string => {
   return String(error)
 }
 
-export const runRequest = async (request: Exclude<CliRequest, { _tag: "Help" | "Version" }>, io: CliIo): Promise<Outcome> => {
+export const runRequest = async (
+  request: Exclude<CliRequest, { _tag: "Help" | "Version" }>,
+  io: CliIo,
+): Promise<Outcome> => {
   const exit = await Effect.runPromiseExit(execute(request, io).pipe(Effect.provide(cliLayer(io.env))))
   return Exit.isSuccess(exit) ? exit.value : { code: EXIT_FAILED, error: describeFailure(exit.cause) }
 }

@@ -4,14 +4,18 @@
  */
 import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
 import { commandServices } from "@cortexkit/openai-auth-accounts/CommandServices"
+import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Layer } from "effect"
 import { HostAuthFile } from "../HostAuthFile.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
 
-// a CLI run is one command: the command bodies and login flows are built with the rest
+// a CLI run is one command: the command bodies and login flows are built with the rest; what they log goes to
+// the plugin's log file (never to the terminal, where the command's own output goes)
 export const cliLayer = (env: Env) =>
-  commandServices.pipe(Layer.provideMerge(accountServices(HostAuthFile.layer(env), Settings.layerFrom(env))))
+  commandServices.pipe(
+    Layer.provideMerge(accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), Settings.layerFrom(env))),
+  )
 
 export type CliServices = Layer.Success<ReturnType<typeof cliLayer>>

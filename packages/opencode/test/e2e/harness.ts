@@ -68,6 +68,11 @@ export interface Served {
   session(): Promise<string>
   /** sends `text` to the session with `model` and waits for the answer; returns the answer's text */
   prompt(session: string, text: string, model?: string): Promise<string>
+  /**
+   * Runs a server command the way the TUI submits `/<name> <args>`; returns the HTTP status (our commands
+   * always end with an error, the only way OpenCode 1.18 lets a command stop the model turn: 500)
+   */
+  command(session: string, name: string, args: string, model?: string): Promise<number>
   stop(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 }
@@ -168,12 +173,14 @@ export const makeSandbox = (
         throw error
       })
       const query = `?directory=${encodeURIComponent(project)}`
-      const post = async (path: string, body: unknown) => {
-        const response = await fetch(`${url}${path}${query}`, {
+      const send = (path: string, body: unknown) =>
+        fetch(`${url}${path}${query}`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify(body),
         })
+      const post = async (path: string, body: unknown) => {
+        const response = await send(path, body)
         const text = await response.text()
         if (!response.ok) throw new Error(`POST ${path} answered ${response.status}: ${text}`)
         return JSON.parse(text) as Record<string, unknown>
@@ -192,6 +199,11 @@ export const makeSandbox = (
             .filter((p) => p.type === "text")
             .map((p) => p.text ?? "")
             .join("")
+        },
+        command: async (session, name, args, model = "openai/gpt-5.5") => {
+          const response = await send(`/session/${session}/command`, { command: name, arguments: args, model })
+          await response.arrayBuffer()
+          return response.status
         },
         stop,
         [Symbol.asyncDispose]: stop,

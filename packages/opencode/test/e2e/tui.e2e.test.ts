@@ -7,9 +7,10 @@
  *   why in a few words. The command palette's entry polls again.
  * - The sidebar shows the quota the simulator reported with the first answered prompt.
  * - `/openai-routing fallback-first` changes the store with a toast and no model request.
+ * - The logging dialog's choice reaches the server part: the next request is logged at that level.
  */
 import { describe, expect, test } from "bun:test"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { makeSandbox, storedAccount, writeStore } from "./harness.ts"
 import { configureTui, startTui, type Tui, tmuxAvailable, waitForPromptInput } from "./tui-harness.ts"
@@ -28,6 +29,18 @@ const modelRequestsMentioning = (sim: SimulatorHandle, text: string) =>
 /** fails with the screen in the message, so a broken run says what was on the terminal */
 const check = (ok: boolean, what: string, screen: string) => {
   if (!ok) throw new Error(`${what}; the screen was:\n${screen}`)
+}
+
+const logText = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
+
+/** polls `test` until it holds or `timeoutMs` passes (for files written in the background) */
+const waitFor = async (test: () => boolean, timeoutMs: number): Promise<boolean> => {
+  const deadline = Date.now() + timeoutMs
+  while (!test()) {
+    if (Date.now() > deadline) return false
+    await Bun.sleep(100)
+  }
+  return true
 }
 
 const readStore = (path: string) => JSON.parse(readFileSync(path, "utf8")) as { routing?: string }
@@ -69,7 +82,7 @@ const usageGate = (sim: SimulatorHandle, heldAccount: string) => {
 }
 
 describe.skipIf(!tmuxAvailable())("the real OpenCode TUI with the plugin, through tmux", () => {
-  test("/openai-quota polls every account from each way in, the sidebar shows quota, /openai-routing applies without a model call", async () => {
+  test("/openai-quota polls every account from each way in; the sidebar; /openai-routing without a model call; the logging dialog reaches the server part", async () => {
     const sim = await startSimulator({ defaultText: ANSWER })
     const main = sim.addAccount({ accountId: "acct_tui_main", userId: "user_tui_main" })
     const fallback = sim.addAccount({ accountId: "acct_tui_fb", userId: "user_tui_fb" })
@@ -82,7 +95,8 @@ describe.skipIf(!tmuxAvailable())("the real OpenCode TUI with the plugin, throug
     try {
       using box = makeSandbox(sim, main, {
         CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: gate.url,
-        ...(process.env.KEEP_LOG ? { OPENCODE_OPENAI_AUTH_LOG_FILE: process.env.KEEP_LOG } : {}),
+        // the level comes from the file (info by default), so the logging dialog decides it
+        OPENCODE_OPENAI_AUTH_LOG_LEVEL: "",
       })
       // as `openai-auth login` leaves them: no quota reading, never served a request
       writeStore(box, {
@@ -91,6 +105,7 @@ describe.skipIf(!tmuxAvailable())("the real OpenCode TUI with the plugin, throug
           storedAccount(dead, { label: "old", expiresAt: Date.now() - 60_000 }),
         ],
       })
+      const logFile = box.logFile
       configureTui(box)
       await using tui = await startTui(box, { columns: 160, rows: 48 })
 
@@ -194,6 +209,32 @@ describe.skipIf(!tmuxAvailable())("the real OpenCode TUI with the plugin, throug
       )
       phase("sidebar")
       check(/weekly 33% used/.test(sidebar), "the sidebar shows the weekly window", sidebar)
+      check(!logText(logFile).includes(" TRACE "), "the first request was logged at the default level", sidebar)
+
+      // 5. the logging dialog, mid-session: the TUI writes the file, the server part follows it on its next request
+      await submit(tui, "/openai-logging")
+      await tui.waitFor("the logging dialog", (s) => s.includes("OpenAI log level"), 60_000)
+      await tui.type("trace")
+      await tui.waitFor("the trace entry", (s) => /\btrace\b/.test(s), 10_000)
+      await tui.keys("Enter")
+      await tui.waitFor("the logging toast", (s) => s.includes("log level set to trace"), 45_000)
+      phase("logging dialog")
+      sim.script(fallback.accountId, { reply: { text: "A second answer, logged at trace" } })
+      await tui.type("once more")
+      await tui.waitFor("the second prompt", (s) => s.includes("once more"), 10_000)
+      await tui.keys("Enter")
+      await tui.waitFor("the second answer", (s) => s.includes("A second answer, logged at trace"), 60_000)
+      // the logger appends in the background: the request's trace lines follow its answer closely
+      const traced = await waitFor(() => /\bTRACE answered \{/.test(logText(logFile)), 30_000)
+      const log = logText(logFile)
+      check(traced, "the next request was logged at trace", log)
+      check(
+        / INFO log level changed \{"level":"trace","from":"info"\}/.test(log),
+        "the server part took the new level",
+        log,
+      )
+      check(/ TRACE sending \{.*"authorization":"\[REDACTED\]"/.test(log), "wire detail, redacted", log)
+      phase("second answer")
       console.log(`TUI e2e phases: ${phases.join(", ")}`)
     } finally {
       gate.release()
