@@ -3,6 +3,7 @@
  * refresh is needed) and prints the token it got. Args: <store path> <issuer url> <account key>.
  */
 import { Files } from "@cortexkit/openai-auth-core/Files"
+import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { Issuer } from "@cortexkit/openai-auth-core/OAuth"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Effect, Layer, Redacted } from "effect"
@@ -24,5 +25,6 @@ const program = Effect.gen(function* () {
   const grant = yield* credentials.access(key)
   return Redacted.value(grant.access)
 })
-const token = await Effect.runPromise(program.pipe(Effect.provide(layer)))
+// stdout carries the token: what the library logs (the refresh) must not go there
+const token = await Effect.runPromise(program.pipe(Effect.provide(layer), Effect.provide(Logger.layerSilent)))
 process.stdout.write(`${token}\n`)
