@@ -13,8 +13,8 @@ export const sameIdentity = (a: Pick<Account, "id" | "userId">, b: Pick<Account,
   a.id === b.id && (a.userId ?? "") === (b.userId ?? "")
 
 /**
- * Finds a fallback account by what a user types: its key, its account id (when only one account has it) or
- * its label. `main` is never a fallback.
+ * Finds a fallback account by what a user types: its key, its account id or its label (either only when one
+ * account has it: a shared one names nobody). `main` is never a fallback.
  */
 export const findAccount = <A extends Pick<Account, "id" | "userId" | "label">>(
   accounts: ReadonlyArray<A>,
@@ -24,5 +24,6 @@ export const findAccount = <A extends Pick<Account, "id" | "userId" | "label">>(
   if (byKey !== undefined) return byKey
   const byId = accounts.filter((a) => a.id === name)
   if (byId.length === 1) return byId[0]
-  return accounts.find((a) => a.label === name)
+  const byLabel = accounts.filter((a) => a.label === name)
+  return byLabel.length === 1 ? byLabel[0] : undefined
 }

@@ -3,7 +3,23 @@
  * (`openai-auth routing fallback-first`). Parsing is pure and total: every input is either a command or a
  * usage error whose message names what was wrong and shows the expected form.
  */
+import { hasControl } from "@cortexkit/openai-auth-core/Printable"
+import { MAIN } from "./AccountKey.ts"
 import { parseThresholds, type RoutingMode, type Threshold } from "./Routing.ts"
+
+/** A label is a name to type: one word, printable, short, and never `main` (that name is the main account's). */
+export const MAX_LABEL_LENGTH = 64
+
+/** what is wrong with `label` as a label, or undefined when it is fine */
+export const labelProblem = (label: string): string | undefined => {
+  const length = [...label].length
+  if (length === 0) return "a label cannot be empty"
+  if (length > MAX_LABEL_LENGTH) return `a label is at most ${MAX_LABEL_LENGTH} characters (this one has ${length})`
+  if (hasControl(label)) return "a label cannot hold control characters"
+  if (/\s/.test(label)) return "a label is one word"
+  if (label.toLowerCase() === MAIN) return `"${MAIN}" names the main account; choose another label`
+  return undefined
+}
 
 export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const
 export type LogLevelName = (typeof LOG_LEVELS)[number]
@@ -71,6 +87,8 @@ export const parseCommand = (name: string, args: ReadonlyArray<string>): Parsed 
       if (first === undefined) return ok({ _tag: "AccountList" })
       if (first === "add") {
         if (rest.length > 1) return usage(name, "a label is one word")
+        const problem = rest[0] === undefined ? undefined : labelProblem(rest[0])
+        if (problem !== undefined) return usage(name, problem)
         return ok({ _tag: "AccountAdd", label: rest[0], headless: false })
       }
       if (first === "switch" || first === "remove") {
@@ -79,6 +97,7 @@ export const parseCommand = (name: string, args: ReadonlyArray<string>): Parsed 
       }
       if (first === "order") {
         if (rest.length !== 2) return usage(name, "order takes two account ids or labels")
+        if (rest[0] === rest[1]) return usage(name, "order swaps two different accounts")
         return ok({ _tag: "AccountOrder", first: rest[0] as string, second: rest[1] as string })
       }
       return usage(name, `unknown action "${first}"`)

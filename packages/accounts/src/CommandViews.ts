@@ -1,6 +1,7 @@
+import { printableLine } from "@cortexkit/openai-auth-core/Printable"
 import { parseBoolean } from "@cortexkit/openai-auth-core/Settings"
 import { Effect, Schema } from "effect"
-import { findAccount, keyOf, MAIN } from "./AccountKey.ts"
+import { keyOf, MAIN } from "./AccountKey.ts"
 import { type AccountView, formatPercent, type KillswitchView, type QuotaView, windowView } from "./Format.ts"
 import type { PollOutcome } from "./QuotaPoller.ts"
 import { type RoutingMode, skipReason, type Threshold } from "./Routing.ts"
@@ -12,12 +13,19 @@ export class UnknownAccount extends Schema.TaggedError<UnknownAccount>()("Unknow
   message: Schema.String,
 }) {}
 
+/** The name fits more than one account (a label two accounts share, an id two users share): never a guess. */
+export class AmbiguousAccount extends Schema.TaggedError<AmbiguousAccount>()("AmbiguousAccount", {
+  name: Schema.String,
+  matches: Schema.Array(Schema.String),
+  message: Schema.String,
+}) {}
+
 /** The command is well-formed but cannot be applied (e.g. removing `main`). */
 export class CommandRefused extends Schema.TaggedError<CommandRefused>()("CommandRefused", {
   message: Schema.String,
 }) {}
 
-export type CommandError = UnknownAccount | CommandRefused | StoreError
+export type CommandError = UnknownAccount | AmbiguousAccount | CommandRefused | StoreError
 
 export interface CommandResult<A> {
   /** one line for a toast or the CLI */
@@ -37,22 +45,49 @@ export const nameOf = (a: Account) => (a.label === undefined ? keyOf(a) : `${a.l
 
 export const knownNames = (doc: StoreDocument): Array<string> => [MAIN, ...doc.accounts.map(nameOf)]
 
-export const unknown = (doc: StoreDocument, name: string, why = "no account named") =>
+export const unknown = (doc: StoreDocument, name: string) =>
   new UnknownAccount({
     name,
     known: knownNames(doc),
-    message: `${why} "${name}"; known accounts: ${knownNames(doc).join(", ")}`,
+    message: `no account named "${printableLine(name)}"; known accounts: ${printableLine(knownNames(doc).join(", "))}`,
   })
 
-/** `main`, or the key of the fallback named by key, account id or label. */
-export const resolveKey = (doc: StoreDocument, name: string): Effect.Effect<string, UnknownAccount> => {
+/**
+ * `main`, or the key of the fallback named by its key (unique), or by its account id or label when exactly
+ * one account has it. A name two accounts answer to is an error naming both, never the first of them.
+ */
+export const resolveKey = (
+  doc: StoreDocument,
+  name: string,
+): Effect.Effect<string, UnknownAccount | AmbiguousAccount> => {
   if (name === MAIN) return Effect.succeed(MAIN)
-  const found = findAccount(doc.accounts, name)
-  if (found !== undefined) return Effect.succeed(keyOf(found))
-  const sharing = doc.accounts.filter((a) => a.id === name)
+  const byKey = doc.accounts.find((a) => keyOf(a) === name)
+  if (byKey !== undefined) return Effect.succeed(keyOf(byKey))
+  const matches = doc.accounts.filter((a) => a.id === name || a.label === name)
+  const [only] = matches
+  if (matches.length === 1 && only !== undefined) return Effect.succeed(keyOf(only))
+  if (matches.length === 0) return Effect.fail(unknown(doc, name))
+  const names = matches.map(nameOf)
   return Effect.fail(
-    unknown(doc, name, sharing.length > 1 ? "more than one account (different users) has the id" : "no account named"),
+    new AmbiguousAccount({
+      name,
+      matches: matches.map(keyOf),
+      message: `"${printableLine(name)}" names more than one account: ${printableLine(names.join(", "))}; use the account's key instead`,
+    }),
   )
+}
+
+/**
+ * Why `label` cannot name the account `key` (or a new one, `key` undefined): another account already answers
+ * to it as its label, id or key. Undefined when it is free.
+ */
+export const labelTaken = (doc: StoreDocument, label: string, key?: string): string | undefined => {
+  const other = doc.accounts.find(
+    (a) => keyOf(a) !== key && (a.label === label || a.id === label || keyOf(a) === label),
+  )
+  return other === undefined
+    ? undefined
+    : `the label "${printableLine(label)}" is already how account ${printableLine(nameOf(other))} is named; choose another`
 }
 
 export const fallbackByName = (doc: StoreDocument, name: string, action: string) =>
@@ -180,4 +215,4 @@ export const flag = (value: boolean | string | null | undefined) =>
   typeof value === "boolean" ? value : typeof value === "string" ? (parseBoolean(value) ?? false) : false
 
 export const thresholdText = (key: string, t: Threshold) =>
-  `${key}:${formatPercent(t.fiveHour)} 5h,${formatPercent(t.weekly)} weekly`
+  `${printableLine(key)}:${formatPercent(t.fiveHour)} 5h,${formatPercent(t.weekly)} weekly`

@@ -8,9 +8,10 @@
 
 import { parseIdentity } from "@cortexkit/openai-auth-core/Jwt"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
+import { printableLine } from "@cortexkit/openai-auth-core/Printable"
 import { Clock, Context, Effect, Layer, Option, Redacted, Result } from "effect"
 import { keyOf, MAIN, sameIdentity } from "./AccountKey.ts"
-import type { Command } from "./CommandSyntax.ts"
+import { type Command, labelProblem } from "./CommandSyntax.ts"
 import {
   type AccountsData,
   accountViews,
@@ -18,6 +19,7 @@ import {
   CommandRefused,
   type CommandResult,
   fallbackByName,
+  labelTaken,
   type QuotaData,
   resolveKey,
 } from "./CommandViews.ts"
@@ -30,6 +32,7 @@ import { type Account, type StoreDocument, upsertAccount } from "./StoreSchema.t
 
 export {
   type AccountsData,
+  AmbiguousAccount,
   accountViews,
   type CacheKeepData,
   type CommandError,
@@ -52,20 +55,6 @@ export interface LoginHook<E> {
 
 export const make = Effect.gen(function* () {
   const store = yield* Store
-
-  const update = <A>(
-    f: (doc: StoreDocument) => Effect.Effect<{ readonly doc: StoreDocument; readonly out: A }, CommandError>,
-  ) =>
-    Effect.gen(function* () {
-      let out: A | undefined
-      yield* store.update((doc) =>
-        Effect.map(f(doc), (r) => {
-          out = r.out
-          return r.doc
-        }),
-      )
-      return out as A
-    })
 
   const listAccounts = Effect.fn("Commands.listAccounts")(function* () {
     const doc = yield* store.read
@@ -127,10 +116,14 @@ export const make = Effect.gen(function* () {
       ...(tokens.plan === undefined ? {} : { plan: tokens.plan }),
       ...(tokens.idToken === undefined ? {} : { idToken: tokens.idToken }),
     }
-    const added = yield* update((doc) => {
+    const problem = label === undefined || label === "" ? undefined : labelProblem(label)
+    if (problem !== undefined) return yield* new CommandRefused({ message: problem })
+    const added = yield* store.modify((doc) => {
       const existed = doc.accounts.some(
         (a) => sameIdentity(a, account) || (a.id === account.id && a.userId === undefined),
       )
+      const taken = label === undefined || label === "" ? undefined : labelTaken(doc, label, keyOf(account))
+      if (taken !== undefined) return Effect.fail(new CommandRefused({ message: taken }))
       const next = upsertAccount(doc, account)
       // a fresh login is the cure for "needs re-login" and says nothing about exhaustion
       const accounts = next.accounts.map((a) => {
@@ -138,10 +131,10 @@ export const make = Effect.gen(function* () {
         const { needsReloginReason: _r, exhaustedUntil: _e, ...rest } = a
         return { ...rest, state: "active" as const }
       })
-      return Effect.succeed({ doc: { ...next, accounts }, out: !existed })
+      return Effect.succeed([!existed, { ...next, accounts }] as const)
     })
     const view = accountViews(yield* store.read, now).find((v) => v.key === keyOf(account)) as AccountView
-    const who = `${displayName(view)} (${[view.key, view.plan, view.email].filter((x) => x !== undefined).join(", ")})`
+    const who = `${displayName(view)} (${printableLine([view.key, view.plan, view.email].filter((x) => x !== undefined).join(", "))})`
     return {
       summary: added ? `added fallback account ${who}` : `updated fallback account ${who}`,
       data: { added, account: view },
@@ -149,20 +142,20 @@ export const make = Effect.gen(function* () {
   })
 
   const switchAccount = Effect.fn("Commands.switchAccount")(function* (name: string) {
-    const key = yield* update((doc) =>
-      Effect.map(resolveKey(doc, name), (key) => ({ doc: { ...doc, activeAccount: key }, out: key })),
+    const key = yield* store.modify((doc) =>
+      Effect.map(resolveKey(doc, name), (key) => [key, { ...doc, activeAccount: key }] as const),
     )
     return {
       summary:
         key === MAIN
           ? "switched back to the main account"
-          : `switched to ${name} (${key}); the main login is untouched`,
+          : `switched to ${printableLine(name)} (${printableLine(key)}); the main login is untouched`,
       data: { activeAccount: key },
     }
   })
 
   const removeAccount = Effect.fn("Commands.removeAccount")(function* (name: string) {
-    const removed = yield* update((doc) =>
+    const removed = yield* store.modify((doc) =>
       Effect.map(fallbackByName(doc, name, "remove"), ({ key, account }) => {
         const { [key]: _dropped, ...quota } = doc.quota
         const next: StoreDocument = {
@@ -171,24 +164,32 @@ export const make = Effect.gen(function* () {
           quota,
         }
         const { activeAccount: _active, ...withoutActive } = next
-        return { doc: doc.activeAccount === key ? withoutActive : next, out: { key, label: account.label } }
+        return [{ key, label: account.label }, doc.activeAccount === key ? withoutActive : next] as const
       }),
     )
-    return { summary: `removed fallback account ${removed.label ?? removed.key}`, data: removed }
+    return { summary: `removed fallback account ${printableLine(removed.label ?? removed.key)}`, data: removed }
   })
 
   const orderAccounts = Effect.fn("Commands.orderAccounts")(function* (first: string, second: string) {
-    const order = yield* update((doc) =>
+    const order = yield* store.modify((doc) =>
       Effect.gen(function* () {
         const a = yield* fallbackByName(doc, first, "reorder")
         const b = yield* fallbackByName(doc, second, "reorder")
+        if (a.key === b.key) {
+          return yield* new CommandRefused({
+            message: `order swaps two different accounts; "${printableLine(first)}" and "${printableLine(second)}" are both ${printableLine(a.key)}`,
+          })
+        }
         const accounts = [...doc.accounts]
         accounts[a.index] = b.account
         accounts[b.index] = a.account
-        return { doc: { ...doc, accounts }, out: accounts.map(keyOf) }
+        return [accounts.map(keyOf), { ...doc, accounts }] as const
       }),
     )
-    return { summary: `swapped ${first} and ${second}; fallback order: ${order.join(", ")}`, data: { order } }
+    return {
+      summary: `swapped ${printableLine(first)} and ${printableLine(second)}; fallback order: ${printableLine(order.join(", "))}`,
+      data: { order },
+    }
   })
 
   const settings = yield* makeSettingsCommands

@@ -4,8 +4,9 @@
  * the host's own store (OpenCode's `auth.json`). Split from `Credentials.ts`, which re-exports all of it.
  */
 
+import { accountIdOf, parseClaims } from "@cortexkit/openai-auth-core/Jwt"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
-import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import { Context, Effect, Layer, Option, Redacted, Result, Schema } from "effect"
 
 export interface HostTokens {
   readonly access: Redacted.Redacted<string>
@@ -40,6 +41,26 @@ export interface AccessGrant {
   readonly accountId: string
   readonly access: Redacted.Redacted<string>
   readonly expiresAt: number
+}
+
+export const grantOf = (
+  key: string,
+  t: {
+    readonly access: Redacted.Redacted<string>
+    readonly expiresAt: number
+    readonly accountId?: string | undefined
+  },
+): AccessGrant => ({
+  key,
+  accountId: t.accountId ?? accountIdFromToken(t.access),
+  access: t.access,
+  expiresAt: t.expiresAt,
+})
+
+/** A host entry without `accountId` (older OpenCode logins): the access token's claims carry it. */
+const accountIdFromToken = (access: Redacted.Redacted<string>): string => {
+  const claims = parseClaims(Redacted.value(access), "access token")
+  return (Result.isSuccess(claims) ? accountIdOf(claims.success) : undefined) ?? ""
 }
 
 /** The account cannot be used until the user logs in again. */

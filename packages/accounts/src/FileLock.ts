@@ -4,14 +4,31 @@
  * died on this host, or that went `staleMs` without a heartbeat, is broken by renaming it aside (never by
  * deleting a name someone may have just taken). Release removes the lock only if it still holds our token.
  *
- * Hand-off is first come, first served: waiters queue with tickets beside the lock (LockQueue.ts).
+ * A holder that is alive but silent (stopped with SIGSTOP or Ctrl-Z, a laptop lid, a debugger, an event loop
+ * blocked) is trusted for `staleMs` (30 s: three missed heartbeats), then its lock is broken so that the other
+ * processes can go on. It may wake up still believing it holds the lock, so a write made under it is fenced:
+ * `LockHandle.ownerText` is what the lock file holds while it is ours, and the store's write renames only if
+ * the lock file still holds it and the store is still what was read (Store.ts, `Files.writeAtomicIf`).
+ *
+ * Hand-off is first come, first served: waiters queue with tickets beside the lock (LockQueue.ts). What a
+ * killed process left beside the lock (its temp file, a lock moved aside) is removed by the next holder.
  */
 
 import { randomBytes } from "node:crypto"
 import { basename, dirname, join } from "node:path"
-import { FileError, Files } from "@cortexkit/openai-auth-core/Files"
-import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Schema, type Scope, Semaphore } from "effect"
-import { type DirWatch, host, makeQueue, POLL_MS, pidAlive, TICKET_BEAT_MS, ticketName, watchDir } from "./LockQueue.ts"
+import { FileError, Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
+import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Schema, type Scope } from "effect"
+import { makeKeyedMutex } from "./KeyedMutex.ts"
+import {
+  type DirWatch,
+  host,
+  makeQueue,
+  POLL_MS,
+  TICKET_BEAT_MS,
+  ticketName,
+  uniqueAside,
+  watchDir,
+} from "./LockQueue.ts"
 
 export { pidAlive, ticketName }
 
@@ -35,21 +52,28 @@ const decodeOwner = Schema.decodeUnknownOption(Schema.fromJsonString(LockOwner))
 export interface LockOptions {
   /** give up after this long (default 5 s) */
   readonly timeoutMs?: number
-  /** a lock without a heartbeat for this long is abandoned (default 30 s) */
+  /** a lock without a heartbeat for this long is abandoned, its owner alive or not (default 30 s) */
   readonly staleMs?: number
 }
 
 export interface LockHandle {
   readonly path: string
   readonly token: string
+  /** the lock file's exact text while the lock is ours: a fenced write expects to find it there */
+  readonly ownerText: string
   /** how long acquiring took */
   readonly waitedMs: number
+  /** a stale lock (its owner dead, or silent for `staleMs`) was broken to take this one */
+  readonly recovered: boolean
+  /** whether the lock file still names us (false once it was broken while we were silent) */
+  readonly stillHeld: Effect.Effect<boolean>
   /** removes the lock if it is still ours; never fails */
   readonly release: Effect.Effect<void>
 }
 
-const DEFAULT_TIMEOUT_MS = 5_000
-const DEFAULT_STALE_MS = 30_000
+export const DEFAULT_TIMEOUT_MS = 5_000
+/** how long a live holder that stopped beating is trusted before its lock is broken */
+export const DEFAULT_STALE_MS = 30_000
 const jitter = (ms: number) => Math.max(1, Math.round(ms * (0.5 + Math.random() / 2)))
 
 const describeOwner = (owner: Option.Option<LockOwner>) =>
@@ -58,21 +82,13 @@ const describeOwner = (owner: Option.Option<LockOwner>) =>
     onSome: (o) => `pid ${o.pid} on ${o.hostname} since ${new Date(o.createdAt).toISOString()}`,
   })
 
-const uniqueAside = (path: string, what: string) => `${path}.${what}.${process.pid}.${randomBytes(6).toString("hex")}`
-
 export const make = Effect.gen(function* () {
   const files = yield* Files
-  const { queueState, enqueue } = makeQueue(files)
+  const { queueState, enqueue, sweep } = makeQueue(files)
   // fibers of one process queue here (FIFO) so that only one of them polls the file at a time
-  const local = new Map<string, Semaphore.Semaphore>()
-  const localFor = (path: string) => {
-    let semaphore = local.get(path)
-    if (semaphore === undefined) {
-      semaphore = Semaphore.makeUnsafe(1)
-      local.set(path, semaphore)
-    }
-    return semaphore
-  }
+  const local = makeKeyedMutex()
+  // paths whose leftovers this process has already looked for
+  const swept = new Set<string>()
 
   const readOwner = (path: string) =>
     Effect.map(files.readText(path), (text) => Option.flatMap(text, (t) => decodeOwner(t)))
@@ -90,7 +106,7 @@ export const make = Effect.gen(function* () {
         () => Effect.succeed(false),
       ),
     )
-    if (!moved) return
+    if (!moved) return false
     const took = yield* readOwner(aside)
     const same = Option.isNone(judged)
       ? Option.isNone(took)
@@ -104,6 +120,7 @@ export const make = Effect.gen(function* () {
       )
     }
     yield* Effect.ignore(files.remove(aside))
+    return same
   })
 
   const isStale = Effect.fnUntraced(function* (path: string, owner: Option.Option<LockOwner>, staleMs: number) {
@@ -153,10 +170,11 @@ export const make = Effect.gen(function* () {
     let ticket: string | null | undefined
     let beatAt = 0
     let notices: DirWatch | undefined
-    const leave = Effect.suspend(() => {
-      notices?.close()
-      return typeof ticket === "string" ? Effect.ignore(files.remove(join(dirname(path), ticket))) : Effect.void
-    })
+    let recovered = false
+    const leave = Effect.suspend(() =>
+      typeof ticket === "string" ? Effect.ignore(files.remove(join(dirname(path), ticket))) : Effect.void,
+    )
+    // the scope ends the directory watch
     return yield* Effect.gen(function* () {
       while (true) {
         const state = ticket === null ? { head: undefined, ahead: undefined } : yield* queueState(path, ticket, staleMs)
@@ -167,12 +185,13 @@ export const make = Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
           const token = randomBytes(12).toString("hex")
           const mine: LockOwner = { pid: process.pid, hostname: host, createdAt: now, token }
-          if (yield* files.createExclusive(path, JSON.stringify(mine))) {
-            return { token, waitedMs: now - start }
+          const ownerText = JSON.stringify(mine)
+          if (yield* files.createExclusive(path, ownerText)) {
+            return { token, ownerText, waitedMs: now - start, recovered }
           }
           owner = yield* readOwner(path)
           if (yield* isStale(path, owner, staleMs)) {
-            yield* breakStale(path, owner)
+            if (yield* breakStale(path, owner)) recovered = true
             continue
           }
         } else if (notices !== undefined && state.ahead !== undefined) {
@@ -199,7 +218,7 @@ export const make = Effect.gen(function* () {
         }
         if (ticket === undefined) {
           // watching starts before the next look, so a release in between is not missed
-          notices = watchDir(dirname(path))
+          notices = yield* watchDir(files, dirname(path))
           const name = ticketName(path, now)
           ticket = (yield* enqueue(path, name)) ? name : null
           beatAt = now
@@ -220,7 +239,7 @@ export const make = Effect.gen(function* () {
         const wait = Math.min(jitter(poll), left)
         yield* notices === undefined ? Effect.sleep(wait) : notices.wait(wait)
       }
-    }).pipe(Effect.ensuring(leave))
+    }).pipe(Effect.scoped, Effect.ensuring(leave))
   })
 
   const acquire = (
@@ -231,25 +250,23 @@ export const make = Effect.gen(function* () {
       const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS
       const start = yield* Clock.currentTimeMillis
       // released when the scope closes, after the file lock (finalizers run in reverse order)
-      yield* localFor(path)
-        .takeScoped(1)
-        .pipe(
-          Effect.timeoutOrElse({
-            duration: Duration.millis(timeoutMs),
-            orElse: () =>
-              Effect.fail(
-                new LockTimeout({
-                  path,
-                  owner: `another fiber of this process (pid ${process.pid})`,
-                  waitedMs: timeoutMs,
-                  message: `timed out after ${timeoutMs} ms waiting for the lock ${path} held by another fiber of this process`,
-                }),
-              ),
-          }),
-        )
+      yield* local.lockScoped(path).pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.millis(timeoutMs),
+          orElse: () =>
+            Effect.fail(
+              new LockTimeout({
+                path,
+                owner: `another fiber of this process (pid ${process.pid})`,
+                waitedMs: timeoutMs,
+                message: `timed out after ${timeoutMs} ms waiting for the lock ${path} held by another fiber of this process`,
+              }),
+            ),
+        }),
+      )
       const queued = (yield* Clock.currentTimeMillis) - start
       // the wait stays interruptible; only the step from "created" to "release registered" is not
-      return yield* Effect.acquireRelease(
+      const handle = yield* Effect.acquireRelease(
         Effect.gen(function* () {
           const acquired = yield* Effect.interruptible(
             tryAcquire(path, { ...options, timeoutMs: Math.max(0, timeoutMs - queued) }),
@@ -258,13 +275,25 @@ export const make = Effect.gen(function* () {
           const handle: LockHandle = {
             path,
             token: acquired.token,
+            ownerText: acquired.ownerText,
             waitedMs: acquired.waitedMs + queued,
+            recovered: acquired.recovered,
+            stillHeld: readOwner(path).pipe(
+              Effect.map((owner) => Option.isSome(owner) && owner.value.token === acquired.token),
+              Effect.orElseSucceed(() => false),
+            ),
             release: Fiber.interrupt(beat).pipe(Effect.andThen(release(path, acquired.token))),
           }
           return handle
         }),
         (handle) => handle.release,
       )
+      // a dead owner's leftovers go with it; the first holder in a process also looks once for older ones
+      if (handle.recovered || !swept.has(path)) {
+        swept.add(path)
+        yield* sweep(path)
+      }
+      return handle
     })
 
   const withLock = <A, E, R>(

@@ -1,7 +1,10 @@
 /**
  * Plain-text rendering shared by the CLI and the TUI dialogs: account names, states, quota windows and
- * aligned tables. Pure: the caller passes `now`, so the same view renders the same text in tests.
+ * aligned tables. Pure: the caller passes `now`, so the same view renders the same text in tests. Text that
+ * came from outside (a label, an email or plan from a token) is rendered with its control characters
+ * escaped (core Printable).
  */
+import { printableLine } from "@cortexkit/openai-auth-core/Printable"
 import type { QuotaWindow } from "@cortexkit/openai-auth-core/Quota"
 
 /** What `listAccounts` reports for one account (main or fallback); JSON-friendly for `--json`. */
@@ -59,9 +62,9 @@ export const windowView = (window: QuotaWindow | undefined): WindowView | undefi
       ? { usedPercent: window.usedPercent }
       : { usedPercent: window.usedPercent, resetsAt: window.resetsAt }
 
-/** How a user names the account: `main`, else its label, else its key. */
+/** How a user names the account: `main`, else its label, else its key (printable: see the module comment). */
 export const displayName = (view: Pick<AccountView, "key" | "label" | "kind">): string =>
-  view.kind === "main" ? "main" : (view.label ?? view.key)
+  view.kind === "main" ? "main" : printableLine(view.label ?? view.key)
 
 export const formatPercent = (value: number): string => `${Math.round(value * 10) / 10}%`
 
@@ -101,7 +104,8 @@ export const formatState = (view: AccountView, now: number): string => {
 }
 
 /** Column-aligned rows; the last column is not padded. */
-export const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+export const formatTable = (cells: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const rows = cells.map((row) => row.map(printableLine))
   const widths: Array<number> = []
   for (const row of rows) {
     row.forEach((cell, i) => {

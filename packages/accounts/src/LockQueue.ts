@@ -1,5 +1,6 @@
 /**
- * The waiting room of the cross-process lock (FileLock.ts): first come, first served. A waiter leaves a
+ * The waiting room of the cross-process lock (FileLock.ts), and what else lies beside the lock: first come,
+ * first served. A waiter leaves a
  * ticket `<lock>.q.<time>.<host>.<pid>.<random>` next to the lock and only the oldest live ticket tries to
  * take it, so a process that has just released cannot take the lock straight back while others wait.
  * Waiters sleep until the name they follow changes in the directory (fs.watch), with a short poll as the
@@ -7,12 +8,10 @@
  * owner, so a ticket that is lost, stale or ignored costs fairness, never safety.
  */
 import { createHash, randomBytes } from "node:crypto"
-import { type FSWatcher, watch } from "node:fs"
-import { open, readdir } from "node:fs/promises"
 import { hostname } from "node:os"
 import { basename, dirname, join } from "node:path"
-import type { Files } from "@cortexkit/openai-auth-core/Files"
-import { Clock, Effect, Option } from "effect"
+import { deadTemps, type Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
+import { Clock, Deferred, Effect, Latch, Option, Stream } from "effect"
 
 export const host = hostname()
 export const hostTag = createHash("sha256").update(host).digest("hex").slice(0, 8)
@@ -28,68 +27,68 @@ export const ticketName = (lockPath: string, atMs: number, pid = process.pid, on
     onHost === host ? hostTag : createHash("sha256").update(onHost).digest("hex").slice(0, 8)
   }.${pid}.${randomBytes(4).toString("hex")}`
 
-/** whether a process with this pid exists on this host (EPERM: it exists, it just is not ours) */
-export const pidAlive = (pid: number): boolean => {
-  if (!Number.isInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM"
-  }
-}
-
 /**
  * Wakes a waiter when one name changes in the lock's directory: the lock itself for the head of the queue
  * (released or renamed aside), the ticket just ahead for the others (so a release wakes one process, not
- * all). A change that arrives while the waiter is busy is remembered, so none is missed between a look and
- * the next wait.
+ * all). A change that arrives while the waiter is busy is remembered (the latch stays open), so none is missed
+ * between a look and the next wait. Watching lives as long as the enclosing scope; where the platform cannot
+ * watch, `watched` is false and waiting is a plain sleep.
  */
-export const watchDir = (dir: string) => {
-  let followed: string | undefined
-  let pending = false
-  let wake: (() => void) | undefined
-  let watcher: FSWatcher | undefined
-  try {
-    watcher = watch(dir, { persistent: false }, (_event, file) => {
-      if (file !== null && String(file) === followed) {
-        pending = true
-        wake?.()
-      }
-    })
-    watcher.on("error", () => {
-      watcher?.close()
-      watcher = undefined
-    })
-  } catch {
-    watcher = undefined
-  }
-  const notice = Effect.callback<void>((resume) => {
-    if (pending) {
-      pending = false
-      return resume(Effect.void)
+export const watchDir = (files: Files["Service"], dir: string) =>
+  Effect.gen(function* () {
+    const notice = yield* Latch.make(false)
+    const ready = yield* Deferred.make<boolean>()
+    let followed: string | undefined
+    let watching = false
+    yield* files
+      .watchNames(dir, () => {
+        watching = true
+        Deferred.doneUnsafe(ready, Effect.succeed(true))
+      })
+      .pipe(
+        Stream.runForEach((name) => Effect.sync(() => name === followed && notice.openUnsafe())),
+        Effect.ignore,
+        // failed or ended: from now on the waiter only polls
+        Effect.ensuring(
+          Effect.sync(() => {
+            watching = false
+            Deferred.doneUnsafe(ready, Effect.succeed(false))
+          }),
+        ),
+        Effect.forkScoped,
+      )
+    yield* Deferred.await(ready)
+    return {
+      watched: () => watching,
+      follow: (name: string) => {
+        if (followed !== name) notice.closeUnsafe()
+        followed = name
+      },
+      wait: (ms: number): Effect.Effect<void> =>
+        watching
+          ? Effect.raceFirst(notice.await, Effect.sleep(ms)).pipe(
+              Effect.andThen(Effect.sync(() => notice.closeUnsafe())),
+            )
+          : Effect.sleep(ms),
     }
-    wake = () => {
-      wake = undefined
-      pending = false
-      resume(Effect.void)
-    }
-    return Effect.sync(() => {
-      wake = undefined
-    })
   })
-  return {
-    watched: () => watcher !== undefined,
-    follow: (name: string) => {
-      if (followed !== name) pending = false
-      followed = name
-    },
-    wait: (ms: number) => (watcher === undefined ? Effect.sleep(ms) : Effect.race(notice, Effect.sleep(ms))),
-    close: () => watcher?.close(),
-  }
-}
 
-export type DirWatch = ReturnType<typeof watchDir>
+export type DirWatch = Effect.Success<ReturnType<typeof watchDir>>
+
+export const uniqueAside = (path: string, what: string) =>
+  `${path}.${what}.${process.pid}.${randomBytes(6).toString("hex")}`
+
+/** a lock moved aside by `breakStale` or `release` whose mover died before removing it */
+const deadAsides = (path: string, names: ReadonlyArray<string>) => {
+  const prefix = `${basename(path)}.`
+  return names.filter((name) => {
+    const match = /^(?:stale|release)\.(\d+)\.[0-9a-f]{12}$/.exec(
+      name.startsWith(prefix) ? name.slice(prefix.length) : "",
+    )
+    const pid = Number(match?.[1] ?? Number.NaN)
+    return match !== null && pid !== process.pid && !pidAlive(pid)
+  })
+}
 
 export const makeQueue = (files: Files["Service"]) => {
   const ticketPrefix = (path: string) => `${basename(path)}.q.`
@@ -101,7 +100,7 @@ export const makeQueue = (files: Files["Service"]) => {
    */
   const queueState = Effect.fnUntraced(function* (path: string, mine: string | undefined, staleMs: number) {
     const prefix = ticketPrefix(path)
-    const names = yield* Effect.tryPromise(() => readdir(dirname(path))).pipe(
+    const names = yield* files.list(dirname(path)).pipe(
       Effect.map((all) => all.filter((n) => n.startsWith(prefix)).sort()),
       Effect.orElseSucceed((): Array<string> => []),
     )
@@ -128,13 +127,18 @@ export const makeQueue = (files: Files["Service"]) => {
 
   /** an empty file, created only if absent: one open(O_EXCL), cheaper than the lock's write-and-link */
   const enqueue = (path: string, name: string) =>
-    Effect.tryPromise(async () => {
-      const handle = await open(join(dirname(path), name), "wx", 0o600)
-      await handle.close()
-    }).pipe(
-      Effect.as(true),
-      Effect.orElseSucceed(() => false),
+    files.createEmpty(join(dirname(path), name)).pipe(Effect.orElseSucceed(() => false))
+
+  /** removes what killed processes left beside the lock: their temp files and locks moved aside */
+  const sweep = (path: string) =>
+    files.list(dirname(path)).pipe(
+      Effect.flatMap((names) =>
+        Effect.forEach([...deadTemps(path, names), ...deadAsides(path, names)], (name) =>
+          files.remove(join(dirname(path), name)),
+        ),
+      ),
+      Effect.ignore,
     )
 
-  return { queueState, enqueue }
+  return { queueState, enqueue, sweep }
 }

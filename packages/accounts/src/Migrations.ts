@@ -12,6 +12,14 @@ export const CURRENT_VERSION = 1
 
 export type JsonObject = Record<string, unknown>
 
+/**
+ * `target[key] = value` as an own property whatever the key: a plain assignment to `__proto__` would replace
+ * the object's prototype instead, and the key (a user's or a newer build's) would be lost on the next write.
+ */
+export const setOwn = <V>(target: Record<string, V>, key: string, value: V): void => {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 export interface MigrationFailure {
   readonly reason: string
 }

@@ -171,7 +171,7 @@ export const make = Effect.gen(function* () {
     let reset: Array<string> | undefined
     for (const a of accounts) {
       if (a.exhaustedUntil !== undefined && a.exhaustedUntil > now) exhaustedSeen.add(a.key)
-      else if (exhaustedSeen.delete(a.key)) (reset ??= []).push(a.key)
+      else if (exhaustedSeen.delete(a.key)) reset = [...(reset ?? []), a.key]
     }
     return reset === undefined
       ? Effect.void
@@ -328,7 +328,11 @@ export const make = Effect.gen(function* () {
 
 const unreachableMessage = (error: Exclude<TransportError, { _tag: "PreOutputFailure" }>): string =>
   error._tag === "TransportTimeout"
-    ? `the Codex backend did not answer (${error.phase} timeout after ${error.afterMs} ms)`
+    ? error.phase === "connect"
+      ? `the Codex backend could not be reached (no connection within ${error.afterMs} ms)`
+      : error.phase === "first-byte"
+        ? `the Codex backend did not answer (stalled: no first byte within ${error.afterMs} ms)`
+        : `the Codex backend stopped answering (stalled: nothing for ${error.afterMs} ms)`
     : error._tag === "ConnectFailure"
       ? `the Codex backend could not be reached: ${error.message}`
       : "the request was cancelled"

@@ -157,7 +157,13 @@ export const parseThresholds = (
     const fiveHour = Number(five)
     const weekly = Number(week)
     if (fiveHour > 100 || weekly > 100) return { ok: false, error: `"${entry}": percentages go from 0 to 100` }
-    value[key] = { fiveHour, weekly }
+    // an own property even for `__proto__`: the name is whatever the user typed
+    Object.defineProperty(value, key, {
+      value: { fiveHour, weekly },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
   }
   return { ok: true, value }
 }

@@ -16,6 +16,7 @@ import {
   thresholdText,
 } from "./CommandViews.ts"
 import { formatDuration } from "./Format.ts"
+import { setOwn } from "./Migrations.ts"
 import type { RoutingMode, Threshold } from "./Routing.ts"
 import { StateFile } from "./StateFile.ts"
 import { Store } from "./Store.ts"
@@ -58,7 +59,7 @@ export const makeSettingsCommands = Effect.gen(function* () {
       Effect.gen(function* () {
         const next: Record<string, Threshold> = { ...d.killswitch.thresholds }
         for (const [name, threshold] of Object.entries(thresholds)) {
-          next[name === "*" ? "*" : yield* resolveKey(d, name)] = threshold
+          setOwn(next, name === "*" ? "*" : yield* resolveKey(d, name), threshold)
         }
         return { ...d, killswitch: { ...d.killswitch, thresholds: next } }
       }),

@@ -7,6 +7,7 @@
  */
 import { mergeQuota, type QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
 import { keyOf, MAIN } from "./AccountKey.ts"
+import { setOwn } from "./Migrations.ts"
 import type { StoreDocument } from "./StoreSchema.ts"
 
 export interface Observations {
@@ -32,7 +33,7 @@ export const applyObservations = (doc: StoreDocument, pending: PendingSnapshot):
     for (const [key, mine] of pending.quota) {
       const merged = mergeQuota(doc.quota[key], mine)
       if (merged !== doc.quota[key]) {
-        quota[key] = merged
+        setOwn(quota, key, merged)
         changed = true
       }
     }

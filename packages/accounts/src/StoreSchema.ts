@@ -6,7 +6,7 @@
 import { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
 import { optionalFileFields } from "@cortexkit/openai-auth-core/Settings"
 import { Effect, Result, Schema } from "effect"
-import { CURRENT_VERSION, type JsonObject, migrate } from "./Migrations.ts"
+import { CURRENT_VERSION, type JsonObject, migrate, setOwn } from "./Migrations.ts"
 
 /** plain strings on disk, `Redacted` in memory so tokens never reach a log by accident */
 const Token = Schema.RedactedFromValue(Schema.String)
@@ -95,7 +95,7 @@ const isObject = (value: unknown): value is JsonObject =>
 
 const unknownKeys = (raw: JsonObject, known: ReadonlySet<string>): JsonObject => {
   const out: JsonObject = {}
-  for (const [key, value] of Object.entries(raw)) if (!known.has(key)) out[key] = value
+  for (const [key, value] of Object.entries(raw)) if (!known.has(key)) setOwn(out, key, value)
   return out
 }
 
@@ -125,7 +125,7 @@ export const decodeDocument = (raw: unknown, now: number): Result.Result<StoreDo
   const quota: Record<string, QuotaSnapshot> = {}
   for (const [key, value] of Object.entries(decoded.success.quota)) {
     const snapshot = decodeQuota(value)
-    if (Result.isSuccess(snapshot)) quota[key] = snapshot.success
+    if (Result.isSuccess(snapshot)) setOwn(quota, key, snapshot.success)
   }
   return Result.succeed({
     ...decoded.success,
@@ -141,7 +141,7 @@ export const encodeDocument = (doc: StoreDocument): Result.Result<JsonObject, st
   for (const [key, value] of Object.entries(doc.quota)) {
     const encoded = encodeQuota(value)
     if (Result.isFailure(encoded)) return Result.fail(`quota.${key}: ${encoded.failure.message}`)
-    quota[key] = encoded.success
+    setOwn<unknown>(quota, key, encoded.success)
   }
   const { extra, ...fields } = doc
   const encoded = encodeFields({ ...fields, quota })
@@ -151,7 +151,7 @@ export const encodeDocument = (doc: StoreDocument): Result.Result<JsonObject, st
     const accountExtra = doc.accounts[i]?.extra
     return accountExtra === undefined ? account : { ...unknownKeys(accountExtra, KNOWN_ACCOUNT), ...account }
   })
-  for (const [key, value] of Object.entries(extra)) if (!KNOWN_TOP.has(key)) out[key] = value
+  for (const [key, value] of Object.entries(extra)) if (!KNOWN_TOP.has(key)) setOwn(out, key, value)
   return Result.succeed(out)
 }
 

@@ -125,12 +125,59 @@ describe("Commands: accounts", () => {
     expect(onDisk(path).accounts.map((a: { userId: string }) => a.userId)).toEqual(["alice", "bob"])
     // the bare id is ambiguous, the key and the label are not
     const error = await fail(path, cmd("account", "switch", "acct_team"))
-    expect(error._tag).toBe("UnknownAccount")
-    expect((error as { message: string }).message).toContain("more than one account")
+    expect(error._tag).toBe("AmbiguousAccount")
+    expect((error as { message: string }).message).toContain("names more than one account")
     await run(path, cmd("account", "switch", "acct_team/bob"))
     expect(onDisk(path).activeAccount).toBe("acct_team/bob")
     await run(path, cmd("account", "switch", "alice"))
     expect(onDisk(path).activeAccount).toBe("acct_team/alice")
+  })
+
+  test("a label two accounts share is an ambiguity, never the first of them; a new one cannot take a used name", async () => {
+    const path = freshPath()
+    await run(
+      path,
+      withCommands((c) =>
+        Effect.gen(function* () {
+          yield* c.addAccount(tokens("acct_one"), "work")
+          yield* c.addAccount(tokens("acct_two"), "home")
+        }),
+      ),
+    )
+    // another account may not take a label (or an id) already in use; the same account may keep its own
+    const taken = await fail(
+      path,
+      withCommands((c) => c.addAccount(tokens("acct_three"), "work")),
+    )
+    expect(taken).toMatchObject({ _tag: "CommandRefused" })
+    expect((taken as { message: string }).message).toContain('the label "work" is already how account work')
+    expect(
+      (
+        await fail(
+          path,
+          withCommands((c) => c.addAccount(tokens("acct_three"), "acct_one")),
+        )
+      )._tag,
+    ).toBe("CommandRefused")
+    await run(
+      path,
+      withCommands((c) => c.addAccount(tokens("acct_one"), "work")),
+    )
+    // a hand-edited store with the label twice
+    const disk = onDisk(path)
+    disk.accounts[1].label = "work"
+    writeFileSync(path, JSON.stringify(disk))
+    const ambiguous = await fail(path, cmd("account", "remove", "work"))
+    expect(ambiguous).toMatchObject({ _tag: "AmbiguousAccount", name: "work" })
+    expect(onDisk(path).accounts).toHaveLength(2)
+  })
+
+  test("order of one account with itself is refused, however it is named", async () => {
+    const path = freshPath()
+    await withTwo(path)
+    const refused = await fail(path, cmd("account", "order", "work", "acct_a"))
+    expect(refused).toMatchObject({ _tag: "CommandRefused" })
+    expect((refused as { message: string }).message).toContain("two different accounts")
   })
 
   test("list shows main and fallbacks with their states", async () => {

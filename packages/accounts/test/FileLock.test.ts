@@ -139,6 +139,24 @@ describe("FileLock", () => {
     }),
   )
 
+  it.live("the first holder removes what dead processes left beside the lock, and nothing of a live one", () =>
+    Effect.gen(function* () {
+      const lock = yield* FileLock
+      const path = freshLock()
+      const dead = yield* Effect.promise(deadPid)
+      const live = process.ppid
+      const names = (pid: number) => [
+        `store.json.lock.${pid}.0123456789ab.tmp`,
+        `store.json.lock.release.${pid}.0123456789ab`,
+        `store.json.lock.stale.${pid}.0123456789ab`,
+      ]
+      for (const name of [...names(dead), ...names(live)]) writeFileSync(join(path, "..", name), "{}")
+      writeFileSync(join(path, "..", "unrelated.txt"), "mine")
+      yield* lock.withLock(path, () => Effect.void)
+      expect(readdirSync(join(path, "..")).sort()).toEqual([...names(live), "unrelated.txt"].sort())
+    }),
+  )
+
   it.live("fibers of one process take turns (no two inside at once)", () =>
     Effect.gen(function* () {
       const lock = yield* FileLock

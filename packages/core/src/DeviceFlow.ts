@@ -17,12 +17,17 @@ import {
   normalizeIssuer,
   type TokenSet,
 } from "./OAuth.ts"
+import { printableLine } from "./Printable.ts"
 import { TokenClient, type TokenEndpointError } from "./TokenClient.ts"
 
 /** The user code is valid this long after it was issued. */
 export const DEVICE_CODE_LIFETIME: Duration.Duration = Duration.minutes(15)
 /** Polling exactly at the advertised interval gets `slow_down`-style refusals; OpenCode adds this margin. */
 export const POLL_SAFETY_MARGIN_MS = 3000
+/** Never faster than this, whatever `interval` the server sends (a `0`, a fraction, or a broken proxy's value). */
+export const MIN_POLL_MS = 1000
+/** After a poll that could not reach the issuer the wait doubles, up to this. */
+export const MAX_POLL_BACKOFF_MS = 60_000
 const DEFAULT_INTERVAL_S = 5
 
 export interface DeviceCode {
@@ -30,7 +35,7 @@ export interface DeviceCode {
   readonly userCode: string
   readonly verificationUrl: string
   readonly deviceAuthId: string
-  /** the advertised interval plus the safety margin (0 stays 0) */
+  /** the advertised interval plus the safety margin, never under `MIN_POLL_MS` */
   readonly intervalMs: number
   /** epoch ms (Clock) after which polling gives up */
   readonly expiresAt: number
@@ -51,12 +56,16 @@ const DeviceTokenResponse = Schema.Struct({
 })
 const decodeDeviceToken = Schema.decodeUnknownResult(Schema.fromJsonString(DeviceTokenResponse))
 
-/** `interval` arrives as a string of seconds. */
+/** `interval` arrives as a string of seconds; 0 (poll at will) still waits `MIN_POLL_MS`. */
 export const intervalMsFrom = (interval: string | number | null | undefined): number => {
   const seconds = typeof interval === "number" ? interval : interval == null ? Number.NaN : Number(interval.trim())
   const safe = Number.isFinite(seconds) && seconds >= 0 ? seconds : DEFAULT_INTERVAL_S
-  return safe === 0 ? 0 : Math.round(safe * 1000) + POLL_SAFETY_MARGIN_MS
+  return safe === 0 ? MIN_POLL_MS : Math.max(MIN_POLL_MS, Math.round(safe * 1000) + POLL_SAFETY_MARGIN_MS)
 }
+
+/** the wait before the next poll after `failures` polls in a row that could not reach the issuer */
+export const pollWaitMs = (intervalMs: number, failures: number): number =>
+  Math.min(Math.max(MIN_POLL_MS, intervalMs) * 2 ** failures, Math.max(MAX_POLL_BACKOFF_MS, intervalMs))
 
 const headers = { accept: "application/json", "user-agent": "opencode-openai-auth" }
 
@@ -84,7 +93,7 @@ export const make = Effect.gen(function* () {
     }
     if (response.status < 200 || response.status >= 300) {
       return yield* new DeviceAuthFailed({
-        message: `device login request answered ${response.status}: ${response.text.slice(0, 200)}`,
+        message: `device login request answered ${response.status}: ${printableLine(response.text.slice(0, 200))}`,
         status: response.status,
       })
     }
@@ -112,6 +121,8 @@ export const make = Effect.gen(function* () {
     const expired = new DeviceCodeExpired({
       message: `the device code ${code.userCode} was not approved within ${Duration.format(DEVICE_CODE_LIFETIME)}`,
     })
+    // polls in a row that did not reach the issuer (a network blip during a 15-minute wait is not a failed login)
+    let unreachable = 0
     while (true) {
       if ((yield* Clock.currentTimeMillis) >= code.expiresAt) return yield* expired
       const response = yield* http
@@ -120,8 +131,8 @@ export const make = Effect.gen(function* () {
           { device_auth_id: code.deviceAuthId, user_code: code.userCode },
           { headers },
         )
-        // A network blip during a 15-minute wait should not cost the user the code: treat it as pending.
         .pipe(Effect.option)
+      unreachable = response._tag === "None" ? unreachable + 1 : 0
       if (response._tag === "Some" && response.value.status >= 200 && response.value.status < 300) {
         const decoded = decodeDeviceToken(response.value.text)
         if (decoded._tag === "Failure") {
@@ -139,14 +150,13 @@ export const make = Effect.gen(function* () {
       }
       if (response._tag === "Some" && response.value.status !== 403 && response.value.status !== 404) {
         return yield* new DeviceAuthFailed({
-          message: `device authorization failed with ${response.value.status}: ${response.value.text.slice(0, 200)}`,
+          message: `device authorization failed with ${response.value.status}: ${printableLine(response.value.text.slice(0, 200))}`,
           status: response.value.status,
         })
       }
       const remaining = code.expiresAt - (yield* Clock.currentTimeMillis)
       if (remaining <= 0) return yield* expired
-      if (code.intervalMs === 0) yield* Effect.yieldNow
-      else yield* Effect.sleep(Math.min(code.intervalMs, remaining))
+      yield* Effect.sleep(Math.min(pollWaitMs(code.intervalMs, unreachable), remaining))
     }
   })
 

@@ -1,77 +1,33 @@
 /**
  * The project's only door to the disk. Everything goes through `effect/FileSystem` (NodeFileSystem, which
- * runs under Bun too) so that churn in the unstable platform modules stays in this file.
- *
- * CONTRACT (owned by the store helper): see notes/contracts.md. Add only.
+ * runs under Bun too) so that churn in the unstable platform modules stays in this file; the operations
+ * (`FilesShape`) are described in internal/files-shape.ts. Three steps go to `node:fs` directly, each for a
+ * reason given where it is used (internal/files-native.ts): the per-request stat, the guarded rename of a
+ * fenced write, and the liveness test that lets the next writer remove a dead writer's temp file. Other
+ * packages build on these operations: add to them, do not change what they do.
  */
 
 import { randomBytes } from "node:crypto"
-import { statSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node-shared"
-import { Context, Effect, FileSystem, Layer, Option, Schema } from "effect"
-import type { PlatformError } from "effect/PlatformError"
+import { Context, Effect, FileSystem, Layer, Option, Stream } from "effect"
+import { deadTemps, renameIfNow, statNow } from "./internal/files-native.ts"
+import {
+  type Expectation,
+  type FileError,
+  type FileStat,
+  type FilesShape,
+  isAlreadyExists,
+  isNotFound,
+  kindOf,
+  nativeError,
+  notAFile,
+  plainly,
+  toFileError,
+} from "./internal/files-shape.ts"
 
-export class FileError extends Schema.TaggedError<FileError>()("FileError", {
-  path: Schema.String,
-  operation: Schema.String,
-  message: Schema.String,
-  /** the errno code when the OS gave one (`ENOENT`, `EACCES`, ...), else the platform reason tag */
-  code: Schema.optional(Schema.String),
-}) {}
-
-export interface FileStat {
-  readonly size: number
-  readonly mtimeMs: number
-  /** inode number when known: an atomic replace always changes it, which mtime (ms) alone may not show */
-  readonly ino?: number
-}
-
-export interface FilesShape {
-  /** None when the file does not exist */
-  readonly readText: (path: string) => Effect.Effect<Option.Option<string>, FileError>
-  /** temp file in the same dir + fsync + rename (+ dir fsync); parent dir created 0700; file mode default 0600 */
-  readonly writeAtomic: (
-    path: string,
-    data: string | Uint8Array,
-    options?: { readonly mode?: number },
-  ) => Effect.Effect<void, FileError>
-  /** creates the file (and its parent dir, 0700) with `mode` (default 0600) when missing */
-  readonly append: (path: string, data: string, options?: { readonly mode?: number }) => Effect.Effect<void, FileError>
-  readonly stat: (path: string) => Effect.Effect<Option.Option<FileStat>, FileError>
-  readonly rename: (from: string, to: string) => Effect.Effect<void, FileError>
-  /** a missing file is fine */
-  readonly remove: (path: string) => Effect.Effect<void, FileError>
-  /** recursive; default mode 0700 */
-  readonly makeDir: (path: string, options?: { readonly mode?: number }) => Effect.Effect<void, FileError>
-  /**
-   * Creates `path` holding `data` only if nothing is there; false when it already exists. The content is
-   * complete the moment the file appears (written aside, then hard-linked into place), so readers never
-   * see a half-written file.
-   */
-  readonly createExclusive: (
-    path: string,
-    data: string,
-    options?: { readonly mode?: number },
-  ) => Effect.Effect<boolean, FileError>
-  /** sets the access and modification times to `atMs` (epoch ms), e.g. a lock heartbeat */
-  readonly touch: (path: string, atMs: number) => Effect.Effect<void, FileError>
-}
-
-const errnoCode = (error: PlatformError): string => {
-  const reason = error.reason
-  if (reason._tag === "BadArgument") return "BadArgument"
-  const cause = reason.cause as { readonly code?: unknown } | undefined
-  return typeof cause?.code === "string" ? cause.code : reason._tag
-}
-
-const isNotFound = (error: PlatformError) => error.reason._tag === "NotFound"
-const isAlreadyExists = (error: PlatformError) => error.reason._tag === "AlreadyExists"
-
-const toFileError =
-  (path: string, operation: string) =>
-  (error: PlatformError): FileError =>
-    new FileError({ path, operation, message: error.message, code: errnoCode(error) })
+export { deadTemps, pidAlive } from "./internal/files-native.ts"
+export { type Expectation, FileError, type FileStat, type FilesShape } from "./internal/files-shape.ts"
 
 const encoder = new TextEncoder()
 const toBytes = (data: string | Uint8Array) => (typeof data === "string" ? encoder.encode(data) : data)
@@ -86,23 +42,9 @@ export const tempPathFor = (path: string): string =>
  * callback, fiber resume) several times more. Same answers: None only for ENOENT, mtime truncated to ms.
  */
 const nativeStat = (path: string): Effect.Effect<Option.Option<FileStat>, FileError> =>
-  Effect.suspend(() => {
-    let info: ReturnType<typeof statSync>
-    try {
-      info = statSync(path, { throwIfNoEntry: false })
-    } catch (error) {
-      const code = (error as { readonly code?: unknown }).code
-      return Effect.fail(
-        new FileError({
-          path,
-          operation: "stat",
-          message: error instanceof Error ? error.message : String(error),
-          code: typeof code === "string" ? code : "Unknown",
-        }),
-      )
-    }
-    if (info === undefined) return Effect.succeed(Option.none())
-    return Effect.succeed(Option.some({ size: info.size, mtimeMs: Math.trunc(info.mtimeMs), ino: info.ino }))
+  Effect.try({
+    try: (): Option.Option<FileStat> => Option.fromUndefinedOr(statNow(path)),
+    catch: nativeError(path, "stat"),
   })
 
 /** Set by `Files.layer` (the real disk); over any other `FileSystem` (tests injecting faults) stat goes through it. */
@@ -126,20 +68,18 @@ export const make = Effect.gen(function* () {
     yield* fs.chmod(path, mode).pipe(Effect.mapError(toFileError(path, "makeDir")))
   })
 
-  const readText = Effect.fn("Files.readText")(function* (path: string) {
-    return yield* fs.readFileString(path).pipe(
-      Effect.map(Option.some),
-      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<string>())),
-      Effect.mapError(toFileError(path, "read")),
-    )
-  })
-
   const platformStat = Effect.fnUntraced(function* (path: string) {
     return yield* fs.stat(path).pipe(
       Effect.map((info): Option.Option<FileStat> => {
         const size = Number(info.size)
         const mtimeMs = Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() })
-        return Option.some(Option.isSome(info.ino) ? { size, mtimeMs, ino: Number(info.ino.value) } : { size, mtimeMs })
+        const kind = kindOf(info.type)
+        const mode = info.mode & 0o777
+        return Option.some(
+          Option.isSome(info.ino)
+            ? { size, mtimeMs, ino: Number(info.ino.value), kind, mode }
+            : { size, mtimeMs, kind, mode },
+        )
       }),
       Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<FileStat>())),
       Effect.mapError(toFileError(path, "stat")),
@@ -147,6 +87,18 @@ export const make = Effect.gen(function* () {
   })
 
   const stat = native ? nativeStat : platformStat
+
+  // a FIFO would block the read (and the process) until someone writes to it; a directory cannot be read
+  const readText = Effect.fn("Files.readText")(function* (path: string) {
+    const found = yield* stat(path)
+    if (Option.isNone(found)) return Option.none<string>()
+    if (found.value.kind !== "file") return yield* notAFile(path, "read", found.value.kind)
+    return yield* fs.readFileString(path).pipe(
+      Effect.map(Option.some),
+      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<string>())),
+      Effect.mapError((error) => plainly(toFileError(path, "read")(error))),
+    )
+  })
 
   const rename = Effect.fn("Files.rename")(function* (from: string, to: string) {
     yield* fs.rename(from, to).pipe(Effect.mapError(toFileError(from, "rename")))
@@ -182,20 +134,81 @@ export const make = Effect.gen(function* () {
       ),
     )
 
+  /** whether every expectation holds now, read through the platform (a test's `FileSystem` may fail here) */
+  const holds = (expected: ReadonlyArray<Expectation>) =>
+    Effect.forEach(expected, (e) =>
+      fs.readFileString(e.path).pipe(
+        Effect.map((text) => text === e.text),
+        Effect.catchIf(isNotFound, () => Effect.succeed(e.text === undefined)),
+      ),
+    ).pipe(Effect.map((all) => all.every(Boolean)))
+
+  // On the real disk the guard and the rename are one synchronous step: no fiber, timer or I/O callback of this
+  // process runs between "the lock is still ours and the file is what we read" and the rename.
+  const guardedRename = (temp: string, path: string, expected: ReadonlyArray<Expectation>) =>
+    expected.length === 0
+      ? fs.rename(temp, path).pipe(Effect.as(true), Effect.mapError(toFileError(path, "writeAtomic")))
+      : native
+        ? Effect.try({ try: () => renameIfNow(temp, path, expected), catch: nativeError(path, "writeAtomic") })
+        : holds(expected).pipe(
+            Effect.flatMap((ok) => (ok ? fs.rename(temp, path).pipe(Effect.as(true)) : Effect.succeed(false))),
+            Effect.mapError(toFileError(path, "writeAtomic")),
+          )
+
+  /**
+   * What a writer killed between its temp file and the rename left (it may hold tokens): the next writer
+   * removes it. A guarded write (the store's, under its lock) looks every time; a plain one looks at its
+   * first write of a file in this process (the memory of which is bounded), so a directory of many dumps is
+   * not listed on every write.
+   */
+  const looked = new Set<string>()
+  const removeDeadTemps = (path: string, always: boolean) => {
+    if (!always && looked.has(path)) return Effect.void
+    if (looked.size >= 256) looked.clear()
+    looked.add(path)
+    return fs.readDirectory(dirname(path)).pipe(
+      Effect.flatMap((names) =>
+        Effect.forEach(deadTemps(path, names), (name) => removeQuietly(join(dirname(path), name))),
+      ),
+      Effect.ignore,
+    )
+  }
+
+  const replace = (path: string, data: string | Uint8Array, mode: number, expected: ReadonlyArray<Expectation>) =>
+    Effect.gen(function* () {
+      const dir = dirname(path)
+      yield* makeDir(dir)
+      // said about the target, never about the temp file a failed rename would name
+      const target = yield* stat(path)
+      if (Option.isSome(target) && target.value.kind !== "file") {
+        return yield* notAFile(path, "writeAtomic", target.value.kind)
+      }
+      yield* removeDeadTemps(path, expected.length > 0)
+      const temp = tempPathFor(path)
+      const renamed = yield* writeFresh(temp, toBytes(data), mode, "writeAtomic", true).pipe(
+        Effect.andThen(guardedRename(temp, path, expected)),
+        // interruption included: a killed fiber must not leave its temp file behind
+        Effect.onExit((exit) => (exit._tag === "Failure" || !exit.value ? removeQuietly(temp) : Effect.void)),
+      )
+      if (renamed) yield* syncDir(dir)
+      return renamed
+    })
+
   const writeAtomic = Effect.fn("Files.writeAtomic")(function* (
     path: string,
     data: string | Uint8Array,
     options?: { readonly mode?: number },
   ) {
-    const dir = dirname(path)
-    yield* makeDir(dir)
-    const temp = tempPathFor(path)
-    yield* writeFresh(temp, toBytes(data), options?.mode ?? 0o600, "writeAtomic", true).pipe(
-      Effect.andThen(fs.rename(temp, path).pipe(Effect.mapError(toFileError(path, "writeAtomic")))),
-      // interruption included: a killed fiber must not leave its temp file behind
-      Effect.onExit((exit) => (exit._tag === "Failure" ? removeQuietly(temp) : Effect.void)),
-    )
-    yield* syncDir(dir)
+    yield* replace(path, data, options?.mode ?? 0o600, [])
+  })
+
+  const writeAtomicIf = Effect.fn("Files.writeAtomicIf")(function* (
+    path: string,
+    data: string,
+    expected: ReadonlyArray<Expectation>,
+    options?: { readonly mode?: number },
+  ) {
+    return yield* replace(path, data, options?.mode ?? 0o600, expected)
   })
 
   const append = Effect.fn("Files.append")(function* (
@@ -236,7 +249,48 @@ export const make = Effect.gen(function* () {
     yield* fs.utimes(path, new Date(atMs), new Date(atMs)).pipe(Effect.mapError(toFileError(path, "touch")))
   })
 
-  return Files.of({ readText, writeAtomic, append, stat, rename, remove, makeDir, createExclusive, touch })
+  const list = Effect.fn("Files.list")(function* (dir: string) {
+    return yield* fs.readDirectory(dir).pipe(
+      Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<string>>([])),
+      Effect.mapError(toFileError(dir, "list")),
+    )
+  })
+
+  const createEmpty = Effect.fn("Files.createEmpty")(function* (path: string, options?: { readonly mode?: number }) {
+    const mode = options?.mode ?? 0o600
+    return yield* Effect.scoped(fs.open(path, { flag: "wx", mode })).pipe(
+      Effect.as(true),
+      Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)),
+      Effect.mapError(toFileError(path, "createEmpty")),
+    )
+  })
+
+  const chmod = Effect.fn("Files.chmod")(function* (path: string, mode: number) {
+    yield* fs.chmod(path, mode).pipe(Effect.mapError(toFileError(path, "chmod")))
+  })
+
+  const watchNames = (dir: string, onReady?: () => void): Stream.Stream<string, FileError> =>
+    fs.watch(dir, onReady === undefined ? undefined : { onReady }).pipe(
+      Stream.map((event) => basename(event.path)),
+      Stream.mapError(toFileError(dir, "watch")),
+    )
+
+  return Files.of({
+    readText,
+    writeAtomic,
+    append,
+    stat,
+    rename,
+    remove,
+    makeDir,
+    createExclusive,
+    touch,
+    writeAtomicIf,
+    list,
+    createEmpty,
+    chmod,
+    watchNames,
+  })
 })
 
 export class Files extends Context.Service<Files, FilesShape>()("@cortexkit/openai-auth-core/Files") {

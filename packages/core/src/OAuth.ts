@@ -110,10 +110,17 @@ export class LoginCancelled extends Schema.TaggedError<LoginCancelled>()("LoginC
   message: Schema.String,
 }) {}
 
-/** Neither registered callback port could be bound. */
+/** Neither registered callback port could be bound: another program listens on each. */
 export class CallbackPortsBusy extends Schema.TaggedError<CallbackPortsBusy>()("CallbackPortsBusy", {
   message: Schema.String,
   ports: Schema.Array(Schema.Number),
+}) {}
+
+/** The callback server could not listen for another reason than a busy port (it says which). */
+export class CallbackServerFailed extends Schema.TaggedError<CallbackServerFailed>()("CallbackServerFailed", {
+  message: Schema.String,
+  /** the errno code (`EACCES`, `EADDRNOTAVAIL`, ...) when the system gave one */
+  code: Schema.optional(Schema.String),
 }) {}
 
 /** `usercode` answered 404: this issuer has no device-code login. */

@@ -1,11 +1,16 @@
 /**
- * The issuer's token endpoint: authorization-code exchange and refresh. Refresh failures are classified the
- * way the Codex CLI does it, so the accounts layer can tell "log in again" from "try again later".
+ * The issuer's token endpoint: authorization-code exchange and refresh. Failures are classified so the
+ * accounts layer can tell "log in again" from "try again later", and only the issuer's own refusal of the
+ * token is the first: a JSON error whose code says the refresh token is used, expired, revoked or an invalid
+ * grant. Anything else (an HTML page from a captive portal or a proxy, a 401 without the issuer's JSON,
+ * garbage, a 200 that is not a token response) may never have reached the issuer and the token may still be
+ * good: it is transient. (The Codex CLI treats every 401 as permanent; behind a proxy that logs people out.)
  */
 import { Clock, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { Http, type HttpError, type HttpResponse } from "./Http.ts"
 import { parseIdentity } from "./Jwt.ts"
 import { CLIENT_ID, Issuer, TokenSet, tokenEndpoint } from "./OAuth.ts"
+import { printableLine } from "./Printable.ts"
 
 /** `refresh_token_reused`: another process already rotated this refresh token. Log in again (or re-read). */
 export class RefreshTokenReused extends Schema.TaggedError<RefreshTokenReused>()("RefreshTokenReused", {
@@ -18,27 +23,33 @@ export class RefreshTokenExpired extends Schema.TaggedError<RefreshTokenExpired>
   status: Schema.Number,
 }) {}
 
-/** `refresh_token_invalidated` / `token_invalidated`: revoked server-side. */
+/** `refresh_token_invalidated` / `token_invalidated` / `*_revoked`: revoked server-side. */
 export class RefreshTokenInvalidated extends Schema.TaggedError<RefreshTokenInvalidated>()("RefreshTokenInvalidated", {
   message: Schema.String,
   status: Schema.Number,
   code: Schema.String,
 }) {}
 
-/** Any other 4xx: permanent, retrying will not help. */
+/** `invalid_grant` from the issuer: the grant (code or refresh token) is not valid; retrying will not help. */
 export class RefreshRejected extends Schema.TaggedError<RefreshRejected>()("RefreshRejected", {
   message: Schema.String,
   status: Schema.Number,
   code: Schema.optional(Schema.String),
 }) {}
 
-/** 5xx, 408, 429, network failure, timeout: worth another try later. */
+/**
+ * Worth another try later: 5xx, 408, 429, a network failure or timeout, and any answer that is not the
+ * issuer's own refusal of the token (a proxy page, garbage, an error code about the request, not the token).
+ */
 export class RefreshTransient extends Schema.TaggedError<RefreshTransient>()("RefreshTransient", {
   message: Schema.String,
   status: Schema.optional(Schema.Number),
 }) {}
 
-/** A 2xx whose body is not a token response (or whose tokens carry no account identity). */
+/**
+ * A 2xx whose body is not a token response (or whose tokens carry no account identity). Not a refusal: the
+ * accounts layer retries later (a captive portal answers 200 with its own page).
+ */
 export class MalformedTokenResponse extends Schema.TaggedError<MalformedTokenResponse>()("MalformedTokenResponse", {
   message: Schema.String,
 }) {}
@@ -93,23 +104,44 @@ export const parseTokenError = (bodyText: string): { readonly code?: string; rea
   return { ...(finalCode !== undefined ? { code: finalCode } : {}), ...(message !== undefined ? { message } : {}) }
 }
 
+/** server text in our messages: one line, at most this long */
+const MAX_SERVER_TEXT = 300
+const oneLine = (text: string) => {
+  const line = printableLine(text.replace(/\s+/g, " ").trim())
+  return line.length > MAX_SERVER_TEXT ? `${line.slice(0, MAX_SERVER_TEXT)}...` : line
+}
+
+/** what a body that is not the issuer's JSON looked like, for the message (never the body itself) */
+const describeBody = (bodyText: string, contentType: string | undefined) => {
+  const kind = contentType?.split(";")[0]?.trim() || (/^\s*</.test(bodyText) ? "markup" : "unknown content")
+  return bodyText === "" ? "an empty body" : `a body that is not the issuer's (${kind}, ${bodyText.length} characters)`
+}
+
 export const classifyTokenFailure = (
   status: number,
   bodyText: string,
+  contentType?: string,
 ): Exclude<TokenEndpointError, MalformedTokenResponse> => {
   const { code, message } = parseTokenError(bodyText)
-  const text = `token endpoint answered ${status}${code ? ` ${code}` : ""}${message ? `: ${message}` : ""}`
+  const detail =
+    code === undefined && message === undefined
+      ? ` with ${describeBody(bodyText, contentType)}`
+      : `${code ? ` ${oneLine(code)}` : ""}${message ? `: ${oneLine(message)}` : ""}`
+  const text = `token endpoint answered ${status}${detail}`
   switch (code) {
     case "refresh_token_reused":
       return new RefreshTokenReused({ message: text, status })
     case "refresh_token_expired":
       return new RefreshTokenExpired({ message: text, status })
     case "refresh_token_invalidated":
+    case "refresh_token_revoked":
     case "token_invalidated":
+    case "token_revoked":
       return new RefreshTokenInvalidated({ message: text, status, code })
+    case "invalid_grant":
+      if (status >= 400 && status < 500) return new RefreshRejected({ message: text, status, code })
   }
-  if (status >= 500 || status === 408 || status === 429) return new RefreshTransient({ message: text, status })
-  return new RefreshRejected({ message: text, status, ...(code ? { code } : {}) })
+  return new RefreshTransient({ message: text, status })
 }
 
 const DEFAULT_EXPIRES_IN_S = 3600
@@ -130,8 +162,16 @@ export const tokenSetFromResponse = (
   Effect.suspend(() => {
     const decoded = decodeTokenResponse(response.text)
     if (decoded._tag === "Failure") {
+      const json = /^\s*[[{]/.test(response.text)
       return Effect.fail(
-        new MalformedTokenResponse({ message: `token response is malformed: ${decoded.failure.message}` }),
+        new MalformedTokenResponse({
+          message: json
+            ? `token response is malformed: ${oneLine(decoded.failure.message)}`
+            : `token response is malformed: the token endpoint answered ${response.status} with ${describeBody(
+                response.text,
+                response.headers["content-type"],
+              )} (a proxy or captive portal?)`,
+        }),
       )
     }
     const body = decoded.success
@@ -193,7 +233,7 @@ export const make = Effect.gen(function* () {
       .postForm(tokenEndpoint(issuer), fields, { headers: { accept: "application/json" } })
       .pipe(Effect.mapError(toTransient))
     if (response.status < 200 || response.status >= 300) {
-      return yield* classifyTokenFailure(response.status, response.text)
+      return yield* classifyTokenFailure(response.status, response.text, response.headers["content-type"])
     }
     const now = yield* Clock.currentTimeMillis
     return yield* tokenSetFromResponse(response, now, previousRefresh)

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test"
+import { createServer } from "node:http"
 import { Simulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
 import { Effect, Exit, Fiber, Layer, Scope } from "effect"
@@ -101,15 +102,28 @@ describe("browser login against the simulator", () => {
 })
 
 describe("CallbackServer", () => {
-  it.effect("a wrong state answers 400 and fails the login", () =>
+  it.effect("a wrong state or a stateless /cancel answers 400 and the login keeps waiting for its own redirect", () =>
     Effect.gen(function* () {
       const server = yield* CallbackServer
       const listener = yield* server.listen({ state: "expected", ports: [freePort()] })
       expect(listener.redirectUri).toBe(`http://localhost:${listener.port}/auth/callback`)
-      const page = yield* get(`http://127.0.0.1:${listener.port}/auth/callback?code=c&state=forged`)
-      expect(page.status).toBe(400)
-      expect(page.text).toContain("did not match")
-      expect((yield* Effect.flip(listener.code))._tag).toBe("LoginStateMismatch")
+      const waiting = yield* Effect.forkChild(listener.code)
+      const base = `http://127.0.0.1:${listener.port}`
+      // what a stray or hostile web page could send to a well-known port
+      for (const path of [
+        "/auth/callback?code=c&state=forged",
+        "/auth/callback?code=c",
+        "/auth/callback?error=access_denied&state=forged",
+        "/cancel",
+        "/cancel?state=forged",
+      ]) {
+        const page = yield* get(`${base}${path}`)
+        expect({ path, status: page.status }).toEqual({ path, status: 400 })
+        expect(page.text).toContain("does not belong to the login in progress")
+      }
+      expect(waiting.pollUnsafe()).toBeUndefined()
+      expect((yield* get(`${base}/auth/callback?code=the-code&state=expected`)).status).toBe(200)
+      expect(yield* Fiber.join(waiting)).toBe("the-code")
       expect(yield* refused(listener.port)).toBe(true)
     }),
   )
@@ -138,11 +152,11 @@ describe("CallbackServer", () => {
     }),
   )
 
-  it.effect("/cancel cancels the login", () =>
+  it.effect("/cancel with this login's state cancels it", () =>
     Effect.gen(function* () {
       const server = yield* CallbackServer
       const listener = yield* server.listen({ state: "s", ports: [freePort()] })
-      expect((yield* get(`http://127.0.0.1:${listener.port}/cancel`)).status).toBe(200)
+      expect((yield* get(`http://127.0.0.1:${listener.port}/cancel?state=s`)).status).toBe(200)
       expect((yield* Effect.flip(listener.code))._tag).toBe("LoginCancelled")
     }),
   )
@@ -168,8 +182,70 @@ describe("CallbackServer", () => {
       const error = yield* Effect.flip(server.listen({ state: "s", ports: [blocker.port ?? 0] }))
       expect(error._tag).toBe("CallbackPortsBusy")
       expect(error.message).toContain(String(blocker.port))
-      expect(error.ports).toEqual([blocker.port ?? 0])
+      expect(error._tag === "CallbackPortsBusy" && error.ports).toEqual([blocker.port ?? 0])
     }),
+  )
+
+  it.effect("a failure other than a busy port says what it is, not 'busy'", () =>
+    Effect.gen(function* () {
+      const server = yield* CallbackServer
+      // an address this machine does not have (TEST-NET-1)
+      const error = yield* Effect.flip(server.listen({ state: "s", ports: [freePort()], hosts: ["192.0.2.1"] }))
+      expect(error._tag).toBe("CallbackServerFailed")
+      expect(error.message).toContain("EADDRNOTAVAIL")
+      expect(error.message).not.toContain("in use")
+    }),
+  )
+})
+
+/** whether this machine has an IPv6 loopback to listen on */
+const hasIpv6Loopback = await new Promise<boolean>((resolve) => {
+  const probe = createServer()
+  probe.once("error", () => resolve(false))
+  probe.listen({ host: "::1", port: 0 }, () => probe.close(() => resolve(true)))
+})
+if (!hasIpv6Loopback) console.warn("skipping the ::1 tests: no IPv6 loopback here")
+
+describe("localhost is both loopback addresses", () => {
+  test.skipIf(!hasIpv6Loopback)(
+    "it listens on [::1] as well, and the browser's redirect there completes the login",
+    () =>
+      Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const server = yield* CallbackServer
+            const listener = yield* server.listen({ state: "s6", ports: [freePort()] })
+            expect([...listener.hosts].sort()).toEqual(["127.0.0.1", "::1"])
+            const page = yield* get(`http://[::1]:${listener.port}/auth/callback?code=v6&state=s6`)
+            expect(page.status).toBe(200)
+            expect(yield* listener.code).toBe("v6")
+          }),
+        ).pipe(Effect.provide(CallbackServer.layer)),
+      ),
+  )
+
+  test.skipIf(!hasIpv6Loopback)("a port whose [::1] side another program holds is busy: the next port is used", () =>
+    Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const taken = freePort()
+          const squatter = createServer((_, response) => response.end("someone else"))
+          yield* Effect.promise(
+            () => new Promise<void>((resolve) => squatter.listen({ host: "::1", port: taken }, resolve)),
+          )
+          yield* Effect.addFinalizer(() => Effect.sync(() => void squatter.close()))
+          const server = yield* CallbackServer
+          const next = freePort()
+          const listener = yield* server.listen({ state: "s", ports: [taken, next] })
+          expect(listener.port).toBe(next)
+          // and 127.0.0.1 on the squatted port was let go again
+          expect(yield* refused(taken)).toBe(true)
+          const both = yield* Effect.flip(server.listen({ state: "s", ports: [taken] }))
+          expect(both._tag).toBe("CallbackPortsBusy")
+          expect(both.message).toContain(`[::1]:${taken} is in use by another program`)
+        }),
+      ).pipe(Effect.provide(CallbackServer.layer)),
+    ),
   )
 })
 

@@ -63,7 +63,7 @@ describe("TokenClient against the simulator", () => {
     }),
   )
 
-  it.effect("expired, invalidated, 5xx and other 4xx refusals are classified", () =>
+  it.effect("expired and invalidated are refusals; a 5xx and a 4xx without the issuer's code are transient", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator
       const client = yield* TokenClient
@@ -85,10 +85,11 @@ describe("TokenClient against the simulator", () => {
         code: "refresh_token_invalidated",
       })
 
+      // a 400 whose body names no error code is not the issuer refusing the token
       const third = sim.issueTokens("acct_b")
       sim.scriptRefresh("acct_b", { kind: "status", status: 400 })
       expect(yield* Effect.flip(client.refresh(Redacted.make(third.refresh), { issuer: sim.url }))).toMatchObject({
-        _tag: "RefreshRejected",
+        _tag: "RefreshTransient",
         status: 400,
       })
     }),
@@ -203,7 +204,16 @@ describe("token endpoint error classification", () => {
     [401, { code: "refresh_token_invalidated" }, "RefreshTokenInvalidated"],
     [401, { error: { code: "token_invalidated" } }, "RefreshTokenInvalidated"],
     [401, { error: "invalid_grant" }, "RefreshRejected"],
-    [400, "not json", "RefreshRejected"],
+    [400, { error: "invalid_grant", error_description: "bad" }, "RefreshRejected"],
+    [401, { error: { code: "refresh_token_revoked" } }, "RefreshTokenInvalidated"],
+    // not the issuer refusing the token: a proxy page, garbage, an error about the request itself
+    [400, "not json", "RefreshTransient"],
+    [401, "<html><body>Proxy authentication required</body></html>", "RefreshTransient"],
+    [403, "<!doctype html><title>Access denied</title>", "RefreshTransient"],
+    [401, { error: "invalid_client" }, "RefreshTransient"],
+    [400, { error: { message: "no code here" } }, "RefreshTransient"],
+    [404, "", "RefreshTransient"],
+    [502, { error: "invalid_grant" }, "RefreshTransient"],
     [429, {}, "RefreshTransient"],
     [500, "", "RefreshTransient"],
     [502, { error: { code: "refresh_token_reused" } }, "RefreshTokenReused"],

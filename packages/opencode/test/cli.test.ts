@@ -2,66 +2,15 @@
  * `openai-auth` as a user runs it: a real process per command, a temp HOME/XDG and config file, the simulator
  * as issuer and usage endpoint.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { describe, expect, test } from "bun:test"
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { type CliHome, cliSuite } from "./support/cli.ts"
 
-const CLI = join(import.meta.dir, "..", "src", "cli.ts")
-let sim: SimulatorHandle
-const root = mkdtempSync(join(tmpdir(), "oa-cli-"))
-/** every byte any run printed, checked for tokens at the end */
-const printed: Array<string> = []
-
-beforeAll(async () => {
-  sim = await startSimulator({ deviceInterval: "0" })
-})
-afterAll(async () => {
-  await sim.stop()
-  rmSync(root, { recursive: true, force: true })
-})
-
-interface Home {
-  readonly dir: string
-  readonly config: string
-  readonly auth: string
-  readonly env: Record<string, string>
-}
-
-let homes = 0
-const makeHome = (): Home => {
-  const dir = join(root, `home-${++homes}`)
-  mkdirSync(dir, { recursive: true })
-  const config = join(dir, "config", "opencode", "openai-auth.json")
-  return {
-    dir,
-    config,
-    auth: join(dir, "data", "opencode", "auth.json"),
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: dir,
-      XDG_CONFIG_HOME: join(dir, "config"),
-      XDG_DATA_HOME: join(dir, "data"),
-      OPENCODE_OPENAI_AUTH_FILE: config,
-      OPENCODE_OPENAI_AUTH_LOG_FILE: join(dir, "log.txt"),
-      CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
-      CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
-      CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
-    },
-  }
-}
-
-const cli = async (home: Home, ...args: Array<string>) => {
-  const proc = Bun.spawn(["bun", CLI, ...args], { env: home.env, stdout: "pipe", stderr: "pipe", stdin: "ignore" })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  printed.push(stdout, stderr)
-  return { stdout, stderr, code }
-}
+const suite = cliSuite("oa-cli-", { deviceInterval: "0" })
+const { cli, printed } = suite
+type Home = CliHome
+const makeHome = (): Home => suite.home()
 
 const ok = async (home: Home, ...args: Array<string>) => {
   const run = await cli(home, ...args)
@@ -80,16 +29,16 @@ const writeHostAuth = (home: Home, entry: Record<string, unknown>) => {
 }
 
 const login = async (home: Home, accountId: string, label?: string) => {
-  sim.nextLogin(accountId)
+  suite.sim.nextLogin(accountId)
   return ok(home, "login", "--headless", ...(label === undefined ? [] : ["--label", label]))
 }
 
 describe("openai-auth", () => {
   test("login --headless adds a fallback through the device flow; list --json shows it", async () => {
     const home = makeHome()
-    sim.addAccount({ accountId: "acct_cli_a", email: "a@example.com", plan: "plus" })
+    suite.sim.addAccount({ accountId: "acct_cli_a", email: "a@example.com", plan: "plus" })
     const run = await login(home, "acct_cli_a", "work")
-    expect(run.stdout).toContain(`${sim.url}/codex/device`)
+    expect(run.stdout).toContain(`${suite.sim.url}/codex/device`)
     expect(run.stdout).toMatch(/enter the code: [A-Z0-9]+-[A-Z0-9]+/)
     expect(run.stdout).toContain("added fallback account work")
     expect(statSync(home.config).mode & 0o777).toBe(0o600)
@@ -112,10 +61,10 @@ describe("openai-auth", () => {
 
   test("quota polls main (from OpenCode's auth.json) and every fallback", async () => {
     const home = makeHome()
-    const main = sim.addAccount({ accountId: "acct_cli_main", plan: "pro" })
-    sim.setQuota("acct_cli_main", { primaryUsedPercent: 11, secondaryUsedPercent: 22 })
-    sim.addAccount({ accountId: "acct_cli_b" })
-    sim.setQuota("acct_cli_b", { primaryUsedPercent: 33, secondaryUsedPercent: 44 })
+    const main = suite.sim.addAccount({ accountId: "acct_cli_main", plan: "pro" })
+    suite.sim.setQuota("acct_cli_main", { primaryUsedPercent: 11, secondaryUsedPercent: 22 })
+    suite.sim.addAccount({ accountId: "acct_cli_b" })
+    suite.sim.setQuota("acct_cli_b", { primaryUsedPercent: 33, secondaryUsedPercent: 44 })
     writeHostAuth(home, {
       access: main.tokens.access,
       refresh: main.tokens.refresh,
@@ -139,7 +88,7 @@ describe("openai-auth", () => {
 
   test("an expired main token is refreshed and written back to auth.json, other providers kept", async () => {
     const home = makeHome()
-    const main = sim.addAccount({ accountId: "acct_cli_refresh" })
+    const main = suite.sim.addAccount({ accountId: "acct_cli_refresh" })
     writeHostAuth(home, {
       access: main.tokens.access,
       refresh: main.tokens.refresh,
@@ -160,8 +109,8 @@ describe("openai-auth", () => {
     const home = makeHome()
     mkdirSync(join(home.config, ".."), { recursive: true })
     writeFileSync(home.config, JSON.stringify({ webSockets: true, myOwnKey: "kept" }))
-    sim.addAccount({ accountId: "acct_cli_c" })
-    sim.addAccount({ accountId: "acct_cli_d" })
+    suite.sim.addAccount({ accountId: "acct_cli_c" })
+    suite.sim.addAccount({ accountId: "acct_cli_d" })
     await login(home, "acct_cli_c", "cee")
     await login(home, "acct_cli_d", "dee")
 
@@ -260,16 +209,11 @@ describe("openai-auth", () => {
   }, 60_000)
 
   test("no token ever reaches the output", () => {
-    const secrets = new Set<string>()
-    for (const account of sim.accounts()) {
-      secrets.add(account.tokens.access)
-      secrets.add(account.tokens.refresh)
-      secrets.add(account.tokens.idToken)
-    }
-    for (let i = 1; i <= homes; i++) {
+    const secrets = new Set<string>(suite.sim.issuedSecrets())
+    for (const home of readdirSync(suite.root).filter((name) => name.startsWith("home-"))) {
       for (const file of [
-        join(root, `home-${i}`, "config", "opencode", "openai-auth.json"),
-        join(root, `home-${i}`, "data", "opencode", "auth.json"),
+        join(suite.root, home, "config", "opencode", "openai-auth.json"),
+        join(suite.root, home, "data", "opencode", "auth.json"),
       ]) {
         if (!existsSync(file)) continue
         const text = readFileSync(file, "utf8")

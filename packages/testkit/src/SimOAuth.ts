@@ -52,6 +52,7 @@ export const authorize = (state: SimState, url: URL, issuer: string): Response =
     target.searchParams.set("error_description", denied?.description ?? "The simulator has no account to log in as")
   } else {
     const code = randomId("ac_sim_", 16)
+    state.issued.add(code)
     state.codes.set(code, { accountId: account.accountId, challenge, redirectUri, used: false })
     target.searchParams.set("code", code)
   }
@@ -171,6 +172,7 @@ export const deviceToken = async (state: SimState, request: Request, issuer: str
     const verifier = randomId("", 32)
     const challenge = pkceChallenge(verifier)
     const authorizationCode = randomId("ac_dev_", 16)
+    for (const secret of [verifier, authorizationCode]) state.issued.add(secret)
     const redirectUri = `${issuer}/deviceauth/callback`
     state.codes.set(authorizationCode, { accountId: account.accountId, challenge, redirectUri, used: false })
     device.code = { authorizationCode, challenge, verifier }

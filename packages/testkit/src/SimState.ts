@@ -77,6 +77,8 @@ export class SimState {
   readonly cache = new Map<string, Array<Uint8Array>>()
   readonly requests: Array<SimRequest> = []
   readonly refreshes: Array<SimRefresh> = []
+  /** every secret the simulator handed out (tokens, authorization codes, device verifiers), for leak scans */
+  readonly issued = new Set<string>()
   nextLoginQueue: Array<string> = []
   deniedQueue: Array<{ readonly error: string; readonly description?: string }> = []
   private readonly listeners = new Set<(request: SimRequest) => void>()
@@ -108,6 +110,7 @@ export class SimState {
     const access = mintJwt(identity, { nowMs, expiresIn, kind: "access" })
     const idToken = mintJwt(identity, { nowMs, expiresIn, kind: "id" })
     const refresh = randomId("rt_sim_", 24)
+    for (const secret of [access, idToken, refresh]) this.issued.add(secret)
     this.access.set(access, { accountId: identity.accountId, expiresAt: nowMs + expiresIn * 1000 })
     this.refreshTokens.set(refresh, { accountId: identity.accountId, used: false })
     return { access, refresh, idToken, expiresIn }
@@ -229,6 +232,7 @@ export class SimState {
       map.clear()
     this.requests.length = 0
     this.refreshes.length = 0
+    this.issued.clear()
     this.nextLoginQueue = []
     this.deniedQueue = []
     this.deviceInterval = this.options.deviceInterval ?? "1"

@@ -55,6 +55,8 @@ export interface SimulatorHandle {
   setDevice(settings: DeviceSettings): void
   readonly requests: ReadonlyArray<SimRequest>
   readonly refreshes: ReadonlyArray<SimRefresh>
+  /** every secret handed out so far, whatever its shape: tokens, authorization codes, device code verifiers */
+  issuedSecrets(): ReadonlyArray<string>
   /** resolves with the first recorded request (already recorded or future) that matches */
   waitForRequest(predicate: (request: SimRequest) => boolean, timeoutMs?: number): Promise<SimRequest>
   reset(): void
@@ -113,6 +115,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Si
     get refreshes() {
       return state.refreshes
     },
+    issuedSecrets: () => [...state.issued],
     waitForRequest: (predicate, timeoutMs) => state.waitForRequest(predicate, timeoutMs),
     reset: () => state.reset(),
     stop: () => server.stop(true),

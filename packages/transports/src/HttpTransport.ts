@@ -112,7 +112,7 @@ const step = <A>(
 
 /** The deadline of a phase: the rest of the first-byte budget counted from `startedAt`, on the transport's Clock. */
 const within =
-  (options: ResolvedHttpOptions, startedAt: number, phase: "connect" | "first-byte") =>
+  (options: ResolvedHttpOptions, startedAt: number, phase: "first-byte") =>
   <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | TransportTimeout> =>
     Effect.timeoutOrElse(effect, {
       duration: Duration.millis(Math.max(1, options.firstByteTimeoutMs - (options.alarms.now() - startedAt))),
@@ -133,6 +133,7 @@ export const sendHttp = (
     const startedAt = options.alarms.now()
     const controller = new AbortController()
     request.signal?.addEventListener("abort", () => controller.abort(), { once: true })
+    // fetch cannot tell "never connected" from "connected, then nothing": both are a stall before the first byte
     const fetched = step(request, controller, () =>
       options.fetch(request.url, {
         method: "POST",
@@ -140,7 +141,7 @@ export const sendHttp = (
         body: request.body,
         signal: controller.signal,
       }),
-    ).pipe(within(options, startedAt, "connect"))
+    ).pipe(within(options, startedAt, "first-byte"))
     return Effect.flatMap(fetched, (response) => {
       const headers = toRecord(response.headers)
       const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.alarms.now())

@@ -67,6 +67,36 @@ const documentLike = fc.oneof(
   },
 )
 
+/** `value` with an own `__proto__` key, as `JSON.parse` makes it (an assignment would set the prototype) */
+const withProtoKey = (value: unknown, proto: unknown): unknown => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) }
+  Object.defineProperty(copy, "__proto__", { value: proto, enumerable: true, writable: true, configurable: true })
+  return copy
+}
+
+/** documents whose top level, accounts, quota and thresholds may carry a `__proto__` key */
+const protoDocumentLike = fc
+  .record({
+    doc: documentLike,
+    top: fc.option(fc.jsonValue(), { nil: undefined }),
+    inAccount: fc.option(fc.jsonValue(), { nil: undefined }),
+    inQuota: fc.option(fc.jsonValue(), { nil: undefined }),
+    inThresholds: fc.option(
+      fc.record({ fiveHour: fc.integer({ min: 0, max: 100 }), weekly: fc.integer({ min: 0, max: 100 }) }),
+      { nil: undefined },
+    ),
+  })
+  .map(({ doc, top, inAccount, inQuota, inThresholds }) => {
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return doc
+    const raw = { ...(doc as Record<string, unknown>) }
+    if (inAccount !== undefined && Array.isArray(raw.accounts))
+      raw.accounts = raw.accounts.map((a) => withProtoKey(a, inAccount))
+    if (inQuota !== undefined) raw.quota = withProtoKey(typeof raw.quota === "object" ? raw.quota : {}, inQuota)
+    if (inThresholds !== undefined) raw.killswitch = { thresholds: withProtoKey({}, inThresholds) }
+    return top === undefined ? raw : withProtoKey(raw, top)
+  })
+
 describe("fuzz: store document decoder", () => {
   test("decodeDocument: any parsed JSON ends in a document that re-encodes, or a reason", () => {
     fuzz(
@@ -88,6 +118,45 @@ describe("fuzz: store document decoder", () => {
       },
       { numRuns: 4000 },
     )
+  }, 120_000)
+
+  test("decodeDocument: a `__proto__` key anywhere is kept like any unknown key, never the prototype", () => {
+    let kept = 0
+    fuzz(
+      "StoreSchema __proto__ keys",
+      protoDocumentLike,
+      (raw) => {
+        const decoded = decodeDocument(raw, 1_700_000_000_000)
+        if (Result.isFailure(decoded)) return "error"
+        const encoded = encodeDocument(decoded.success)
+        expect(Result.isSuccess(encoded)).toBe(true)
+        if (Result.isFailure(encoded)) return "error"
+        const out = encoded.success
+        // the written document is a plain object, its prototype untouched
+        expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+        const text = JSON.stringify(out)
+        const back = JSON.parse(text) as Record<string, unknown>
+        const input = raw as Record<string, unknown>
+        if (Object.hasOwn(input, "__proto__")) {
+          expect(Object.hasOwn(back, "__proto__")).toBe(true)
+          const own = (o: object) => Object.getOwnPropertyDescriptor(o, "__proto__")?.value
+          expect(own(back)).toEqual(JSON.parse(JSON.stringify(own(input) ?? null)))
+          kept++
+        }
+        const accountsIn = Array.isArray(input.accounts) ? input.accounts : []
+        const accountsOut = Array.isArray(back.accounts) ? back.accounts : []
+        accountsOut.forEach((account, i) => {
+          const source = accountsIn[i] as Record<string, unknown> | undefined
+          if (source !== undefined && Object.hasOwn(source, "__proto__")) {
+            expect(Object.hasOwn(account as object, "__proto__")).toBe(true)
+            kept++
+          }
+        })
+        return "value"
+      },
+      { numRuns: 3000 },
+    )
+    expect(kept).toBeGreaterThan(0)
   }, 120_000)
 })
 

@@ -2,6 +2,7 @@
  * A complete accounts runtime against the simulator: a temp store, an in-memory host auth store standing in
  * for OpenCode's `auth.json`, the real token client, transports and routed client.
  */
+import { afterAll, beforeAll } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,7 +11,12 @@ import { decodeHostRequestResult, type HostRequest } from "@cortexkit/openai-aut
 import { Issuer, type TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { type ResolvedSettings, resolveSettings } from "@cortexkit/openai-auth-core/Settings"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
-import type { SimAccount, SimulatorHandle } from "@cortexkit/openai-auth-testkit/Simulator"
+import {
+  type SimAccount,
+  type SimulatorHandle,
+  type SimulatorOptions,
+  startSimulator,
+} from "@cortexkit/openai-auth-testkit/Simulator"
 import { Transports } from "@cortexkit/openai-auth-transports/Transports"
 import { Effect, Layer, Option, Redacted, Result } from "effect"
 import { Credentials, type HostTokens, MainCredentials } from "../../src/Credentials.ts"
@@ -19,6 +25,32 @@ import { QuotaCache } from "../../src/QuotaCache.ts"
 import { RoutedClient } from "../../src/RoutedClient.ts"
 import { Store } from "../../src/Store.ts"
 import type { Account } from "../../src/StoreSchema.ts"
+
+/**
+ * The scaffold of a suite against the simulator: started before the first test, stopped after the last,
+ * with a temp directory and a list of what held, printed at the end under `tag` (`[faults]`, `[security]`).
+ */
+export const simulatorSuite = (prefix: string, tag: string, options?: SimulatorOptions) => {
+  let sim: SimulatorHandle | undefined
+  const root = tempDir(prefix)
+  const held: Array<string> = []
+  beforeAll(async () => {
+    sim = await startSimulator(options)
+  })
+  afterAll(async () => {
+    await sim?.stop()
+    root[Symbol.dispose]()
+    if (held.length > 0) console.log(`${tag} held:\n  ${held.join("\n  ")}`)
+  })
+  return {
+    root: root.dir,
+    held,
+    get sim(): SimulatorHandle {
+      if (sim === undefined) throw new Error("the simulator starts before the first test")
+      return sim
+    },
+  }
+}
 
 export const tempDir = (prefix = "oa-accounts-") => {
   const dir = mkdtempSync(join(tmpdir(), prefix))

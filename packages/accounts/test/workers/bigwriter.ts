@@ -1,7 +1,7 @@
 /**
  * `bun bigwriter.ts <store>`: rewrites a large document through `Store.update` forever, until killed. Each
  * write stores `seq` and a ~2 MB `blob` derived from it, so a reader can tell a whole document from a torn
- * one. Prints `ready` once the first write landed.
+ * one. Prints `ready` once the first write landed, then `wrote <seq>` after each write.
  */
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Effect, Layer } from "effect"
@@ -21,7 +21,7 @@ const program = Effect.gen(function* () {
   const store = yield* Store
   let announced = false
   while (true) {
-    yield* store.update((doc) => {
+    const written = yield* store.update((doc) => {
       const seq = (typeof doc.extra.seq === "number" ? doc.extra.seq : 0) + 1
       return { ...doc, extra: { ...doc.extra, seq, blob: blobFor(seq) } }
     })
@@ -29,6 +29,7 @@ const program = Effect.gen(function* () {
       announced = true
       process.stdout.write("ready\n")
     }
+    process.stdout.write(`wrote ${written.extra.seq}\n`)
   }
 })
 

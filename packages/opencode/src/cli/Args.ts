@@ -2,7 +2,8 @@
  * `openai-auth` argument parsing: pure and total. Every argv is a request or a usage error (exit 2) whose
  * one-line message says what was wrong and shows the command's usage.
  */
-import { type Command, parseCommand } from "@cortexkit/openai-auth-accounts/CommandSyntax"
+import { type Command, labelProblem, parseCommand } from "@cortexkit/openai-auth-accounts/CommandSyntax"
+import { printableLine } from "@cortexkit/openai-auth-core/Printable"
 import { version } from "../../package.json" with { type: "json" }
 
 export const BIN = "openai-auth"
@@ -105,7 +106,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): ParsedArgs => {
     if (name === "login" && (arg === "--label" || arg.startsWith("--label="))) {
       const value = arg === "--label" ? rest[++i] : arg.slice("--label=".length)
       if (value === undefined || value === "" || value.startsWith("--")) return bad(name, "--label needs a name")
-      if (/\s/.test(value)) return bad(name, "a label is one word")
+      const problem = labelProblem(value)
+      if (problem !== undefined) return bad(name, printableLine(problem))
       label = value
       continue
     }

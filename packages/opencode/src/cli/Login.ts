@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process"
 import { authorizeBrowser, type CallbackServer } from "@cortexkit/openai-auth-core/CallbackServer"
 import { DeviceFlow } from "@cortexkit/openai-auth-core/DeviceFlow"
+import { printableLine } from "@cortexkit/openai-auth-core/Printable"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import type { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Effect } from "effect"
@@ -40,7 +41,9 @@ export const loginFlow = (options: {
     if (options.headless) {
       const flow = yield* DeviceFlow
       const code = yield* flow.start({ issuer: settings.issuer })
-      options.say(`To sign in, open ${code.verificationUrl} in any browser and enter the code: ${code.userCode}`)
+      options.say(
+        `To sign in, open ${printableLine(code.verificationUrl)} in any browser and enter the code: ${printableLine(code.userCode)}`,
+      )
       options.say("Waiting for approval (the code is valid for 15 minutes)...")
       return yield* flow.poll(code)
     }

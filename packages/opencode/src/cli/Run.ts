@@ -27,6 +27,8 @@ export interface Outcome {
   readonly text?: string
   /** one line for stderr */
   readonly error?: string
+  /** the failure's tag (`UnknownAccount`, `LockTimeout`, ...), the `code` of a `--json` error */
+  readonly errorCode?: string
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2)
@@ -93,8 +95,12 @@ const execute = (request: Exclude<CliRequest, { _tag: "Help" | "Version" }>, io:
     }
   })
 
-const describeFailure = (cause: Cause.Cause<unknown>): string => {
+const describeFailure = (cause: Cause.Cause<unknown>): { readonly error: string; readonly errorCode: string } => {
   const error = Cause.squash(cause)
+  const tag =
+    typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
+      ? error._tag
+      : "Failed"
   if (
     typeof error === "object" &&
     error !== null &&
@@ -102,9 +108,9 @@ const describeFailure = (cause: Cause.Cause<unknown>): string => {
     typeof error.message === "string" &&
     error.message !== ""
   ) {
-    return error.message
+    return { error: error.message, errorCode: tag }
   }
-  return String(error)
+  return { error: String(error), errorCode: tag }
 }
 
 export const runRequest = async (
@@ -112,5 +118,5 @@ export const runRequest = async (
   io: CliIo,
 ): Promise<Outcome> => {
   const exit = await Effect.runPromiseExit(execute(request, io).pipe(Effect.provide(cliLayer(io.env))))
-  return Exit.isSuccess(exit) ? exit.value : { code: EXIT_FAILED, error: describeFailure(exit.cause) }
+  return Exit.isSuccess(exit) ? exit.value : { code: EXIT_FAILED, ...describeFailure(exit.cause) }
 }

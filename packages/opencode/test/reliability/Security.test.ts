@@ -1,10 +1,10 @@
 /**
- * Security promises, checked on real artifacts: the OAuth callback binds 127.0.0.1 only, refuses a wrong
- * `state` and closes after use; the store, state, log and dump files are 0600 in 0700 directories; no token,
+ * Security promises, checked on real artifacts: the OAuth callback binds the loopback addresses only, refuses
+ * a wrong `state` or a stray `/cancel` without ending the login, and closes after use; the store, state, log and dump files are 0600 in 0700 directories; no token,
  * refresh token or id token the simulator minted appears in any log, dump, store-adjacent file, CLI output
  * or error message; dumps are off by default and their README says they hold prompts.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { expect, test } from "bun:test"
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { STATE_FILE_NAME } from "@cortexkit/openai-auth-accounts/StateFile"
@@ -12,25 +12,16 @@ import { listen } from "@cortexkit/openai-auth-core/CallbackServer"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { MAX_LOG_BYTES } from "@cortexkit/openai-auth-core/Logger"
 import { resolveSettings } from "@cortexkit/openai-auth-core/Settings"
-import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect, Exit, Fiber, Layer, Result, Scope } from "effect"
-import { fallbackAccount, hostRequest, tempDir } from "../../../accounts/test/support/fixture.ts"
+import { fallbackAccount, hostRequest, simulatorSuite } from "../../../accounts/test/support/fixture.ts"
 import { README_NAME, README_TEXT } from "../../src/Dumps.ts"
 import { HostAuthFile, hostAuthPath } from "../../src/HostAuthFile.ts"
 import { makeFetch } from "../../src/Pipeline.ts"
 import { makeRuntime } from "../../src/Runtime.ts"
+import { runCli } from "../support/cli.ts"
 
-let sim: SimulatorHandle
-const root = tempDir("oa-rel-security-")
-const held: Array<string> = []
-beforeAll(async () => {
-  sim = await startSimulator()
-})
-afterAll(async () => {
-  await sim.stop()
-  root[Symbol.dispose]()
-  console.log(`[security] held:\n  ${held.join("\n  ")}`)
-})
+const suite = simulatorSuite("oa-rel-security-", "[security]")
+const { held } = suite
 
 /** every LISTEN socket on `port`, with its local address, from /proc/net/tcp{,6} */
 const listeners = (port: number): Array<string> => {
@@ -52,22 +43,27 @@ const listeners = (port: number): Array<string> => {
   return out
 }
 
-test("OAuth callback: 127.0.0.1 only, wrong state refused, closed after use", async () => {
+// 127.0.0.1 and ::1 as /proc's little-endian hex; never 0.0.0.0, ::, or any other address
+const LOOPBACK = new Set(["0100007F", "00000000000000000000000001000000"])
+
+test("OAuth callback: loopback only, wrong state and stray /cancel refused without ending the login, closed after use", async () => {
   const program = Effect.gen(function* () {
     const scope = yield* Scope.make()
     const listener = yield* listen({ state: "state_right", ports: [0] }).pipe(Scope.provide(scope))
     const port = listener.port
     const bound = listeners(port)
-    // 0100007F is 127.0.0.1 in /proc's little-endian hex; no 0.0.0.0 or :: listener may exist
     expect(bound.length).toBeGreaterThan(0)
-    for (const addr of bound) expect(addr).toBe("0100007F")
+    for (const addr of bound) expect(LOOPBACK.has(addr)).toBe(true)
     const codeFiber = yield* Effect.forkChild(Effect.exit(listener.code))
-    const wrong = yield* Effect.promise(() =>
-      fetch(`http://127.0.0.1:${port}/auth/callback?code=c1&state=state_wrong`).then((r) => r.status),
-    )
-    expect(wrong).toBeGreaterThanOrEqual(400)
+    const status = (path: string) =>
+      Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status))
+    const wrong = yield* status("/auth/callback?code=c1&state=state_wrong")
+    const cancel = yield* status("/cancel")
+    expect([wrong, cancel]).toEqual([400, 400])
+    expect(codeFiber.pollUnsafe()).toBeUndefined()
+    expect(yield* status("/auth/callback?code=c2&state=state_right")).toBe(200)
     const exit = yield* Fiber.join(codeFiber)
-    expect(Exit.isFailure(exit)).toBe(true)
+    expect(Exit.isSuccess(exit) && exit.value).toBe("c2")
     yield* Scope.close(scope, Exit.void)
     const after = yield* Effect.promise(() =>
       fetch(`http://127.0.0.1:${port}/auth/callback?code=c1&state=state_right`).then(
@@ -78,7 +74,7 @@ test("OAuth callback: 127.0.0.1 only, wrong state refused, closed after use", as
     expect(after).toBe("refused")
     expect(listeners(port)).toEqual([])
     held.push(
-      `callback: bound ${bound.map(() => "127.0.0.1").join(",")} only; wrong state -> ${wrong}, login failed; after close -> ${after}`,
+      `callback: bound ${bound.map((a) => (a.length > 8 ? "[::1]" : "127.0.0.1")).join(" + ")} only; wrong state -> ${wrong}, stray /cancel -> ${cancel}, login went on and took the right code; after close -> ${after}`,
     )
   })
   await Effect.runPromise(program)
@@ -140,8 +136,8 @@ const SHAPES = [/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/, /rt_sim_[A-Za-z0-9
 
 test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 0600/0700, no secret anywhere", async () => {
   const minted = new Set<string>()
-  const issuer = recordingIssuer(sim.url, minted)
-  const home = join(root.dir, "home")
+  const issuer = recordingIssuer(suite.sim.url, minted)
+  const home = join(suite.root, "home")
   const configDir = join(home, "config", "opencode")
   const config = join(configDir, "openai-auth.json")
   const dataDir = join(home, "data")
@@ -149,9 +145,9 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   const logDir = join(home, "logs")
   const logFile = join(logDir, "openai-auth.log")
   const dumpDir = join(home, "dumps")
-  const main = sim.addAccount({ accountId: "acct_sec_main", userId: "user_sec_main" })
-  const fbA = sim.addAccount({ accountId: "acct_sec_a", userId: "user_sec_a" })
-  const fbB = sim.addAccount({ accountId: "acct_sec_b", userId: "user_sec_b" })
+  const main = suite.sim.addAccount({ accountId: "acct_sec_main", userId: "user_sec_main" })
+  const fbA = suite.sim.addAccount({ accountId: "acct_sec_a", userId: "user_sec_a" })
+  const fbB = suite.sim.addAccount({ accountId: "acct_sec_b", userId: "user_sec_b" })
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: home,
@@ -164,8 +160,8 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
     OPENCODE_OPENAI_AUTH_DUMP_DIR: dumpDir,
     CORTEXKIT_OPENAI_AUTH_DUMP: "1",
     CORTEXKIT_OPENAI_AUTH_ISSUER: issuer.url.origin,
-    CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
-    CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
+    CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: suite.sim.usageEndpoint,
+    CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: suite.sim.codexEndpoint,
   }
   // OpenCode's auth.json and our store, as a logged-in user has them; every token already expired so each
   // account refreshes on first use, and B's refresh is refused
@@ -187,7 +183,7 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   writeFileSync(config, JSON.stringify({ version: 1, routing: "fallback-first", accounts: [raw(fbA), raw(fbB)] }), {
     mode: 0o600,
   })
-  sim.scriptRefresh(fbB.accountId, { kind: "invalidated" })
+  suite.sim.scriptRefresh(fbB.accountId, { kind: "invalidated" })
   const mainLayer = HostAuthFile.layerAt(authFile).pipe(Layer.provide(Files.layer))
   const errors: Array<string> = []
   const statuses: Array<number> = []
@@ -214,28 +210,21 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   const second = makeRuntime(env, mainLayer)
   const fetchFn = makeFetch(second)
   // A hits its usage limit -> B's refresh is refused (needs re-login) -> main refreshes and serves
-  sim.script(fbA.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 600 } })
+  suite.sim.script(fbA.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 600 } })
   await turn(fetchFn, 1)
   // main answers 401 -> one refresh after the rejection, then a 400 that reaches the caller
-  sim.script(main.accountId, { fault: { kind: "status", status: 401 } })
-  sim.script(main.accountId, { fault: { kind: "status", status: 400, body: { error: { message: "bad request" } } } })
+  suite.sim.script(main.accountId, { fault: { kind: "status", status: 401 } })
+  suite.sim.script(main.accountId, {
+    fault: { kind: "status", status: 400, body: { error: { message: "bad request" } } },
+  })
   await turn(fetchFn, 2)
   await second.dispose()
   // dumps are written off the hot path: wait for them boundedly
   for (let i = 0; i < 100 && walk(dumpDir).filter((f) => f.endsWith(".meta.json")).length < 2; i++) await Bun.sleep(20)
 
   const cli = async (...args: Array<string>) => {
-    const proc = Bun.spawn(["bun", join(import.meta.dir, "../../src/cli.ts"), ...args], {
-      env,
-      stdout: "pipe",
-      stderr: "pipe",
-    })
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
-    return { args: args.join(" "), out, err, code }
+    const run = await runCli({ env }, args)
+    return { args: args.join(" "), out: run.stdout, err: run.stderr, code: run.code }
   }
   const runs = [
     await cli("list"),
@@ -246,7 +235,7 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   ]
   issuer.stop(true)
 
-  const refreshOutcomes = sim.refreshes.map((r) => r.outcome)
+  const refreshOutcomes = suite.sim.refreshes.map((r) => r.outcome)
   expect(refreshOutcomes).toContain("ok")
   expect(refreshOutcomes).toContain("invalidated")
   expect(statuses).toEqual([200, 200, 400])
@@ -261,16 +250,22 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   const files = [config, stateFile, authFile, ...logs, ...dumps]
   for (const file of files) expect({ file, mode: modeOf(file).toString(8) }).toEqual({ file, mode: "600" })
   for (const file of walk(configDir)) expect({ file, mode: modeOf(file).toString(8) }).toEqual({ file, mode: "600" })
+  // nothing left beside the store: no temp file (they hold tokens), no lock, no lock moved aside
+  expect(safeList(configDir).sort()).toEqual(["openai-auth-state.json", "openai-auth.json"])
   const dirs = [logDir, dumpDir, ...dirsUnder(dumpDir)]
   for (const dir of dirs) expect({ dir, mode: modeOf(dir).toString(8) }).toEqual({ dir, mode: "700" })
   expect(readFileSync(join(dumpDir, README_NAME), "utf8")).toContain("FULL PROMPTS")
   expect(dumps.filter((f) => f.endsWith(".body.json")).length).toBeGreaterThanOrEqual(2)
 
-  // secrets: every token minted up front, by a refresh (through the proxy), or presented to the backend
-  const secrets = new Set<string>([API_KEY, ...minted])
-  for (const a of sim.accounts()) for (const s of [a.tokens.access, a.tokens.refresh, a.tokens.idToken]) secrets.add(s)
-  for (const r of sim.refreshes) secrets.add(r.refreshToken)
-  for (const r of sim.requests) {
+  // secrets: every secret the simulator issued, whatever its shape (tokens, authorization codes, device
+  // verifiers), plus what the proxy saw minted and every Bearer presented to the backend
+  const issued = suite.sim.issuedSecrets()
+  expect([...minted].every((m) => issued.includes(m))).toBe(true)
+  const secrets = new Set<string>([API_KEY, ...minted, ...issued])
+  for (const a of suite.sim.accounts())
+    for (const s of [a.tokens.access, a.tokens.refresh, a.tokens.idToken]) secrets.add(s)
+  for (const r of suite.sim.refreshes) secrets.add(r.refreshToken)
+  for (const r of suite.sim.requests) {
     const auth = r.headers.authorization
     if (auth?.startsWith("Bearer ")) secrets.add(auth.slice(7))
   }
@@ -303,7 +298,7 @@ test("served, refreshed, refused and failed turns with logs, dumps and the CLI: 
   const bytes = artifacts.reduce((n, [, t]) => n + t.length, 0)
   held.push(
     `modes: ${files.length} files 0600, ${dirs.length} dirs 0700 (log rotated once); refreshes ${refreshOutcomes.join(",")}; ` +
-      `scanned ${artifacts.length} artifacts (${(bytes / 1e6).toFixed(1)} MB) for ${secrets.size} secrets + 3 shapes: 0 found`,
+      `scanned ${artifacts.length} artifacts (${(bytes / 1e6).toFixed(1)} MB) for ${secrets.size} secrets (${issued.length} the simulator issued, whatever their shape) + 3 shapes: 0 found`,
   )
 }, 60_000)
 

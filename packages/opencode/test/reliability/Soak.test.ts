@@ -14,6 +14,7 @@ import { type SimAccount, type SimulatorHandle, startSimulator } from "@cortexki
 import { Result } from "effect"
 import { fallbackAccount, tempDir } from "../../../accounts/test/support/fixture.ts"
 import { hostAuthPath } from "../../src/HostAuthFile.ts"
+import { runCli } from "../support/cli.ts"
 
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 4)
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60)
@@ -191,17 +192,8 @@ test(`soak: ${WORKERS} processes, one store, ${SECONDS} s of refreshes, fallback
   })()
 
   const cli = async (...args: Array<string>) => {
-    const proc = Bun.spawn(["bun", join(import.meta.dir, "../../src/cli.ts"), ...args], {
-      env,
-      stdout: "pipe",
-      stderr: "pipe",
-    })
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
-    return { out, err, code }
+    const run = await runCli({ env }, args)
+    return { out: run.stdout, err: run.stderr, code: run.code }
   }
   const edits: Record<Edit["field"], Array<Edit>> = { routing: [], killswitch: [] }
   const cliFailures: Array<string> = []
