@@ -6,6 +6,7 @@
 import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
 import type { MainCredentials } from "@cortexkit/openai-auth-accounts/Credentials"
 import { RoutedClient } from "@cortexkit/openai-auth-accounts/RoutedClient"
+import { SettingsEnv } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { type Env, Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Transports } from "@cortexkit/openai-auth-transports/Transports"
@@ -30,7 +31,8 @@ export const pluginLayer = (env: Env, main: Layer.Layer<MainCredentials>) => {
       })
     }),
   ).pipe(Layer.provideMerge(live))
-  return WarmerLayer.pipe(Layer.provideMerge(dumps))
+  // commands say which environment variable overrides the file (`/openai-dump` with CORTEXKIT_OPENAI_AUTH_DUMP set)
+  return WarmerLayer.pipe(Layer.provideMerge(dumps), Layer.provideMerge(Layer.succeed(SettingsEnv, env)))
 }
 
 export type PluginServices = Layer.Success<ReturnType<typeof pluginLayer>>

@@ -4,6 +4,7 @@
  */
 import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
 import { commandServices } from "@cortexkit/openai-auth-accounts/CommandServices"
+import { SettingsEnv } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Layer } from "effect"
@@ -16,6 +17,7 @@ export type Env = Readonly<Record<string, string | undefined>>
 export const cliLayer = (env: Env) =>
   commandServices.pipe(
     Layer.provideMerge(accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), Settings.layerFrom(env))),
+    Layer.provideMerge(Layer.succeed(SettingsEnv, env)),
   )
 
 export type CliServices = Layer.Success<ReturnType<typeof cliLayer>>

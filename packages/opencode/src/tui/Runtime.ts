@@ -12,6 +12,7 @@ import { type CommandResult, Commands, runCommand } from "@cortexkit/openai-auth
 import { MainCredentials } from "@cortexkit/openai-auth-accounts/Credentials"
 import { QuotaCache } from "@cortexkit/openai-auth-accounts/QuotaCache"
 import { type PollOutcome, QuotaPoller } from "@cortexkit/openai-auth-accounts/QuotaPoller"
+import { SettingsEnv } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
 import { parseState, type StateDocument, stateFilePath } from "@cortexkit/openai-auth-accounts/StateFile"
 import { Store } from "@cortexkit/openai-auth-accounts/Store"
 import type { StoreDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
@@ -25,7 +26,10 @@ export const tuiLayer = (
   settings: Layer.Layer<Settings, unknown, Files> = Settings.layerFromEnvironment,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ) =>
-  Commands.layer.pipe(Layer.provideMerge(accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), settings)))
+  Commands.layer.pipe(
+    Layer.provideMerge(accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), settings)),
+    Layer.provideMerge(Layer.succeed(SettingsEnv, env)),
+  )
 
 export type TuiServices = Layer.Success<ReturnType<typeof tuiLayer>>
 
