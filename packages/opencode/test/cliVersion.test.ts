@@ -5,6 +5,7 @@ import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { parseArgs } from "../src/cli/Args.ts"
+import { runCli } from "./support/cli.ts"
 
 const require = createRequire(import.meta.url)
 const ROOT = join(import.meta.dir, "..", "..", "..")
@@ -23,17 +24,10 @@ describe("openai-auth --version", () => {
   })
 
   test("the real command prints the package's version and exits 0", async () => {
-    const proc = Bun.spawn(["bun", join(import.meta.dir, "..", "src", "cli.ts"), "--version"], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent" },
-      stdout: "pipe",
-      stderr: "pipe",
-    })
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
+    const run = await runCli({ env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent" } }, [
+      "--version",
     ])
-    expect({ stdout, stderr, code }).toEqual({ stdout: `openai-auth ${PACKAGE_VERSION}\n`, stderr: "", code: 0 })
+    expect(run).toEqual({ stdout: `openai-auth ${PACKAGE_VERSION}\n`, stderr: "", code: 0 })
   })
 })
 

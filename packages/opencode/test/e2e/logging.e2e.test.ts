@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, readFileSync } from "node:fs"
-import { join } from "node:path"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { runCli } from "../support/cli.ts"
 import { makeSandbox } from "./harness.ts"
 
 let sim: SimulatorHandle
@@ -17,8 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim.stop()
 })
-
-const CLI = join(import.meta.dir, "..", "..", "src", "cli.ts")
 
 const logLines = (path: string) => (existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [])
 const levelOf = (line: string) => line.split(" ")[1]
@@ -43,10 +41,8 @@ describe("the log level, changed while OpenCode runs", () => {
     expect(atInfo.filter((l) => ["DEBUG", "TRACE"].includes(levelOf(l) ?? ""))).toEqual([])
 
     // 2. `openai-auth logging debug` from another terminal: only the file changes
-    const cli = Bun.spawnSync(["bun", CLI, "logging", "debug"], {
-      env: { ...box.env, OPENCODE_OPENAI_AUTH_LOG_LEVEL: "" },
-    })
-    expect(cli.stdout.toString()).toContain("log level set to debug")
+    const cliEnv = { env: { ...box.env, OPENCODE_OPENAI_AUTH_LOG_LEVEL: "" } }
+    expect((await runCli(cliEnv, ["logging", "debug"])).stdout).toContain("log level set to debug")
     await waitForLine(
       box.logFile,
       (l) => l.includes("request served"),
@@ -73,7 +69,7 @@ describe("the log level, changed while OpenCode runs", () => {
     expect(sending).not.toContain('"input"')
 
     // 4. back down from another terminal: warn, and the next request writes nothing at all
-    Bun.spawnSync(["bun", CLI, "logging", "warn"], { env: { ...box.env, OPENCODE_OPENAI_AUTH_LOG_LEVEL: "" } })
+    expect((await runCli(cliEnv, ["logging", "warn"])).code).toBe(0)
     const beforeWarn = logLines(box.logFile).length
     expect(await served.prompt(session, "fourth")).toContain("Hello from the Codex simulator")
     await served.prompt(session, "fifth")
