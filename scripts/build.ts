@@ -33,7 +33,8 @@ export const HOST_MODULES = ["@opentui/core", "@opentui/solid", "@opentui/keymap
 
 const externals = HOST_MODULES.flatMap((name) => [name, `${name}/*`])
 
-interface Manifest {
+/** The fields of a workspace manifest the publish manifests are made from. */
+export interface Manifest {
   readonly name: string
   readonly version: string
   readonly description?: string
@@ -41,6 +42,7 @@ interface Manifest {
   readonly keywords?: ReadonlyArray<string>
   readonly repository?: unknown
   readonly engines?: Record<string, string>
+  readonly dependencies?: Readonly<Record<string, string>>
 }
 
 const readJson = <A>(path: string): A => JSON.parse(readFileSync(path, "utf8")) as A

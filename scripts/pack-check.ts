@@ -24,7 +24,7 @@ export interface PackReport {
   readonly files: ReadonlyArray<PackFile>
 }
 
-const FORBIDDEN_PATHS: ReadonlyArray<readonly [RegExp, string]> = [
+export const FORBIDDEN_PATHS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\.map$/, "source map"],
   [/(^|\/)(test|tests|__tests__|spec|e2e)\//, "test directory"],
   [/\.(test|spec|e2e)\.[cm]?[jt]sx?$/, "test file"],
@@ -39,7 +39,7 @@ const FORBIDDEN_PATHS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\.(tgz|log|sqlite|db)$/, "tarball, log or database"],
 ]
 
-const SECRET_CONTENT: ReadonlyArray<readonly [RegExp, string]> = [
+export const SECRET_CONTENT: ReadonlyArray<readonly [RegExp, string]> = [
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "private key"],
   [/\bsk-(proj-)?[A-Za-z0-9_-]{32,}/, "OpenAI API key"],
   [/\bnpm_[A-Za-z0-9]{36}\b/, "npm token"],
@@ -49,11 +49,11 @@ const SECRET_CONTENT: ReadonlyArray<readonly [RegExp, string]> = [
 ]
 
 const REQUIRED = ["package.json", "README.md", "server.js", "tui.js", "cli.js"]
-const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
+export const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
 const ALLOWED_IMPORT_ROOTS = new Set<string>(HOST_MODULES)
 const SHOULD_BE_BUNDLED = new Set<string>(BUNDLED_DEPENDENCIES)
 
-const packageRoot = (specifier: string) => {
+export const packageRoot = (specifier: string) => {
   const parts = specifier.split("/")
   return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier)
 }
@@ -62,7 +62,7 @@ const packageRoot = (specifier: string) => {
  * Every import of an ESM bundle (static, re-export, side-effect and `import()`), read by Bun's own parser:
  * a regex would miss the minified forms (`import{a}from"x"`) or match text inside strings.
  */
-const scanImports = (code: string): ReadonlyArray<string> =>
+export const scanImports = (code: string): ReadonlyArray<string> =>
   new Bun.Transpiler({ loader: "js" }).scanImports(code.replace(/^#!.*/, "")).map((i) => i.path)
 
 /** Bare specifiers of static and dynamic imports in an ESM bundle. */
@@ -89,12 +89,15 @@ const tuiFiles = (paths: ReadonlyArray<string>, read: (path: string) => string):
   return seen
 }
 
-/** Every problem with a would-be tarball; empty means publishable. */
-export const checkPack = (
+/** What a tarball's rules look at: npm's report, the manifest, and a way to read a packed file. */
+export type PackRules = (
   report: PackReport,
   manifest: Record<string, unknown>,
   read: (path: string) => string,
-): ReadonlyArray<string> => {
+) => ReadonlyArray<string>
+
+/** Every problem with a would-be tarball; empty means publishable. */
+export const checkPack: PackRules = (report, manifest, read) => {
   const problems: Array<string> = []
   const paths = report.files.map((f) => f.path)
   for (const path of paths)
@@ -155,18 +158,22 @@ export const packDry = async (dir: string): Promise<PackReport> => {
   return report
 }
 
-if (import.meta.main) {
-  const at = process.argv.indexOf("--dir")
-  const dir = at >= 0 && process.argv[at + 1] !== undefined ? resolve(process.argv[at + 1] as string) : DEFAULT_OUTDIR
-  if (!process.argv.includes("--no-build")) await build(dir)
+/** Packs `dir` dry, prints what the tarball would hold, and returns what `rules` find wrong with it. */
+export const reportPack = async (dir: string, rules: PackRules): Promise<ReadonlyArray<string>> => {
   const report = await packDry(dir)
   const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Record<string, unknown>
   console.log(`${report.filename}  (${report.files.length} files, ${report.size} B packed, ${report.unpackedSize} B)`)
   for (const file of report.files) console.log(`  ${String(file.size).padStart(8)}  ${file.path}`)
-  const problems = checkPack(report, manifest, (path) => readFileSync(join(dir, path), "utf8"))
-  if (problems.length > 0) {
+  const problems = rules(report, manifest, (path) => readFileSync(join(dir, path), "utf8"))
+  if (problems.length > 0)
     console.error(`\n${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`)
-    process.exit(1)
-  }
+  return problems
+}
+
+if (import.meta.main) {
+  const at = process.argv.indexOf("--dir")
+  const dir = at >= 0 && process.argv[at + 1] !== undefined ? resolve(process.argv[at + 1] as string) : DEFAULT_OUTDIR
+  if (!process.argv.includes("--no-build")) await build(dir)
+  if ((await reportPack(dir, checkPack)).length > 0) process.exit(1)
   console.log("\npack check: ok")
 }

@@ -1,23 +1,26 @@
 /**
- * Runs `bun test` in every package (each with its own bunfig), one after the other so that tests which
+ * Runs `bun test` in every package (each with its own bunfig), then in `examples/`, one after the other so that tests which
  * start real servers and processes do not compete for the two cores, then prints one closing line
  * `N passed, N failed` for CI. Extra arguments are passed to every `bun test`.
  */
-import { readdirSync } from "node:fs"
+import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 
 const root = join(import.meta.dir, "..")
 const order = ["testkit", "core", "transports", "accounts", "opencode"]
 const present = new Set(readdirSync(join(root, "packages")))
-const packages = order.filter((name) => present.has(name))
+// the example hosts last: they install the packed libraries like an outside project (examples/test)
+const suites = [
+  ...order.filter((name) => present.has(name)).map((name) => ({ name, cwd: join(root, "packages", name) })),
+  ...(existsSync(join(root, "examples", "test")) ? [{ name: "examples", cwd: join(root, "examples") }] : []),
+]
 
 let passed = 0
 let failed = 0
 let skipped = 0
 const failures: string[] = []
 
-for (const name of packages) {
-  const cwd = join(root, "packages", name)
+for (const { name, cwd } of suites) {
   console.log(`\n── ${name} ──`)
   const proc = Bun.spawn(["bun", "test", ...process.argv.slice(2)], {
     cwd,

@@ -9,7 +9,7 @@
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Http } from "@cortexkit/openai-auth-core/Http"
 import { IssuerFromSettings } from "@cortexkit/openai-auth-core/OAuth"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import type { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Layer } from "effect"
 import { Credentials, type MainCredentials } from "./Credentials.ts"
@@ -21,11 +21,11 @@ import { Store } from "./Store.ts"
 
 /**
  * `host` must provide `MainCredentials`; whatever else it provides is passed through to the caller.
- * `settings` defaults to the process environment and its config file.
+ * `settings` is the host's (`Settings.layerFrom` with its names and environment).
  */
 export const accountServices = <H, E, SE>(
   host: Layer.Layer<H | MainCredentials, E, Files | Settings>,
-  settings: Layer.Layer<Settings, SE, Files> = Settings.layerFromEnvironment as Layer.Layer<Settings, SE, Files>,
+  settings: Layer.Layer<Settings, SE, Files>,
 ) => {
   const base = Layer.mergeAll(FileLock.layer, host).pipe(Layer.provideMerge(settings), Layer.provideMerge(Files.layer))
   const store = Store.layer.pipe(Layer.provideMerge(base))

@@ -4,6 +4,7 @@
  * request does), readings into the QuotaCache. One account failing never fails the poll: each outcome is
  * reported on its own.
  */
+import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
 import { Http } from "@cortexkit/openai-auth-core/Http"
 import { type QuotaSnapshot, quotaFromUsage } from "@cortexkit/openai-auth-core/Quota"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
@@ -12,8 +13,6 @@ import { keyOf, MAIN } from "./AccountKey.ts"
 import { type AccessGrant, Credentials } from "./Credentials.ts"
 import { QuotaCache } from "./QuotaCache.ts"
 import { Store } from "./Store.ts"
-
-export const USAGE_USER_AGENT = "opencode-openai-auth"
 
 export type PollOutcome =
   | { readonly key: string; readonly ok: true; readonly snapshot: QuotaSnapshot }
@@ -24,10 +23,10 @@ export interface QuotaPollerShape {
   readonly poll: (key: string) => Effect.Effect<PollOutcome>
 }
 
-const usageHeaders = (grant: AccessGrant): Record<string, string> => ({
+const usageHeaders = (grant: AccessGrant, userAgent: string): Record<string, string> => ({
   authorization: `Bearer ${Redacted.value(grant.access)}`,
   accept: "application/json",
-  "user-agent": USAGE_USER_AGENT,
+  "user-agent": userAgent,
   ...(grant.accountId === "" ? {} : { "chatgpt-account-id": grant.accountId }),
 })
 
@@ -45,6 +44,7 @@ export const make = Effect.gen(function* () {
   const credentials = yield* Credentials
   const cache = yield* QuotaCache
   const store = yield* Store
+  const { userAgent } = yield* HostIdentity
 
   const failure = (key: string, reason: string, message: string): PollOutcome => ({ key, ok: false, reason, message })
 
@@ -52,12 +52,16 @@ export const make = Effect.gen(function* () {
     const first = yield* credentials.access(key).pipe(Effect.result)
     if (first._tag === "Failure") return failure(key, first.failure._tag, first.failure.message)
     let grant = first.success
-    let response = yield* http.get(settings.usageEndpoint, { headers: usageHeaders(grant) }).pipe(Effect.result)
+    let response = yield* http
+      .get(settings.usageEndpoint, { headers: usageHeaders(grant, userAgent) })
+      .pipe(Effect.result)
     if (response._tag === "Success" && response.success.status === 401) {
       const again = yield* credentials.afterUnauthorized(key, grant.access).pipe(Effect.result)
       if (again._tag === "Failure") return failure(key, again.failure._tag, again.failure.message)
       grant = again.success
-      response = yield* http.get(settings.usageEndpoint, { headers: usageHeaders(grant) }).pipe(Effect.result)
+      response = yield* http
+        .get(settings.usageEndpoint, { headers: usageHeaders(grant, userAgent) })
+        .pipe(Effect.result)
     }
     if (response._tag === "Failure") return failure(key, "HttpError", response.failure.message)
     const { status, text } = response.success

@@ -12,6 +12,7 @@
  */
 import type { CodexFailure } from "@cortexkit/openai-auth-core/CodexError"
 import { prepareCodexRequest } from "@cortexkit/openai-auth-core/CodexRequest"
+import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
 import type { HostRequest } from "@cortexkit/openai-auth-core/HostRequest"
 import type { QuotaSnapshot } from "@cortexkit/openai-auth-core/Quota"
 import type { ResolvedSettings } from "@cortexkit/openai-auth-core/Settings"
@@ -25,6 +26,9 @@ import { QuotaCache } from "./QuotaCache.ts"
 import { type RoutingAccount, type Selection, type SkipReason, selectAccounts } from "./Routing.ts"
 import { Store } from "./Store.ts"
 import { emptyDocument, type StoreDocument } from "./StoreSchema.ts"
+import { type StreamEnd, watchEnd } from "./StreamEnd.ts"
+
+export type { StreamEnd }
 
 /** A usage limit without a reset time keeps the account out for this long. */
 export const DEFAULT_EXHAUSTED_MS = 5 * 60 * 60 * 1000
@@ -50,6 +54,11 @@ export interface RoutedResponse {
   readonly response: TransportResponse
   readonly attempts: ReadonlyArray<Attempt>
   readonly sessionKey: string
+  /**
+   * Succeeds when the served answer's stream has ended (its `Terminal` event), with its usage. Never
+   * completes when the caller drops the stream unread or aborts it.
+   */
+  readonly ended: Effect.Effect<StreamEnd>
 }
 
 export interface SendOptions {
@@ -136,6 +145,7 @@ export const make = Effect.gen(function* () {
   const credentials = yield* Credentials
   const quotaCache = yield* QuotaCache
   const transports = yield* Transports
+  const identity = yield* HostIdentity
 
   /** A corrupt store never stops the main account: route with the defaults (main only). */
   const currentDocument = store.read.pipe(Effect.orElseSucceed(() => emptyDocument()))
@@ -221,9 +231,12 @@ export const make = Effect.gen(function* () {
           accessToken: grant.access,
           accountId: grant.accountId,
           settings: options.settings,
+          identity,
         })
+        const end = watchEnd()
         const listener: StreamEventListener = (event) => {
           if (event._tag === "Quota") quotaCache.offer(key, event.snapshot)
+          end.hear(event)
           options.onEvent?.(key, event)
         }
         // trace: what goes on the wire, short of the body (the logger redacts the authorization header)
@@ -261,6 +274,7 @@ export const make = Effect.gen(function* () {
             response: result.success,
             attempts,
             sessionKey: prepared.sessionKey,
+            ended: end.ended,
           }
         }
         const error = result.failure

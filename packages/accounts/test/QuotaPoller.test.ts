@@ -3,17 +3,22 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
+import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
 import { Http } from "@cortexkit/openai-auth-core/Http"
 import { Issuer } from "@cortexkit/openai-auth-core/OAuth"
 import { resolveSettings, Settings } from "@cortexkit/openai-auth-core/Settings"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect, Layer, Option, Redacted, Result } from "effect"
+import { testSource } from "../../core/test/support/settings.ts"
 import { Credentials, MainCredentials } from "../src/Credentials.ts"
 import { FileLock } from "../src/FileLock.ts"
 import { QuotaCache } from "../src/QuotaCache.ts"
-import { QuotaPoller, USAGE_USER_AGENT } from "../src/QuotaPoller.ts"
+import { QuotaPoller } from "../src/QuotaPoller.ts"
 import { Store } from "../src/Store.ts"
+
+/** usage polls name the host that made them */
+const IDENTITY = { originator: "test-host", userAgent: "test-host/2.0" }
 
 let sim: SimulatorHandle
 const root = mkdtempSync(join(tmpdir(), "oa-poller-"))
@@ -27,11 +32,11 @@ afterAll(async () => {
 
 const layerFor = (path: string) => {
   const resolved = resolveSettings(
-    {
-      OPENCODE_OPENAI_AUTH_FILE: path,
+    testSource({
+      CORTEXKIT_OPENAI_AUTH_FILE: path,
       CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
       CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
-    },
+    }),
     undefined,
     { tmpDir: root, homeDir: root },
   )
@@ -61,6 +66,7 @@ const layerFor = (path: string) => {
     Layer.provideMerge(Settings.layer(resolved.success)),
     Layer.provideMerge(credentials),
     Layer.provideMerge(Layer.succeed(Issuer, sim.url)),
+    Layer.provideMerge(Layer.succeed(HostIdentity, IDENTITY)),
   )
 }
 
@@ -131,7 +137,7 @@ describe("QuotaPoller", () => {
     const main = usage.find((r) => r.accountId === "acct_main")
     expect(main?.headers.authorization).toStartWith("Bearer ")
     expect(main?.headers["chatgpt-account-id"]).toBe("acct_main")
-    expect(main?.headers["user-agent"]).toBe(USAGE_USER_AGENT)
+    expect(main?.headers["user-agent"]).toBe(IDENTITY.userAgent)
     expect(usage.find((r) => r.accountId === "acct_good")?.headers["chatgpt-account-id"]).toBe("acct_good")
   })
 })

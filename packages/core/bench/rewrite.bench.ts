@@ -16,6 +16,7 @@ const ctx = {
   accessToken: Redacted.make("bench-access-token"),
   accountId: "acct_bench",
   settings: { codexApiEndpoint: "http://127.0.0.1:1/backend-api/codex/responses", webSearch: true },
+  identity: { originator: "opencode", userAgent: "opencode/1.18.33" },
 }
 
 const repeat = (times: number, fn: () => unknown) => () => {

@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Context, Deferred, Duration, Effect, Layer, type Scope } from "effect"
+import { HostIdentity } from "./HostIdentity.ts"
 import { bindPort, stop } from "./internal/loopback-server.ts"
 import {
   buildAuthorizeUrl,
@@ -120,7 +121,7 @@ const handle = (url: URL, expectedState: string, settle: Settle): Page => {
     return page("Login failed", "The login response carried no authorization code.", 400)
   }
   settle(Effect.succeed(code))
-  return page("Signed in", "You are signed in to ChatGPT for OpenCode. You can close this window.", 200)
+  return page("Signed in", "You are signed in to ChatGPT. You can close this window.", 200)
 }
 
 const respond = (expectedState: string, settle: Settle) => (request: IncomingMessage, response: ServerResponse) => {
@@ -214,6 +215,7 @@ export interface AuthorizeBrowserOptions {
   readonly openUrl?: (url: string) => Effect.Effect<unknown, unknown>
   readonly ports?: ReadonlyArray<number>
   readonly timeout?: Duration.Input
+  /** default: the runtime's HostIdentity */
   readonly originator?: string
 }
 
@@ -242,7 +244,7 @@ export const authorizeBrowser = Effect.fn("OAuth.authorizeBrowser")(function* (o
     redirectUri: listener.redirectUri,
     codeChallenge: pkce.challenge,
     state,
-    ...(options.originator !== undefined ? { originator: options.originator } : {}),
+    originator: options.originator ?? (yield* HostIdentity).originator,
   })
   if (options.openUrl !== undefined) yield* Effect.ignore(options.openUrl(url))
   const waitForTokens = listener.code.pipe(

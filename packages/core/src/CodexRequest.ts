@@ -1,46 +1,67 @@
 /**
  * The Codex request rewrite: turns what OpenCode (through the AI SDK) sends to
  * `https://api.openai.com/v1/responses` into a request the ChatGPT Codex backend accepts, with bytes that
- * stay stable from turn to turn so the backend's prompt cache keeps hitting.
+ * stay stable from turn to turn so the backend's prompt cache keeps hitting. Every rule is in
+ * docs/protocol.md with its source and its test.
  *
- * Hot path: one pass over the freshly parsed body, mutated in place (no deep clone), then a serialisation
- * of a shallow, key-ordered copy that reuses the text of untouched and already seen `input` items
- * (`internal/item-text.ts`, fed by `HostBodyMemo`). Rewriting an already rewritten body yields the same
- * bytes, so the routed client may prepare the same host request once per candidate account, and items a
- * later turn shares with an earlier one come out of the rewrite unchanged.
+ * The host's body is read, never changed: the wire body is built beside it (copy on write) and comes back as
+ * one value with its text (`WireBody`), so the same host request prepares to the same bytes once per
+ * candidate account. For a body the memo parsed, items the rules leave alone go out as the host's own text
+ * and items a previous turn sent as that turn's text: those items are frozen, so the text is theirs.
  */
 import { createHash } from "node:crypto"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Redacted } from "effect"
+import type { HostIdentity } from "./HostIdentity.ts"
 import type { HostRequest } from "./HostRequest.ts"
-import { forgetItemText } from "./internal/item-text.ts"
-import { catalogModel, clampEffort } from "./Models.ts"
-import { stabilizeTools } from "./Stabilizer.ts"
-import { orderTopLevel, serializeRequestBody } from "./StableJson.ts"
+import {
+  liteHead,
+  UNSUPPORTED_FIELDS,
+  wireInclude,
+  wireReasoning,
+  wireServiceTier,
+  wireText,
+  wireTools,
+} from "./internal/body-rules.ts"
+import { rewriteInput } from "./internal/input-rules.ts"
+import { clientMetadata, sessionMetadata } from "./internal/session-metadata.ts"
+import { catalogModel, clientVersionFor } from "./Models.ts"
+import { TOP_LEVEL_KEY_ORDER, type WireBody, wireBody } from "./StableJson.ts"
 
-/** The two settings the rewrite reads; `Settings`' resolved value satisfies it. */
+export { UNSUPPORTED_FIELDS } from "./internal/body-rules.ts"
+export { responseCreateFrame } from "./internal/ws-frame.ts"
+
+/** The settings the rewrite reads; `Settings`' resolved value satisfies it. */
 export interface RewriteSettings {
   readonly codexApiEndpoint: string
   readonly webSearch: boolean
+  /** the `version` header; unset: the catalog's (see `clientVersionFor`) */
+  readonly codexVersion?: string | undefined
 }
 
 export interface CodexRequestContext {
   readonly accessToken: Redacted.Redacted<string>
   readonly accountId: string
   readonly settings: RewriteSettings
+  /** the host's `originator`, and the `User-Agent` used when the host's request carries none */
+  readonly identity: HostIdentity
   /** used as the session key only when the host sent none (no prompt_cache_key, no session headers) */
   readonly sessionId?: string | undefined
-  /** epoch ms; reserved for turn metadata, the rewrite itself is time-independent */
-  readonly now?: number | undefined
 }
+
+/**
+ * A rule over the wire `input` after the built-in ones: returns the items to send (a new array; items it
+ * changes must be new objects, the ones it was given may be frozen).
+ */
+export type InputRule = (items: ReadonlyArray<unknown>) => ReadonlyArray<unknown>
 
 export interface PreparedRequest {
   readonly url: string
   /** lower-cased names */
   readonly headers: Record<string, string>
-  /** the rewritten body as it goes on the wire: `JSON.stringify(json)` */
+  /** the rewritten body as it goes on the wire: exactly `JSON.stringify(json)` */
   readonly body: string
-  /** the rewritten body, keys in wire order (shares nested values with the host's parsed body) */
-  readonly json: Record<string, unknown>
+  /** the rewritten body, keys in wire order (frozen; shares nested values with the host's parsed body) */
+  readonly json: Readonly<Record<string, unknown>>
   /** `prompt_cache_key` = `session-id` header */
   readonly sessionKey: string
   /**
@@ -52,10 +73,7 @@ export interface PreparedRequest {
   readonly model: string
 }
 
-/** Remembers, on the host's body itself (a symbol is never serialised), that it came without a cache key. */
-const WITHOUT_HOST_KEY = Symbol("codex-request/without-host-key")
-
-export const DEFAULT_USER_AGENT = "opencode/1.18.33"
+const LITE_HEADER = "x-openai-internal-codex-responses-lite"
 
 /** Host headers that must not reach the backend: credentials for the wrong API, legacy or internal ones. */
 const DROPPED_HEADERS = new Set([
@@ -67,53 +85,27 @@ const DROPPED_HEADERS = new Set([
   "conversation_id",
   "session_id",
   "x-opencode-title",
+  // OpenCode's own session headers: the Codex identity is session-id / thread-id (cortexkit drops them too)
+  "x-session-id",
+  "x-session-affinity",
   "content-length",
   "host",
   "connection",
   "transfer-encoding",
-  "x-openai-internal-codex-responses-lite",
+  "version",
+  "thread-id",
+  "x-codex-window-id",
+  "x-codex-turn-metadata",
+  LITE_HEADER,
 ])
 
-/** Body fields the backend rejects (400 "Unsupported parameter") or that make no sense without storage. */
-const DROPPED_FIELDS = [
-  "max_output_tokens",
-  "max_completion_tokens",
-  "max_tokens",
-  "temperature",
-  "top_p",
-  "presence_penalty",
-  "frequency_penalty",
-  "seed",
-  "metadata",
-  "top_logprobs",
-  "truncation",
-  "user",
-  "previous_response_id",
-] as const
-
-const VALID_SERVICE_TIERS = new Set(["priority"])
-const ENCRYPTED_REASONING = "reasoning.encrypted_content"
+/** Fields this module writes itself; every other host field passes through unless it is unsupported. */
+const OWN_FIELDS = new Set([...TOP_LEVEL_KEY_ORDER, "service_tier", ...UNSUPPORTED_FIELDS])
 
 type Json = Record<string, unknown>
 
-const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
-
 const nonEmpty = (value: unknown): string | undefined =>
   typeof value === "string" && value.length > 0 ? value : undefined
-
-/** The text of a system/developer message: a string, or the `text` of its content parts. */
-const messageText = (content: unknown): string => {
-  if (typeof content === "string") return content
-  if (!Array.isArray(content)) return ""
-  const parts: Array<string> = []
-  for (const part of content) if (isObject(part) && typeof part.text === "string") parts.push(part.text)
-  return parts.join("\n")
-}
-
-const isInstructionMessage = (item: unknown): item is Json =>
-  isObject(item) &&
-  (item.role === "system" || item.role === "developer") &&
-  (item.type === undefined || item.type === "message")
 
 /**
  * A stable key when the host sent no session identity at all: derived from what never changes within a
@@ -125,118 +117,107 @@ const derivedSessionKey = (model: string, instructions: string, input: ReadonlyA
   return `ses_derived_${hash.digest("hex").slice(0, 32)}`
 }
 
-/** Normalises `input` in place (drops ids and item references, replays reasoning without raw text). */
-const rewriteInput = (input: Array<unknown>): Array<unknown> => {
-  let out: Array<unknown> | undefined
-  for (let i = 0; i < input.length; i++) {
-    const item = input[i]
-    if (isObject(item)) {
-      if (item.type === "item_reference") {
-        out ??= input.slice(0, i)
-        continue
-      }
-      let changed = false
-      if ("id" in item) {
-        delete item.id
-        changed = true
-      }
-      if (item.role === "system") {
-        item.role = "developer"
-        changed = true
-      }
-      if (item.type === "reasoning" && Array.isArray(item.content)) {
-        if (item.content.some((c) => isObject(c) && c.type === "reasoning_text")) {
-          delete item.content
-          changed = true
-        }
-      }
-      // the host's own text of this item no longer describes it
-      if (changed) forgetItemText(item)
-    }
-    out?.push(item)
+const isLiteHead = (item: unknown): boolean =>
+  typeof item === "object" && item !== null && (item as Json).type === "additional_tools"
+
+const hostInputItems = (input: unknown): ReadonlyArray<unknown> =>
+  typeof input === "string"
+    ? [{ role: "user", content: [{ type: "input_text", text: input }] }]
+    : Array.isArray(input)
+      ? input
+      : []
+
+/** The previous turn's Lite head items when they are the same as `fresh` (so the prefix text stays reusable). */
+const sameAsEarlier = (fresh: ReadonlyArray<Json>, host: HostRequest["input"]): ReadonlyArray<unknown> => {
+  const earlier = host?.latest ?? host?.previous
+  if (earlier === undefined) return fresh
+  const out: Array<unknown> = []
+  for (let i = 0; i < fresh.length; i++) {
+    const text = earlier.source.slice(
+      earlier.start + (i === 0 ? 1 : (earlier.ends[i - 1] as number) + 1),
+      earlier.start + (earlier.ends[i] ?? 0),
+    )
+    out.push(earlier.items[i] !== undefined && text === JSON.stringify(fresh[i]) ? earlier.items[i] : fresh[i])
   }
-  return out ?? input
-}
-
-const rewriteTools = (tools: Array<unknown>): void => {
-  for (const tool of tools) {
-    if (!isObject(tool) || tool.type !== "function") continue
-    tool.strict = false
-    if (isObject(tool.parameters) && "$schema" in tool.parameters) delete tool.parameters.$schema
-  }
-}
-
-const rewriteBody = (body: Json, model: string, webSearch: boolean, lite: boolean): void => {
-  let input: Array<unknown> =
-    typeof body.input === "string"
-      ? [{ role: "user", content: [{ type: "input_text", text: body.input }] }]
-      : Array.isArray(body.input)
-        ? body.input
-        : []
-
-  let instructions = typeof body.instructions === "string" ? body.instructions : ""
-  if (instructions.length === 0) {
-    // The host put its system prompt into `input` (no OAuth-aware core): move the leading run up.
-    // Item references are dropped below anyway; skipping them here keeps the rewrite idempotent.
-    const lifted: Array<string> = []
-    let lead = 0
-    for (; lead < input.length; lead++) {
-      const item = input[lead]
-      if (isInstructionMessage(item)) lifted.push(messageText(item.content))
-      else if (!isObject(item) || item.type !== "item_reference") break
-    }
-    if (lifted.length > 0) {
-      instructions = lifted.join("\n")
-      input = input.slice(lead)
-    }
-  }
-  body.instructions = instructions
-  body.input = rewriteInput(input)
-
-  if (Array.isArray(body.tools)) {
-    rewriteTools(body.tools)
-    stabilizeTools(body, webSearch && !lite)
-  }
-  if (lite) body.parallel_tool_calls = false
-
-  const reasoning = body.reasoning
-  if (isObject(reasoning)) {
-    if (typeof reasoning.effort === "string") reasoning.effort = clampEffort(model, reasoning.effort)
-    if (lite) reasoning.context = "all_turns"
-  }
-
-  body.store = false
-  body.stream = true
-  const include = body.include
-  if (!Array.isArray(include)) body.include = [ENCRYPTED_REASONING]
-  else if (!include.includes(ENCRYPTED_REASONING)) include.push(ENCRYPTED_REASONING)
-
-  for (const field of DROPPED_FIELDS) if (field in body) delete body[field]
-  if ("service_tier" in body && !VALID_SERVICE_TIERS.has(body.service_tier as string)) delete body.service_tier
+  return out
 }
 
 /**
- * Rewrites a decoded host request into the Codex request. Mutates `host.body` (the decoder's fresh copy);
- * calling it again on the same host request gives the same bytes.
+ * Rewrites a decoded host request into the Codex request. Never changes `host`; preparing the same host
+ * request again (another account) gives the same bytes. `rules` run over the wire input after the built-in
+ * rules (the tests use them to show that any rule keeps the wire text true to the body).
  */
-export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext): PreparedRequest => {
-  const body = host.body as Json
+export const prepareCodexRequest = (
+  host: HostRequest,
+  ctx: CodexRequestContext,
+  rules: ReadonlyArray<InputRule> = [],
+): PreparedRequest => {
+  const source = host.body as Json
   const model = host.body.model
-  const lite = catalogModel(model)?.responsesLite === true
-  rewriteBody(body, model, ctx.settings.webSearch, lite)
+  const entry = catalogModel(model)
+  const lite = entry?.responsesLite === true
+  const { settings } = ctx
+
+  const rewritten = rewriteInput(
+    hostInputItems(source.input),
+    host.input,
+    typeof source.instructions === "string" ? source.instructions : "",
+    lite,
+  )
+  let input: ReadonlyArray<unknown> = rewritten.items
+  for (const rule of rules) input = rule(input)
 
   const h = host.headers
-  const record = body as Record<PropertyKey, unknown>
-  if (nonEmpty(body.prompt_cache_key) === undefined) record[WITHOUT_HOST_KEY] = true
+  const hostKey = nonEmpty(source.prompt_cache_key)
   const sessionKey =
-    nonEmpty(body.prompt_cache_key) ??
+    hostKey ??
     nonEmpty(h["session-id"]) ??
     nonEmpty(h["x-session-affinity"]) ??
     nonEmpty(h["x-session-id"]) ??
     nonEmpty(h.session_id) ??
     nonEmpty(ctx.sessionId) ??
-    derivedSessionKey(model, body.instructions as string, body.input as Array<unknown>)
+    derivedSessionKey(model, rewritten.instructions, input)
+  const meta = sessionMetadata(sessionKey, input)
+
+  const tools = Array.isArray(source.tools) ? wireTools(source.tools, settings.webSearch, lite) : undefined
+  // a body already in the Lite shape (a keep-warm replay of a wire body) keeps its head
+  const shaped = tools === undefined && rewritten.instructions === "" && isLiteHead(input[0])
+  if (lite && !shaped) input = [...sameAsEarlier(liteHead(tools ?? [], rewritten.instructions), host.input), ...input]
+  const parallel = source.parallel_tool_calls
+
+  // keys in TOP_LEVEL_KEY_ORDER, then the host's other fields sorted: built in that order, not reordered
+  const body: Json = { model }
+  if (!lite) body.instructions = rewritten.instructions
+  body.input = input
+  if (!lite && tools !== undefined) body.tools = tools
+  if (source.tool_choice !== undefined) body.tool_choice = source.tool_choice
+  if (lite) body.parallel_tool_calls = false
+  else if (typeof parallel === "boolean") body.parallel_tool_calls = parallel
+  else if (entry !== undefined) body.parallel_tool_calls = entry.parallelToolCalls
+  const reasoning = wireReasoning(source.reasoning, model, lite)
+  if (reasoning !== undefined) body.reasoning = reasoning
+  body.store = false
+  body.stream = true
+  body.include = wireInclude(source.include)
   body.prompt_cache_key = sessionKey
+  const text = wireText(source.text, entry)
+  if (text !== undefined) body.text = text
+  if (source.generate !== undefined) body.generate = source.generate
+  body.client_metadata = clientMetadata(source.client_metadata, sessionKey, meta)
+  const extra: Array<string> = []
+  for (const key in source) if (!OWN_FIELDS.has(key) && Object.hasOwn(source, key)) extra.push(key)
+  const tier = wireServiceTier(source.service_tier)
+  if (tier !== undefined) extra.push("service_tier")
+  if (extra.length > 0) {
+    extra.sort()
+    for (const key of extra) {
+      const value = key === "service_tier" ? tier : source[key]
+      if (value === undefined) continue
+      // JSON.parse makes `__proto__` an own key; an assignment would set the body's prototype instead
+      if (key === "__proto__") Object.defineProperty(body, key, { value, enumerable: true, writable: true })
+      else body[key] = value
+    }
+  }
 
   const headers: Record<string, string> = {}
   for (const key in h) {
@@ -244,32 +225,26 @@ export const prepareCodexRequest = (host: HostRequest, ctx: CodexRequestContext)
   }
   headers.authorization = `Bearer ${Redacted.value(ctx.accessToken)}`
   headers["chatgpt-account-id"] = ctx.accountId
-  headers.originator = "opencode"
-  headers["user-agent"] = nonEmpty(h["user-agent"]) ?? DEFAULT_USER_AGENT
+  headers.originator = ctx.identity.originator
+  headers["user-agent"] = nonEmpty(h["user-agent"]) ?? ctx.identity.userAgent
+  headers.version = nonEmpty(settings.codexVersion) ?? clientVersionFor(model)
   headers["session-id"] = sessionKey
+  headers["thread-id"] = meta.threadId
   headers["x-client-request-id"] = sessionKey
+  headers["x-codex-window-id"] = meta.windowId
+  headers["x-codex-turn-metadata"] = meta.turnMetadata
   headers.accept = "text/event-stream"
   headers["content-type"] = "application/json"
-  if (lite) headers["x-openai-internal-codex-responses-lite"] = "true"
+  if (lite) headers[LITE_HEADER] = "true"
 
-  const json = orderTopLevel(body)
+  const wire: WireBody = wireBody(body, host.input)
   return {
-    url: ctx.settings.codexApiEndpoint,
+    url: settings.codexApiEndpoint,
     headers,
-    body: serializeRequestBody(json),
-    json,
+    body: wire.text,
+    json: wire.json,
     sessionKey,
-    poolKey: record[WITHOUT_HOST_KEY] === true ? `${sessionKey}#untitled` : sessionKey,
+    poolKey: hostKey === undefined ? `${sessionKey}#untitled` : sessionKey,
     model,
   }
-}
-
-/** The rewrite as a dependency, for code that wires services rather than calling functions. */
-export class CodexRequest extends Context.Service<
-  CodexRequest,
-  { readonly from: (host: HostRequest, ctx: CodexRequestContext) => Effect.Effect<PreparedRequest> }
->()("@cortexkit/openai-auth-core/CodexRequest") {
-  static readonly layer: Layer.Layer<CodexRequest> = Layer.succeed(CodexRequest)(
-    CodexRequest.of({ from: (host, ctx) => Effect.sync(() => prepareCodexRequest(host, ctx)) }),
-  )
 }

@@ -4,6 +4,7 @@
  * exchange it like the browser flow does.
  */
 import { Clock, Context, Duration, Effect, Layer, Schema } from "effect"
+import { HostIdentity } from "./HostIdentity.ts"
 import { Http } from "./Http.ts"
 import {
   CLIENT_ID,
@@ -67,8 +68,6 @@ export const intervalMsFrom = (interval: string | number | null | undefined): nu
 export const pollWaitMs = (intervalMs: number, failures: number): number =>
   Math.min(Math.max(MIN_POLL_MS, intervalMs) * 2 ** failures, Math.max(MAX_POLL_BACKOFF_MS, intervalMs))
 
-const headers = { accept: "application/json", "user-agent": "opencode-openai-auth" }
-
 export interface DeviceFlowShape {
   readonly start: (options: {
     readonly issuer: string
@@ -82,6 +81,7 @@ export interface DeviceFlowShape {
 export const make = Effect.gen(function* () {
   const http = yield* Http
   const tokens = yield* TokenClient
+  const headers = { accept: "application/json", "user-agent": (yield* HostIdentity).userAgent }
 
   const start = Effect.fn("DeviceFlow.start")(function* (options: { readonly issuer: string }) {
     const issuer = normalizeIssuer(options.issuer)

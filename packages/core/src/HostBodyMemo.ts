@@ -2,16 +2,18 @@
  * Parses host request bodies incrementally. OpenCode sends the whole conversation on every turn, so a
  * long session's 1 MB body is the previous turn's body plus a few new items. The memo keeps the last few
  * bodies' text, parsed `input` items and item offsets; a new body that shares a prefix with one of them
- * reuses the items lying wholly inside that prefix and parses only the rest. It also records the text of
- * each new item written as `JSON.stringify` writes it (no whitespace, no numbers, no `\u` or `\/` escapes),
- * so the rewrite can put an item it left untouched back on the wire without serialising it again: the
- * bytes are the same either way, which keeps them stable when the memo is cold or the body is small.
+ * reuses the items lying wholly inside that prefix and parses only the rest.
  *
- * Correctness rests on two facts: identical text parses to identical values, and the rewrite is idempotent
- * (reused items were already rewritten once and come out of a second pass unchanged). Anything unusual
- * (no `input` array, escaped or repeated keys, malformed text) falls back to a plain `JSON.parse`.
+ * A large body's items come back deeply frozen, with their text and the previous turn's wire array in a
+ * `HostInput` (the value `parse` returns carries it; nothing is kept anywhere else): the rewrite can put an
+ * item it left untouched back on the wire without serialising it again, and an item can never change after
+ * its text was recorded. Reusing an earlier body's items is sound for the same reason: identical text parses
+ * to identical values, and nobody can have edited the values since.
+ *
+ * Anything unusual (no `input` array, escaped or repeated keys, malformed text) falls back to a plain
+ * `JSON.parse`.
  */
-import { rememberItem } from "./internal/item-text.ts"
+import { freezeParsed, HostInput } from "./internal/host-input.ts"
 import { commonPrefixLength, inputLayout, restHasNoInputKey, scanItems } from "./internal/json-layout.ts"
 
 /** Bodies smaller than this parse and serialise faster than the bookkeeping would save. */
@@ -19,11 +21,18 @@ const MIN_BYTES = 16_384
 
 interface Entry {
   readonly text: string
-  /** the parsed host items, index-aligned with `starts`/`ends` (rewritten in place since, idempotently) */
-  readonly items: ReadonlyArray<unknown>
+  /** where the `[` of `input` is in `text` */
   readonly open: number
+  /** the body's items, their offsets in `text`, and what the rewrite made of them */
+  readonly input: HostInput
   readonly starts: ReadonlyArray<number>
   readonly ends: ReadonlyArray<number>
+}
+
+/** A parsed body; `input` is set when the memo took the body's items apart (large bodies). */
+export interface ParsedBody {
+  readonly value: unknown
+  readonly input?: HostInput | undefined
 }
 
 export interface HostBodyMemoOptions {
@@ -52,9 +61,12 @@ export class HostBodyMemo {
     this.maxChars = options.maxChars ?? 32 * 1024 * 1024
   }
 
-  /** `JSON.parse(text)`, reusing what an earlier body shares with this one. Throws what `JSON.parse` throws. */
-  parse(text: string): unknown {
-    if (text.length < MIN_BYTES) return JSON.parse(text)
+  /**
+   * `JSON.parse(text)` as `value`, reusing what an earlier body shares with this one; a large body's `input`
+   * items are frozen and described by `input`. Throws what `JSON.parse` throws.
+   */
+  parse(text: string): ParsedBody {
+    if (text.length < MIN_BYTES) return { value: JSON.parse(text) }
     const best = this.closest(text)
     if (best !== undefined) {
       const extended = this.extend(best.entry, best.prefix, text)
@@ -67,15 +79,25 @@ export class HostBodyMemo {
     if (isObject(body) && Array.isArray(body.input)) {
       const layout = inputLayout(text)
       if (layout !== undefined && layout.starts.length === body.input.length) {
-        this.remember(text, body.input, layout.open, layout.starts, layout.ends, layout.tight, 0)
+        const items = body.input as Array<unknown>
+        for (const item of items) freezeParsed(item)
+        const wireForms: Array<unknown> = new Array(items.length)
+        // the memo's own array: whatever happens to the body's, the items it lends stay these
+        const input = new HostInput(
+          items.slice(),
+          text,
+          layout.starts,
+          layout.ends,
+          layout.tight,
+          0,
+          wireForms,
+          undefined,
+        )
+        this.remember({ text, open: layout.open, input, starts: layout.starts, ends: layout.ends })
+        return { value: body, input }
       }
     }
-    return body
-  }
-
-  /** Drops every remembered body. */
-  clear(): void {
-    this.recent.length = 0
+    return { value: body }
   }
 
   private closest(text: string): { entry: Entry; prefix: number } | undefined {
@@ -92,7 +114,7 @@ export class HostBodyMemo {
   }
 
   /** The body parsed from the items `entry` lends plus the parsed rest; undefined when that is not safe. */
-  private extend(entry: Entry, prefix: number, text: string): Json | undefined {
+  private extend(entry: Entry, prefix: number, text: string): ParsedBody | undefined {
     const { ends } = entry
     let reused = 0
     while (reused < ends.length && (ends[reused] as number) <= prefix) reused++
@@ -100,6 +122,7 @@ export class HostBodyMemo {
     const cut = ends[reused - 1] as number
     const starts: Array<number> = entry.starts.slice(0, reused)
     const itemEnds: Array<number> = ends.slice(0, reused)
+    // the lent items were tight or not in the earlier text, and the shared prefix is the same text
     const tight: Array<boolean> = new Array(reused).fill(false)
     const close = scanItems(text, cut, false, starts, itemEnds, tight)
     if (close < 0 || !restHasNoInputKey(text, close)) return undefined
@@ -113,32 +136,22 @@ export class HostBodyMemo {
     }
     if (!isObject(parsed) || !Array.isArray(parsed.input)) return undefined
     if (parsed.input.length !== starts.length - reused) return undefined
-    const items = entry.items.slice(0, reused).concat(parsed.input)
-    parsed.input = items
+    const fresh = parsed.input as Array<unknown>
+    for (const item of fresh) freezeParsed(item)
+    const items = entry.input.items.slice(0, reused).concat(fresh)
+    parsed.input = items.slice()
+    const wireForms = entry.input.wireForms.slice(0, reused)
+    wireForms.length = items.length
+    const input = new HostInput(items, text, starts, itemEnds, tight, reused, wireForms, entry.input.latest)
     // a continuation (or a retried last turn) supersedes the body it extends; a branch (an edited or
     // compacted history) keeps both
     if (lendsAllButLast(entry, prefix)) this.recent.splice(this.recent.indexOf(entry), 1)
-    this.remember(text, items, entry.open, starts, itemEnds, tight, reused)
-    return parsed
+    this.remember({ text, open: entry.open, input, starts, ends: itemEnds })
+    return { value: parsed, input }
   }
 
-  private remember(
-    text: string,
-    items: ReadonlyArray<unknown>,
-    open: number,
-    starts: ReadonlyArray<number>,
-    ends: ReadonlyArray<number>,
-    tight: ReadonlyArray<boolean>,
-    from: number,
-  ): void {
-    for (let i = from; i < items.length; i++) {
-      const own = tight[i] ? text.slice(starts[i] as number, ends[i] as number) : undefined
-      // `JSON.stringify` writes neither escape: an item using them is serialised again to keep its bytes
-      const plain = own !== undefined && !own.includes("\\u") && !own.includes("\\/") && own.isWellFormed()
-      rememberItem(items[i], plain ? own : undefined)
-    }
-    // the items array handed out becomes the body's `input`: keep our own copy of the references
-    this.recent.unshift({ text, items: items.slice(), open, starts, ends })
+  private remember(entry: Entry): void {
+    this.recent.unshift(entry)
     let chars = 0
     for (let i = 0; i < this.recent.length; i++) {
       chars += (this.recent[i] as Entry).text.length

@@ -3,8 +3,9 @@
  * lower-cased record, and the JSON body. The body keeps every field the host sent — deciding what the Codex
  * backend accepts is the rewrite's job (`CodexRequest`), not the decoder's.
  */
-import { Effect, Result, Schema } from "effect"
+import { Result, Schema } from "effect"
 import type { HostBodyMemo } from "./HostBodyMemo.ts"
+import type { HostInput } from "./internal/host-input.ts"
 
 export class HostRequestError extends Schema.TaggedError<HostRequestError>()("HostRequestError", {
   reason: Schema.Literals(["BodyMissing", "BodyNotJson", "BodyNotObject", "InvalidRequest"]),
@@ -17,16 +18,9 @@ export const HostBody = Schema.StructWithRest(Schema.Struct({ model: Schema.Stri
 ])
 export type HostBody = typeof HostBody.Type
 
-export const HostRequestSchema = Schema.Struct({
-  url: Schema.String,
-  method: Schema.String,
-  headers: Schema.Record(Schema.String, Schema.String),
-  body: HostBody,
-})
-
 /**
- * A decoded host request. `body` is a freshly parsed object owned by whoever decoded it: the rewrite
- * mutates it in place instead of deep-cloning a body that can be megabytes long.
+ * A decoded host request. The rewrite never changes `body` (it builds the wire body beside it), so the same
+ * host request can be prepared once per candidate account.
  */
 export interface HostRequest {
   readonly url: string
@@ -34,9 +28,10 @@ export interface HostRequest {
   /** lower-cased names */
   readonly headers: Readonly<Record<string, string>>
   readonly body: HostBody
+  /** set when a body memo parsed the body: its frozen `input` items with their text (see `HostBodyMemo`) */
+  readonly input?: HostInput | undefined
 }
 
-/** The raw pieces, as a `fetch(input, init)` call carries them. */
 /** Whatever `new Headers(...)` accepts. */
 export type HeadersLike = ConstructorParameters<typeof Headers>[0]
 
@@ -97,8 +92,10 @@ export const decodeHostRequestResult = (
     return Result.fail(new HostRequestError({ reason: "BodyMissing", message: "the request has no body" }))
   }
   let json: unknown
+  let input: HostInput | undefined
   try {
-    json = memo === undefined ? JSON.parse(text) : memo.parse(text)
+    if (memo === undefined) json = JSON.parse(text)
+    else ({ value: json, input } = memo.parse(text))
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error)
     return Result.fail(new HostRequestError({ reason: "BodyNotJson", message: `the body is not JSON: ${detail}` }))
@@ -120,37 +117,6 @@ export const decodeHostRequestResult = (
     method: (raw.method ?? "POST").toUpperCase(),
     headers: headersToRecord(raw.headers),
     body: json as HostBody,
+    ...(input === undefined ? {} : { input }),
   })
 }
-
-/** Decodes what the host handed to `fetch` (already split into its pieces). */
-export const decode = (raw: RawHostRequest): Effect.Effect<HostRequest, HostRequestError> =>
-  Effect.fromResult(decodeHostRequestResult(raw))
-
-/** Decodes a `fetch(input, init)` call, reading the body from a `Request` when `init` carries none. */
-export const fromFetch = Effect.fn("HostRequest.fromFetch")(function* (
-  input: string | URL | Request,
-  init?: RequestInit,
-) {
-  const request = input instanceof Request ? input : undefined
-  const url = request?.url ?? String(input)
-  const method = init?.method ?? request?.method
-  const headers = init?.headers ?? request?.headers
-  let body: RawHostRequest["body"]
-  if (init?.body !== undefined && init.body !== null) {
-    const b = init.body
-    body =
-      typeof b === "string" || b instanceof Uint8Array || b instanceof ArrayBuffer
-        ? b
-        : yield* Effect.tryPromise({
-            try: () => new Response(b).text(),
-            catch: (cause) => new HostRequestError({ reason: "BodyMissing", message: `unreadable body: ${cause}` }),
-          })
-  } else if (request !== undefined && request.body !== null) {
-    body = yield* Effect.tryPromise({
-      try: () => request.clone().text(),
-      catch: (cause) => new HostRequestError({ reason: "BodyMissing", message: `unreadable body: ${cause}` }),
-    })
-  }
-  return yield* decode({ url, method, headers, body })
-})

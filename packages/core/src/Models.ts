@@ -1,17 +1,23 @@
 /**
  * The models a ChatGPT Plus/Pro OAuth account can use on the Codex backend, as one data table, and the
  * helpers that apply it: which ids are eligible, which reasoning efforts each model accepts on the wire,
- * and how to fix up the host's model list (OpenCode's built-in filter drops some of these and prices all
- * of them as if they were API models).
+ * which client version it needs, and how to fix up the host's model list (OpenCode's built-in filter drops
+ * some of these and prices all of them as if they were API models).
  *
- * Sources: Codex CLI's bundled models.json (~0.144), the live catalog, and issue reports for the GPT-6
- * family (see codex-protocol.md §7). Rows marked `verified: false` are from reports only.
+ * Source: Codex CLI's bundled catalog, codex-rs/models-manager/models.json at openai/codex@069e6b19 (Codex
+ * ~0.144): `context_window` (the input budget Codex plans with), `supported_reasoning_levels`,
+ * `default_reasoning_level`, `support_verbosity` / `default_verbosity`, `supports_parallel_tool_calls`,
+ * `use_responses_lite`, `minimal_client_version`. Rows not in that file are marked `verified: false` and
+ * come from issue reports (codex-protocol.md §7). Output limits are not in the catalog: 128k, as for the
+ * whole GPT-5 family on the API, and `context` is input + output.
  */
 
 export type Effort = "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max" | "ultra"
 
 /** Effort levels from least to most; clamping walks this order. */
 export const EFFORT_ORDER: ReadonlyArray<Effort> = ["none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra"]
+
+export type Verbosity = "low" | "medium" | "high"
 
 export interface CatalogModel {
   readonly slug: string
@@ -20,49 +26,79 @@ export interface CatalogModel {
   /** efforts the user may pick; `ultra` is logical and goes on the wire as `max` */
   readonly efforts: ReadonlyArray<Effort>
   readonly defaultEffort: Effort
-  /** "Responses Lite" models: extra header, no parallel tool calls, no cache-stabilizer tool */
+  /** "Responses Lite" models: the Lite wire shape (instructions and tools in `input`), no parallel calls */
   readonly responsesLite: boolean
+  /** the default for `parallel_tool_calls` when the host leaves it out */
+  readonly parallelToolCalls: boolean
+  /** whether `text.verbosity` may be sent, and the model's default */
+  readonly verbosity: { readonly supported: boolean; readonly default: Verbosity }
+  /** the lowest Codex client version (`version` header) the backend serves this model to */
+  readonly minimalClientVersion: string
   readonly verified: boolean
 }
 
-const STANDARD = { context: 400_000, input: 272_000, output: 128_000 } as const
+/** The Codex release whose catalog this table carries: the `version` we send unless a model needs more. */
+export const CATALOG_CLIENT_VERSION = "0.144.0"
+
+const OUTPUT = 128_000
 const FOUR: ReadonlyArray<Effort> = ["low", "medium", "high", "xhigh"]
-const FOUR_NONE: ReadonlyArray<Effort> = ["none", "low", "medium", "high", "xhigh"]
 const TO_MAX: ReadonlyArray<Effort> = ["low", "medium", "high", "xhigh", "max"]
 const TO_ULTRA: ReadonlyArray<Effort> = ["low", "medium", "high", "xhigh", "max", "ultra"]
 
-const row = (
-  slug: string,
-  name: string,
-  efforts: ReadonlyArray<Effort>,
-  defaultEffort: Effort,
-  extra: Partial<Pick<CatalogModel, "limit" | "responsesLite" | "verified">> = {},
-): CatalogModel => ({
+interface Row {
+  readonly contextWindow: number
+  readonly efforts: ReadonlyArray<Effort>
+  readonly defaultEffort: Effort
+  readonly minimalClientVersion: string
+  readonly responsesLite?: boolean
+  readonly defaultVerbosity?: Verbosity
+  readonly verified?: boolean
+}
+
+const row = (slug: string, name: string, r: Row): CatalogModel => ({
   slug,
   name,
-  limit: extra.limit ?? STANDARD,
-  efforts,
-  defaultEffort,
-  responsesLite: extra.responsesLite ?? false,
-  verified: extra.verified ?? true,
+  limit: { context: r.contextWindow + OUTPUT, input: r.contextWindow, output: OUTPUT },
+  efforts: r.efforts,
+  defaultEffort: r.defaultEffort,
+  responsesLite: r.responsesLite ?? false,
+  // every model in models.json @069e6b19 has `supports_parallel_tool_calls: true`
+  parallelToolCalls: true,
+  verbosity: { supported: true, default: r.defaultVerbosity ?? "low" },
+  minimalClientVersion: r.minimalClientVersion,
+  verified: r.verified ?? true,
 })
 
+const LITE = { contextWindow: 372_000, minimalClientVersion: "0.142.2", responsesLite: true } as const
+const GPT5 = { contextWindow: 272_000, efforts: FOUR, defaultEffort: "medium" } as const
+const unverified6 = {
+  contextWindow: 272_000,
+  defaultEffort: "medium",
+  minimalClientVersion: "0.153.0",
+  verified: false,
+} as const
+
 export const CATALOG: ReadonlyArray<CatalogModel> = [
-  row("gpt-5.5", "GPT-5.5", FOUR, "medium"),
-  row("gpt-5.4", "GPT-5.4", FOUR_NONE, "medium"),
-  row("gpt-5.4-mini", "GPT-5.4 mini", FOUR_NONE, "medium"),
-  // A small fast model with a smaller window; limits are an estimate.
-  row("gpt-5.3-codex-spark", "GPT-5.3 Codex Spark", FOUR, "medium", {
-    limit: { context: 128_000, input: 100_000, output: 28_000 },
+  row("gpt-5.6-sol", "GPT-5.6 Sol", { ...LITE, efforts: TO_ULTRA, defaultEffort: "low" }),
+  row("gpt-5.6-terra", "GPT-5.6 Terra", { ...LITE, efforts: TO_ULTRA, defaultEffort: "medium" }),
+  row("gpt-5.6-luna", "GPT-5.6 Luna", { ...LITE, efforts: TO_MAX, defaultEffort: "medium" }),
+  row("gpt-5.5", "GPT-5.5", { ...GPT5, minimalClientVersion: "0.124.0" }),
+  // `max_context_window` 1M is an opt-in; Codex plans with `context_window`
+  row("gpt-5.4", "GPT-5.4", { ...GPT5, minimalClientVersion: "0.98.0" }),
+  row("gpt-5.4-mini", "GPT-5.4 mini", { ...GPT5, minimalClientVersion: "0.98.0", defaultVerbosity: "medium" }),
+  row("gpt-5.2", "GPT-5.2", { ...GPT5, minimalClientVersion: "0.0.1" }),
+  // In the live catalog of Codex 0.144, not in its bundled file: a small fast model, limits an estimate.
+  row("gpt-5.3-codex-spark", "GPT-5.3 Codex Spark", {
+    contextWindow: 100_000,
+    efforts: FOUR,
+    defaultEffort: "medium",
+    minimalClientVersion: "0.98.0",
     verified: false,
   }),
-  row("gpt-5.2", "GPT-5.2", FOUR_NONE, "medium"),
-  row("gpt-5.6-sol", "GPT-5.6 Sol", TO_ULTRA, "low", { responsesLite: true }),
-  row("gpt-5.6-terra", "GPT-5.6 Terra", TO_ULTRA, "medium", { responsesLite: true }),
-  row("gpt-5.6-luna", "GPT-5.6 Luna", TO_MAX, "medium", { responsesLite: true }),
-  row("gpt-6-sol", "GPT-6 Sol", TO_MAX, "medium", { verified: false }),
-  row("gpt-6-luna", "GPT-6 Luna", TO_MAX, "medium", { verified: false }),
-  row("gpt-6-astra", "GPT-6 Astra", TO_ULTRA, "medium", { verified: false }),
+  // The GPT-6 family from issue reports (min client 0.153.0 for gpt-6-astra; `ultra` logical only).
+  row("gpt-6-sol", "GPT-6 Sol", { ...unverified6, efforts: TO_MAX }),
+  row("gpt-6-luna", "GPT-6 Luna", { ...unverified6, efforts: TO_MAX }),
+  row("gpt-6-astra", "GPT-6 Astra", { ...unverified6, efforts: TO_ULTRA }),
 ]
 
 const BY_SLUG: ReadonlyMap<string, CatalogModel> = new Map(CATALOG.map((m) => [m.slug, m]))
@@ -85,6 +121,30 @@ export const isOAuthEligible = (id: string): boolean => {
   const minor = match[2] === undefined ? 0 : Number(match[2])
   return major > 5 || (major === 5 && minor > 4)
 }
+
+/** Compares dotted version numbers (`0.142.2` < `0.144.0`); missing parts count as 0. */
+export const compareVersions = (a: string, b: string): number => {
+  const x = a.split(".").map((part) => Number.parseInt(part, 10) || 0)
+  const y = b.split(".").map((part) => Number.parseInt(part, 10) || 0)
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0)
+    if (d !== 0) return Math.sign(d)
+  }
+  return 0
+}
+
+/**
+ * The `version` header for `model`: the Codex release this catalog comes from, or the model's own minimum
+ * when that is newer (the backend refuses a model to an older client).
+ */
+export const clientVersionFor = (model: string): string => CLIENT_VERSIONS.get(model) ?? CATALOG_CLIENT_VERSION
+
+const CLIENT_VERSIONS: ReadonlyMap<string, string> = new Map(
+  CATALOG.filter((m) => compareVersions(m.minimalClientVersion, CATALOG_CLIENT_VERSION) > 0).map((m) => [
+    m.slug,
+    m.minimalClientVersion,
+  ]),
+)
 
 const rank = (effort: Effort): number => EFFORT_ORDER.indexOf(effort)
 const isEffort = (value: string): value is Effort => (EFFORT_ORDER as ReadonlyArray<string>).includes(value)
@@ -184,7 +244,8 @@ export const applyCatalog = <M extends HostModel>(models: Readonly<Record<string
   for (const key of Object.keys(models)) {
     const model = models[key]
     if (model === undefined || model.options?.reasoningMode === "pro") continue
-    if (!isOAuthEligible(wireId(model)) && !isOAuthEligible(model.id)) continue
+    // what goes on the wire is the API id: a variant of a model we do not serve is not served either
+    if (!isOAuthEligible(wireId(model))) continue
     const fixed = fixUp(model, BY_SLUG.get(wireId(model)))
     out[key] = fixed
     kept.push(fixed)

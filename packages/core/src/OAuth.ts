@@ -10,7 +10,6 @@ export const DEFAULT_ISSUER = "https://auth.openai.com"
 /** The Codex CLI's public client (no secret); the same id every ChatGPT-OAuth client uses. */
 export const CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 export const SCOPE = "openid profile email offline_access"
-export const ORIGINATOR = "opencode"
 /** Both are on the client's registered redirect allow-list; any other port is rejected by the issuer. */
 export const CALLBACK_PORTS: ReadonlyArray<number> = [1455, 1457]
 export const CALLBACK_PATH = "/auth/callback"
@@ -49,7 +48,8 @@ export interface AuthorizeUrlOptions {
   readonly redirectUri: string
   readonly codeChallenge: string
   readonly state: string
-  readonly originator?: string
+  /** the host's originator (HostIdentity) */
+  readonly originator: string
 }
 
 /** Parameters in the order the Codex CLI sends them. */
@@ -64,7 +64,7 @@ export const buildAuthorizeUrl = (options: AuthorizeUrlOptions): string => {
   params.set("id_token_add_organizations", "true")
   params.set("codex_cli_simplified_flow", "true")
   params.set("state", options.state)
-  params.set("originator", options.originator ?? ORIGINATOR)
+  params.set("originator", options.originator)
   return `${authorizeEndpoint(options.issuer)}?${params.toString()}`
 }
 

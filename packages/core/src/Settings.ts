@@ -1,16 +1,18 @@
 /**
- * Plugin settings: environment over `openai-auth.json` over defaults (table in shared/spec/interface.md).
- * Resolution itself is the pure `resolveSettings`; the service only gathers its inputs once at layer build.
+ * Settings: environment over the settings file over defaults, under the names the host gives
+ * (`SettingsSource`; OpenCode's are in shared/spec/interface.md, other hosts' in docs/hosts.md). Resolution
+ * is `settingsFrom` (internal/settings-resolve.ts); the service only gathers its inputs once at layer build.
  */
 import { homedir, tmpdir } from "node:os"
-import { Context, Effect, Layer, Option, Result } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { Files } from "./Files.ts"
 import {
   configPath,
-  type Env,
   type ResolvedSettings,
-  resolveSettings,
+  type SettingsDefaults,
   SettingsError,
+  type SettingsSource,
+  settingsFrom,
 } from "./internal/settings-resolve.ts"
 
 export {
@@ -18,19 +20,31 @@ export {
   DEFAULT_CODEX_ENDPOINT,
   DEFAULT_ISSUER,
   DEFAULT_USAGE_ENDPOINT,
+  ENV_SUFFIXES,
   type Env,
-  EnvVars,
+  envString,
+  expandHome,
   isLogLevel,
+  joinPath,
   LogLevel,
   LogLevels,
   optionalFileFields,
+  type PrefixNamesOptions,
   parseBoolean,
   type ResolvedSettings,
   resolveSettings,
   type SettingsDefaults,
+  type SettingsEnvNames,
   SettingsError,
+  type SettingsNames,
+  type SettingsSource,
+  settingsFrom,
+  settingsNames,
   wsUrlFor,
 } from "./internal/settings-resolve.ts"
+
+/** The machine's directories the defaults are made of. */
+export const machineDefaults = (): SettingsDefaults => ({ tmpDir: tmpdir(), homeDir: homedir() })
 
 const parseJson = (path: string, text: string) =>
   Effect.try({
@@ -44,15 +58,12 @@ const parseJson = (path: string, text: string) =>
   })
 
 /**
- * Reads the config file named by `env` through Files and resolves against it. A missing or blank file is
- * simply "no file settings"; unreadable or malformed content is a SettingsError carrying the path.
+ * Reads the settings file the source names through Files and resolves against it. A missing or blank file
+ * is simply "no file settings"; unreadable or malformed content is a SettingsError carrying the path.
  */
-export const loadSettings = Effect.fn("Settings.load")(function* (
-  env: Env,
-  defaults: { readonly tmpDir: string; readonly homeDir: string },
-) {
+export const loadSettings = Effect.fn("Settings.load")(function* (source: SettingsSource, defaults: SettingsDefaults) {
   const files = yield* Files
-  const path = configPath(env, defaults.homeDir)
+  const path = configPath(source, defaults.homeDir)
   const text = yield* files
     .readText(path)
     .pipe(
@@ -63,12 +74,9 @@ export const loadSettings = Effect.fn("Settings.load")(function* (
     )
   const content = Option.getOrUndefined(text)
   const file = content === undefined || content.trim() === "" ? undefined : yield* parseJson(path, content)
-  const resolved = resolveSettings(env, file, defaults)
-  if (Result.isFailure(resolved)) {
-    const { message, key, value } = resolved.failure
-    return yield* new SettingsError({ message, key, value, path })
-  }
-  return resolved.success
+  return yield* settingsFrom(source, file, defaults).pipe(
+    Effect.mapError(({ message, key, value }) => new SettingsError({ message, key, value, path })),
+  )
 })
 
 export interface SettingsFromOptions {
@@ -81,33 +89,24 @@ export interface SettingsFromOptions {
 }
 
 export class Settings extends Context.Service<Settings, ResolvedSettings>()("@cortexkit/openai-auth-core/Settings") {
-  /** `env` + the config file it names, read once when the layer is built */
+  /** the source's environment + the settings file it names, read once when the layer is built */
   static readonly layerFrom = (
-    env: Env,
+    source: SettingsSource,
     options: SettingsFromOptions = {},
   ): Layer.Layer<Settings, SettingsError, Files> =>
     Layer.effect(
       Settings,
       Effect.suspend(() => {
-        const defaults = { tmpDir: tmpdir(), homeDir: homedir() }
-        const load = loadSettings(env, defaults)
+        const defaults = machineDefaults()
+        const load = loadSettings(source, defaults)
         if (options.ignoreBadFile !== true) return load
         return load.pipe(
           Effect.catch((error) =>
-            error.path === undefined
-              ? Effect.fail(error)
-              : Effect.fromResult(resolveSettings(env, undefined, defaults)).pipe(
-                  Effect.mapError(({ message, key, value }) => new SettingsError({ message, key, value })),
-                ),
+            error.path === undefined ? Effect.fail(error) : settingsFrom(source, undefined, defaults),
           ),
         )
       }).pipe(Effect.map((resolved) => Settings.of(resolved))),
     )
-
-  /** the process environment + the config file, read once when the layer is built */
-  static readonly layerFromEnvironment: Layer.Layer<Settings, SettingsError, Files> = Layer.suspend(() =>
-    Settings.layerFrom({ ...process.env }),
-  )
 
   /** fixed settings, for tests and for hosts that resolved them already */
   static readonly layer = (resolved: ResolvedSettings): Layer.Layer<Settings> =>

@@ -1,8 +1,11 @@
 /**
- * The prompt-cache stabilizer ("Why web_search" in the README): when every tool in a request is a custom
- * `function` tool, the Codex backend intermittently drops the cached prefix on tool continuations. One
- * hosted `web_search` tool at the end of the list keeps those requests on the stable cache path; the model
- * does not call it on coding tasks.
+ * The prompt-cache stabilizer ("Why web_search" in the README): when a request's tools hold no native
+ * `web_search`, the Codex backend intermittently drops the cached prefix on tool continuations; other native
+ * tools do not help (the seed README). One hosted `web_search` tool at the end of the list keeps those
+ * requests on the stable cache path; the model does not call it on coding tasks.
+ *
+ * Not for Responses Lite models: Lite accepts only function, custom and client-executed tool-search tools
+ * (a hosted tool is a 400), so their requests go without it.
  */
 
 /** A fresh copy of the stabilizer tool (fresh so that nobody can mutate a shared instance). */
@@ -12,20 +15,17 @@ export const webSearchTool = (): Record<string, unknown> => ({
   search_content_types: ["text", "image"],
 })
 
-const isFunctionTool = (tool: unknown): boolean =>
-  typeof tool === "object" && tool !== null && (tool as { type?: unknown }).type === "function"
+const isWebSearch = (tool: unknown): boolean => {
+  const type = typeof tool === "object" && tool !== null ? (tool as { type?: unknown }).type : undefined
+  return type === "web_search" || type === "web_search_preview"
+}
 
 /**
- * Appends the stabilizer tool to `body.tools` in place when `enabled`, there is at least one tool, and all
- * tools are custom `function` tools. Idempotent: once appended (or when any native tool is present) the
- * list is not all-function anymore, so nothing more is added. Requests without tools (title turns) are left
- * alone. Returns whether it appended.
+ * `tools` with the stabilizer appended when `enabled`, there is at least one tool and none of them is a
+ * native web search; otherwise `tools` itself. Never changes its argument. Idempotent: once appended, the
+ * list holds a web search. Requests without tools (title turns) are left alone.
  */
-export const stabilizeTools = (body: Record<string, unknown>, enabled: boolean): boolean => {
-  if (!enabled) return false
-  const tools = body.tools
-  if (!Array.isArray(tools) || tools.length === 0) return false
-  for (const tool of tools) if (!isFunctionTool(tool)) return false
-  tools.push(webSearchTool())
-  return true
+export const withStabilizer = (tools: ReadonlyArray<unknown>, enabled: boolean): ReadonlyArray<unknown> => {
+  if (!enabled || tools.length === 0 || tools.some(isWebSearch)) return tools
+  return [...tools, webSearchTool()]
 }

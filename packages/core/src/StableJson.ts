@@ -4,10 +4,16 @@
  * order (the order Codex CLI itself writes); nested values keep the host's own key order, because sorting
  * them would not make them any more stable (the host already writes them the same way every turn) and
  * would cost a deep walk of a body that can be megabytes long.
+ *
+ * A `WireBody` is the body and its text in one value: the text is written from the (frozen) body when the
+ * value is made and from nothing else, so the two cannot disagree.
  */
-import { serializeBody } from "./internal/item-text.ts"
+import { deepFreeze, type HostInput, type WireArray } from "./internal/host-input.ts"
 
-/** The order Codex CLI serializes `ResponsesApiRequest` in; other keys follow, sorted. */
+/**
+ * The order Codex CLI serializes `ResponsesApiRequest` in; other keys follow, sorted. The rewrite builds its
+ * bodies in this order.
+ */
 export const TOP_LEVEL_KEY_ORDER: ReadonlyArray<string> = [
   "model",
   "instructions",
@@ -26,45 +32,77 @@ export const TOP_LEVEL_KEY_ORDER: ReadonlyArray<string> = [
   "client_metadata",
 ]
 
-const KNOWN = new Set(TOP_LEVEL_KEY_ORDER)
+/** A request body together with the exact text that goes on the wire for it. */
+export interface WireBody {
+  /**
+   * the body, keys in wire order; frozen at the top level, and every input item too when the text was
+   * assembled from texts recorded for items (a body the memo parsed)
+   */
+  readonly json: Readonly<Record<string, unknown>>
+  /** exactly `JSON.stringify(json)` */
+  readonly text: string
+}
 
-/**
- * A shallow copy of `body` whose own keys are in the stable order. Values are shared, not copied; keys whose
- * value is `undefined` are left out (JSON would drop them anyway).
- */
-export const orderTopLevel = (body: Readonly<Record<string, unknown>>): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const key of TOP_LEVEL_KEY_ORDER) {
-    const value = body[key]
-    if (value !== undefined) out[key] = value
+/** The `input` array's text, reusing the previous turn's array text and the host's own item texts. */
+const inputText = (items: ReadonlyArray<unknown>, host: HostInput, bodyStart: number) => {
+  // the same request prepared again (another account) wrote exactly these items already
+  const earlier = host.latest ?? host.previous
+  let shared = 0
+  if (earlier !== undefined) {
+    const limit = Math.min(earlier.items.length, items.length)
+    while (shared < limit && earlier.items[shared] === items[shared]) shared++
   }
-  const rest: Array<string> = []
-  for (const key in body) {
-    if (!KNOWN.has(key) && Object.hasOwn(body, key) && body[key] !== undefined) rest.push(key)
+  const ends: Array<number> = shared === 0 ? [] : (earlier as WireArray).ends.slice(0, shared)
+  let text =
+    shared === 0
+      ? "["
+      : (earlier as WireArray).source.slice(
+          (earlier as WireArray).start,
+          (earlier as WireArray).start + (ends[shared - 1] as number),
+        )
+  for (let i = shared; i < items.length; i++) {
+    const item = items[i]
+    // only the host's own items (frozen by the memo) can have host text; one a rule just made cannot
+    const own = typeof item === "object" && item !== null && Object.isFrozen(item) ? host.hostText(item) : undefined
+    // items a rule made are frozen here (the host's are already; the shared ones were on the earlier turn):
+    // the text recorded for them below stays theirs
+    deepFreeze(item)
+    const piece = own ?? JSON.stringify(item) ?? "null"
+    text += i === 0 ? piece : `,${piece}`
+    ends.push(text.length)
   }
-  if (rest.length > 0) {
-    rest.sort()
-    for (const key of rest) {
-      // JSON.parse makes `__proto__` an own key; an assignment would set the copy's prototype instead
-      if (key === "__proto__") Object.defineProperty(out, key, { value: body[key], enumerable: true, writable: true })
-      else out[key] = body[key]
-    }
-  }
-  return out
+  return { text: `${text}]`, ends, start: bodyStart }
 }
 
 /**
- * `JSON.stringify(body)` (same text) for a request body whose own keys are already in the order wanted, taking
- * the text of its `input` items from what the host sent and from the previous turn where it can (see
- * `HostBodyMemo`). The rewrite and the WebSocket frames put bodies on the wire with it.
+ * The wire body of `ordered` (keys already in the order wanted). Without `host`, one `JSON.stringify`; with
+ * it (a body the memo parsed), the `input` text is assembled from texts known to belong to these very items,
+ * and the array is recorded on `host` for the next turn. The text is the same either way.
  */
-export const serializeRequestBody = (body: Readonly<Record<string, unknown>>): string => serializeBody(body)
-
-/** The stable JSON text of a request body (see `orderTopLevel`). Same input, same bytes. */
-export const stringifyStable = (body: Readonly<Record<string, unknown>>): string => serializeBody(orderTopLevel(body))
-
-const encoder = new TextEncoder()
-
-/** `stringifyStable` as UTF-8 bytes. */
-export const encodeStable = (body: Readonly<Record<string, unknown>>): Uint8Array =>
-  encoder.encode(stringifyStable(body))
+export const wireBody = (ordered: Record<string, unknown>, host?: HostInput): WireBody => {
+  const input = ordered.input
+  const json = Object.freeze(ordered)
+  if (host === undefined || !Array.isArray(input)) return { json, text: JSON.stringify(json) }
+  let head = "{"
+  let tail = ""
+  let array: ReturnType<typeof inputText> | undefined
+  for (const key in json) {
+    const value = json[key]
+    if (key === "input" && array === undefined) {
+      head += `${head === "{" ? "" : ","}"input":`
+      array = inputText(input, host, head.length)
+      continue
+    }
+    const valueText = JSON.stringify(value)
+    if (valueText === undefined) continue
+    const member = `${JSON.stringify(key)}:${valueText}`
+    if (array === undefined) head += head === "{" ? member : `,${member}`
+    else tail += `,${member}`
+  }
+  const written = array as ReturnType<typeof inputText>
+  const text = `${head}${written.text}${tail}}`
+  // a copy of the array: the record must name the very items this text was written from
+  host.latest = { items: input.slice(), source: text, start: written.start, ends: written.ends }
+  host.previous = undefined
+  return { json, text }
+}

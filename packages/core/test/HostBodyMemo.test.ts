@@ -11,6 +11,7 @@ const ctx: CodexRequestContext = {
   accessToken: Redacted.make("access-token-123"),
   accountId: "acct_main",
   settings: { codexApiEndpoint: "http://127.0.0.1:9/backend-api/codex/responses", webSearch: true },
+  identity: { originator: "opencode", userAgent: "opencode/1.18.33" },
 }
 
 /** The wire bytes of `text`, decoded with or without the memo. */

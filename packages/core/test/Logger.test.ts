@@ -8,6 +8,7 @@ import { TestClock } from "effect/testing"
 import { Files } from "../src/Files.ts"
 import { type FileLoggerOptions, formatLine, Logger, MAX_LOG_BYTES, parseLogLevel } from "../src/Logger.ts"
 import { resolveSettings, Settings } from "../src/Settings.ts"
+import { testSource } from "./support/settings.ts"
 
 const root = mkdtempSync(join(tmpdir(), "logger-test-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -281,7 +282,7 @@ describe("Logger", () => {
     Effect.gen(function* () {
       const path = join(freshDir(), "settings.log")
       const resolved = resolveSettings(
-        { OPENCODE_OPENAI_AUTH_LOG_FILE: path, OPENCODE_OPENAI_AUTH_LOG_LEVEL: "warn" },
+        testSource({ CORTEXKIT_OPENAI_AUTH_LOG_FILE: path, CORTEXKIT_OPENAI_AUTH_LOG_LEVEL: "warn" }),
         undefined,
         { tmpDir: root, homeDir: root },
       )

@@ -2,8 +2,11 @@ import { describe, expect, test } from "bun:test"
 import {
   applyCatalog,
   CATALOG,
+  CATALOG_CLIENT_VERSION,
   catalogModel,
   clampEffort,
+  clientVersionFor,
+  compareVersions,
   EFFORT_ORDER,
   type HostModel,
   isOAuthEligible,
@@ -37,6 +40,7 @@ describe("catalog", () => {
       expect(ranks).toEqual([...ranks].sort((a, b) => a - b))
     }
     expect(catalogModel("gpt-5.5")?.limit).toEqual({ context: 400_000, input: 272_000, output: 128_000 })
+    expect(catalogModel("gpt-5.6-sol")?.limit).toEqual({ context: 500_000, input: 372_000, output: 128_000 })
     expect(CATALOG.filter((m) => m.responsesLite).map((m) => m.slug)).toEqual([
       "gpt-5.6-sol",
       "gpt-5.6-terra",
@@ -70,7 +74,8 @@ describe("catalog", () => {
     ["gpt-5.5", "max", "xhigh"],
     ["gpt-5.5", "minimal", "low"],
     ["gpt-5.5", "none", "low"],
-    ["gpt-5.4", "none", "none"],
+    // codex-rs models.json @069e6b19 offers gpt-5.4 low..xhigh only (a third-party matrix says `none` too)
+    ["gpt-5.4", "none", "low"],
     ["gpt-5.4", "minimal", "low"],
     ["gpt-6-astra", "none", "low"],
     ["gpt-6-astra", "max", "max"],
@@ -99,6 +104,27 @@ describe("catalog", () => {
   })
 })
 
+describe("client versions (the catalog rows are in vectors/models.vectors.test.ts)", () => {
+  test.each([
+    ["gpt-5.5", CATALOG_CLIENT_VERSION],
+    ["gpt-5.6-sol", CATALOG_CLIENT_VERSION],
+    ["gpt-6-astra", "0.153.0"],
+    ["gpt-9-unknown", CATALOG_CLIENT_VERSION],
+  ])("the version header for %s is %s", (model, version) => {
+    expect(clientVersionFor(model)).toBe(version)
+    expect(compareVersions(version, catalogModel(model)?.minimalClientVersion ?? "0.0.0")).toBeGreaterThanOrEqual(0)
+  })
+
+  test.each([
+    ["0.144.0", "0.142.2", 1],
+    ["0.98.0", "0.124.0", -1],
+    ["0.144.0", "0.144", 0],
+    ["1.0.0", "0.999.9", 1],
+  ])("compareVersions(%s, %s) = %d", (a, b, sign) => {
+    expect(compareVersions(a, b)).toBe(sign)
+  })
+})
+
 // OpenCode's provider record after its built-in OAuth filter (shape of ModelV2, trimmed).
 const hostModel = (id: string, extra: Partial<HostModel> = {}): HostModel & Record<string, unknown> => {
   const api = { id, url: "https://api.openai.com/v1", npm: "@ai-sdk/openai" }
@@ -124,6 +150,8 @@ describe("applyCatalog", () => {
     "gpt-5.4-mini": hostModel("gpt-5.4-mini"),
     "gpt-5.5-pro": hostModel("gpt-5.5-pro"),
     "gpt-5.6": hostModel("gpt-5.6"),
+    // OpenCode's synthetic fast variant of the bare family name: its wire id is one we do not serve
+    "gpt-5.6-fast": hostModel("gpt-5.6-fast", { api: { id: "gpt-5.6" } }),
     "gpt-5.5-deep": hostModel("gpt-5.5-deep", { options: { reasoningMode: "pro" } }),
     "gpt-4o": hostModel("gpt-4o"),
   }
@@ -132,7 +160,9 @@ describe("applyCatalog", () => {
 
   test("keeps only eligible models and does not touch its input", () => {
     expect(JSON.stringify(record)).toBe(before)
-    for (const id of ["gpt-5.5-pro", "gpt-5.6", "gpt-5.5-deep", "gpt-4o"]) expect(out[id]).toBeUndefined()
+    for (const id of ["gpt-5.5-pro", "gpt-5.6", "gpt-5.6-fast", "gpt-5.5-deep", "gpt-4o"]) {
+      expect(out[id]).toBeUndefined()
+    }
     for (const id of ["gpt-5.5", "gpt-5.5-fast", "gpt-5.4", "gpt-5.4-mini"]) expect(out[id]).toBeDefined()
   })
 

@@ -51,6 +51,7 @@ describe("authorize URL", () => {
         redirectUri: redirectUriFor(1457),
         codeChallenge: "challenge_x",
         state: "state_y",
+        originator: "opencode",
       }),
     )
     expect(`${url.origin}${url.pathname}`).toBe("http://127.0.0.1:9999/oauth/authorize")

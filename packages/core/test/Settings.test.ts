@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { it, testEffect } from "@cortexkit/openai-auth-testkit/Test"
@@ -16,19 +16,22 @@ import {
   resolveSettings,
   Settings,
   SettingsError,
+  type SettingsNames,
+  settingsNames,
   wsUrlFor,
 } from "../src/Settings.ts"
+import { TEST_NAMES, testSource } from "./support/settings.ts"
 
 const defaults = { tmpDir: "/tmp/t", homeDir: "/home/u" }
 
-const ok = (env: Env, file?: unknown): ResolvedSettings => {
-  const result = resolveSettings(env, file, defaults)
+const ok = (env: Env, file?: unknown, names: SettingsNames = TEST_NAMES): ResolvedSettings => {
+  const result = resolveSettings({ names, env }, file, defaults)
   if (Result.isFailure(result)) throw new Error(`unexpected failure: ${result.failure.message}`)
   return result.success
 }
 
 const err = (env: Env, file?: unknown): SettingsError => {
-  const result = resolveSettings(env, file, defaults)
+  const result = resolveSettings(testSource(env), file, defaults)
   if (Result.isSuccess(result)) throw new Error("expected a SettingsError")
   expect(result.failure).toBeInstanceOf(SettingsError)
   return result.failure
@@ -41,14 +44,51 @@ describe("resolveSettings defaults", () => {
       webSockets: false,
       rawWebSocket: false,
       dump: false,
-      dumpDir: "/tmp/t/opencode-openai-auth-dumps",
+      dumpDir: "/tmp/t/test-host-openai-auth-dumps",
       codexApiEndpoint: DEFAULT_CODEX_ENDPOINT,
       issuer: DEFAULT_ISSUER,
       usageEndpoint: DEFAULT_USAGE_ENDPOINT,
       logLevel: "info",
-      logFile: "/tmp/t/opencode-openai-auth.log",
-      configFile: "/home/u/.config/opencode/openai-auth.json",
+      logFile: "/tmp/t/test-host-openai-auth.log",
+      configFile: "/home/u/.config/test-host/openai-auth.json",
     })
+  })
+})
+
+describe("the host names the settings", () => {
+  test("a prefix names every variable", () => {
+    expect(settingsNames({ prefix: "PI_OPENAI_AUTH", configFile: "~/.pi/openai-auth.json" }).env).toEqual({
+      configFile: "PI_OPENAI_AUTH_FILE",
+      noWebSearch: "PI_OPENAI_AUTH_NO_WEB_SEARCH",
+      webSockets: "PI_OPENAI_AUTH_WEBSOCKETS",
+      rawWebSocket: "PI_OPENAI_AUTH_RAW_WS",
+      dump: "PI_OPENAI_AUTH_DUMP",
+      dumpDir: "PI_OPENAI_AUTH_DUMP_DIR",
+      codexApiEndpoint: "PI_OPENAI_AUTH_CODEX_ENDPOINT",
+      issuer: "PI_OPENAI_AUTH_ISSUER",
+      usageEndpoint: "PI_OPENAI_AUTH_USAGE_ENDPOINT",
+      codexVersion: "PI_OPENAI_AUTH_CODEX_VERSION",
+      logLevel: "PI_OPENAI_AUTH_LOG_LEVEL",
+      logFile: "PI_OPENAI_AUTH_LOG_FILE",
+    })
+  })
+
+  test("another host's variables are not read, its own are", () => {
+    const pi = settingsNames({ prefix: "PI_OPENAI_AUTH", configFile: "~/.pi/openai-auth.json" })
+    const env = { CORTEXKIT_OPENAI_AUTH_WEBSOCKETS: "1", PI_OPENAI_AUTH_ISSUER: "http://127.0.0.1:9" }
+    const s = ok(env, undefined, pi)
+    expect(s.webSockets).toBe(false)
+    expect(s.issuer).toBe("http://127.0.0.1:9")
+    expect(s.configFile).toBe("/home/u/.pi/openai-auth.json")
+    expect(s.logFile).toBe("/tmp/t/pi-openai-auth.log")
+    expect(s.dumpDir).toBe("/tmp/t/pi-openai-auth-dumps")
+    expect(ok(env).webSockets).toBe(true)
+  })
+
+  test("a bad value names the host's variable", () => {
+    const pi = settingsNames({ prefix: "PI_OPENAI_AUTH", configFile: "/x.json" })
+    const result = resolveSettings({ names: pi, env: { PI_OPENAI_AUTH_DUMP: "maybe" } }, undefined, defaults)
+    expect(Result.isFailure(result) && result.failure.key).toBe("PI_OPENAI_AUTH_DUMP")
   })
 })
 
@@ -91,12 +131,12 @@ describe("precedence: env over file over default", () => {
     },
     {
       field: "dumpDir",
-      envVar: "OPENCODE_OPENAI_AUTH_DUMP_DIR",
+      envVar: "CORTEXKIT_OPENAI_AUTH_DUMP_DIR",
       envValue: "/env/dumps",
       fileValue: "/file/dumps",
       envExpected: "/env/dumps",
       fileExpected: "/file/dumps",
-      defaultValue: "/tmp/t/opencode-openai-auth-dumps",
+      defaultValue: "/tmp/t/test-host-openai-auth-dumps",
     },
     {
       field: "codexApiEndpoint",
@@ -126,8 +166,17 @@ describe("precedence: env over file over default", () => {
       defaultValue: DEFAULT_USAGE_ENDPOINT,
     },
     {
+      field: "codexVersion",
+      envVar: "CORTEXKIT_OPENAI_AUTH_CODEX_VERSION",
+      envValue: "0.153.4",
+      fileValue: "0.150.0",
+      envExpected: "0.153.4",
+      fileExpected: "0.150.0",
+      defaultValue: undefined,
+    },
+    {
       field: "logLevel",
-      envVar: "OPENCODE_OPENAI_AUTH_LOG_LEVEL",
+      envVar: "CORTEXKIT_OPENAI_AUTH_LOG_LEVEL",
       envValue: "TRACE",
       fileValue: "warn",
       envExpected: "trace",
@@ -151,13 +200,14 @@ describe("precedence: env over file over default", () => {
   }
 
   test("logFile comes only from the environment", () => {
-    expect(ok({ OPENCODE_OPENAI_AUTH_LOG_FILE: "/var/log/x.log" }).logFile).toBe("/var/log/x.log")
-    expect(ok({ OPENCODE_OPENAI_AUTH_LOG_FILE: "~/x.log" }).logFile).toBe("/home/u/x.log")
+    expect(ok({ CORTEXKIT_OPENAI_AUTH_LOG_FILE: "/var/log/x.log" }).logFile).toBe("/var/log/x.log")
+    expect(ok({ CORTEXKIT_OPENAI_AUTH_LOG_FILE: "~/x.log" }).logFile).toBe("/home/u/x.log")
+    expect(ok({}, { logFile: "/file/x.log" }).logFile).toBe("/tmp/t/test-host-openai-auth.log")
   })
 
   test("blank string settings fall back", () => {
     expect(ok({ CORTEXKIT_OPENAI_AUTH_ISSUER: "  " }, { issuer: "https://f.example" }).issuer).toBe("https://f.example")
-    expect(ok({}, { dumpDir: "" }).dumpDir).toBe("/tmp/t/opencode-openai-auth-dumps")
+    expect(ok({}, { dumpDir: "" }).dumpDir).toBe("/tmp/t/test-host-openai-auth-dumps")
   })
 
   test("unknown file keys (the account store) are ignored", () => {
@@ -199,7 +249,11 @@ describe("booleans", () => {
     const e = err({}, { dump: 3 })
     expect(e.key).toBe("dump")
     expect(e.value).toBe("3")
-    expect(err({}, { issuer: { url: "x" } }).key).toBe("issuer")
+    const nested = err({}, { issuer: { url: "x" } })
+    expect(nested.key).toBe("issuer")
+    expect(nested.value).toBe('{"url":"x"}')
+    expect(nested.message).toContain('config field "issuer"')
+    expect(err({}, { webSockets: [true] }).key).toBe("webSockets")
   })
   test("a file that is not an object is an error", () => {
     expect(err({}, [1, 2]).key).toBe("<file>")
@@ -235,8 +289,13 @@ describe("URLs and log level", () => {
     expect(e.key).toBe("usageEndpoint")
     expect(e.message).toContain("ws://x/usage")
   })
+  test("a codex version that is not one is an error naming the key", () => {
+    expect(err({ CORTEXKIT_OPENAI_AUTH_CODEX_VERSION: "latest" }).key).toBe("CORTEXKIT_OPENAI_AUTH_CODEX_VERSION")
+    expect(err({}, { codexVersion: "0.144" }).key).toBe("codexVersion")
+    expect(ok({ CORTEXKIT_OPENAI_AUTH_CODEX_VERSION: " 0.153.0-alpha.5 " }).codexVersion).toBe("0.153.0-alpha.5")
+  })
   test("a bad log level names the key", () => {
-    expect(err({ OPENCODE_OPENAI_AUTH_LOG_LEVEL: "verbose" }).key).toBe("OPENCODE_OPENAI_AUTH_LOG_LEVEL")
+    expect(err({ CORTEXKIT_OPENAI_AUTH_LOG_LEVEL: "verbose" }).key).toBe("CORTEXKIT_OPENAI_AUTH_LOG_LEVEL")
     expect(err({}, { logLevel: "loud" }).key).toBe("logLevel")
   })
   test("wsUrlFor swaps the scheme only", () => {
@@ -251,27 +310,27 @@ describe("URLs and log level", () => {
 
 describe("config path", () => {
   const home = "/home/u"
-  test("resolution order", () => {
-    const all = {
-      OPENCODE_OPENAI_AUTH_FILE: "/explicit/auth.json",
-      OPENCODE_CONFIG_DIR: "/cfg",
-      XDG_CONFIG_HOME: "/xdg",
-    }
-    expect(configPath(all, home)).toBe("/explicit/auth.json")
-    expect(configPath({ ...all, OPENCODE_OPENAI_AUTH_FILE: undefined }, home)).toBe("/cfg/openai-auth.json")
-    expect(configPath({ XDG_CONFIG_HOME: "/xdg" }, home)).toBe("/xdg/opencode/openai-auth.json")
-    expect(configPath({}, home)).toBe("/home/u/.config/opencode/openai-auth.json")
-    expect(configPath({ OPENCODE_CONFIG_DIR: "" }, home)).toBe("/home/u/.config/opencode/openai-auth.json")
+  test("the file variable replaces the host's default", () => {
+    expect(configPath(testSource({ CORTEXKIT_OPENAI_AUTH_FILE: "/explicit/auth.json" }), home)).toBe(
+      "/explicit/auth.json",
+    )
+    expect(configPath(testSource({ CORTEXKIT_OPENAI_AUTH_FILE: "~/a.json" }), home)).toBe("/home/u/a.json")
+    expect(configPath(testSource({ CORTEXKIT_OPENAI_AUTH_FILE: "  " }), home)).toBe(
+      "/home/u/.config/test-host/openai-auth.json",
+    )
+    expect(configPath(testSource(), home)).toBe("/home/u/.config/test-host/openai-auth.json")
   })
-  test("is reported in the resolved settings", () => {
-    expect(ok({ OPENCODE_CONFIG_DIR: "/cfg/" }).configFile).toBe("/cfg/openai-auth.json")
+  test("the host's default may depend on the environment", () => {
+    const names: SettingsNames = { ...TEST_NAMES, defaultConfigFile: (env, h) => `${env.HOST_DIR ?? h}/s.json` }
+    expect(ok({ HOST_DIR: "/cfg" }, undefined, names).configFile).toBe("/cfg/s.json")
+    expect(ok({}, undefined, names).configFile).toBe("/home/u/s.json")
   })
 })
 
 describe("loadSettings through Files", () => {
   const dir = mkdtempSync(join(tmpdir(), "settings-test-"))
   const { effect } = testEffect(Files.layer)
-  const envFor = (name: string): Env => ({ OPENCODE_OPENAI_AUTH_FILE: join(dir, name) })
+  const envFor = (name: string) => testSource({ CORTEXKIT_OPENAI_AUTH_FILE: join(dir, name) })
 
   effect("a missing file means defaults", () =>
     Effect.gen(function* () {
@@ -326,7 +385,7 @@ describe("loadSettings through Files", () => {
 
   test("cleanup", () => {
     rmSync(dir, { recursive: true, force: true })
-    expect(true).toBe(true)
+    expect(() => readFileSync(join(dir, "good.json"))).toThrow()
   })
 })
 
@@ -340,31 +399,35 @@ describe("Settings service", () => {
     }),
   )
 
-  it.effect("layerFromEnvironment reads process.env and the file it names", () =>
+  it.effect("layerFrom reads the source's environment and the file it names", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "settings-env-"))
       const path = join(dir, "auth.json")
       writeFileSync(path, JSON.stringify({ rawWebSocket: true }))
-      const saved = { file: process.env.OPENCODE_OPENAI_AUTH_FILE, level: process.env.OPENCODE_OPENAI_AUTH_LOG_LEVEL }
-      process.env.OPENCODE_OPENAI_AUTH_FILE = path
-      process.env.OPENCODE_OPENAI_AUTH_LOG_LEVEL = "warn"
-      const s = yield* Effect.provide(Settings, Settings.layerFromEnvironment.pipe(Layer.provide(Files.layer))).pipe(
-        Effect.ensuring(
-          Effect.sync(() => {
-            for (const [key, value] of [
-              ["OPENCODE_OPENAI_AUTH_FILE", saved.file],
-              ["OPENCODE_OPENAI_AUTH_LOG_LEVEL", saved.level],
-            ] as const) {
-              if (value === undefined) delete process.env[key]
-              else process.env[key] = value
-            }
-            rmSync(dir, { recursive: true, force: true })
-          }),
-        ),
+      const source = testSource({ CORTEXKIT_OPENAI_AUTH_FILE: path, CORTEXKIT_OPENAI_AUTH_LOG_LEVEL: "warn" })
+      const s = yield* Effect.provide(Settings, Settings.layerFrom(source).pipe(Layer.provide(Files.layer))).pipe(
+        Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))),
       )
       expect(s.rawWebSocket).toBe(true)
       expect(s.logLevel).toBe("warn")
       expect(s.configFile).toBe(path)
+    }),
+  )
+
+  it.effect("layerFrom with ignoreBadFile serves the environment and defaults past a broken file", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "settings-bad-"))
+      const path = join(dir, "auth.json")
+      writeFileSync(path, "{ nope")
+      const source = testSource({ CORTEXKIT_OPENAI_AUTH_FILE: path, CORTEXKIT_OPENAI_AUTH_DUMP: "1" })
+      const layer = (ignoreBadFile: boolean) =>
+        Settings.layerFrom(source, { ignoreBadFile }).pipe(Layer.provide(Files.layer))
+      const lenient = yield* Effect.provide(Settings, layer(true))
+      const strict = yield* Effect.flip(Effect.provide(Settings, layer(false)))
+      rmSync(dir, { recursive: true, force: true })
+      expect(lenient.dump).toBe(true)
+      expect(lenient.configFile).toBe(path)
+      expect(strict.path).toBe(path)
     }),
   )
 })

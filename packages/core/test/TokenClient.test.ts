@@ -6,6 +6,7 @@ import { TestClock } from "effect/testing"
 import { Issuer, IssuerFromSettings } from "../src/OAuth.ts"
 import { resolveSettings, Settings } from "../src/Settings.ts"
 import { classifyTokenFailure, parseTokenError, TokenClient } from "../src/TokenClient.ts"
+import { testSource } from "./support/settings.ts"
 
 const it = testEffect(Layer.mergeAll(Simulator.layer, TokenClient.layer))
 
@@ -114,7 +115,10 @@ describe("TokenClient against the simulator", () => {
       const client = yield* TokenClient
       const acct = sim.addAccount({ accountId: "acct_settings" })
       const resolved = Result.getOrThrow(
-        resolveSettings({ CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url }, undefined, { tmpDir: "/tmp", homeDir: "/tmp" }),
+        resolveSettings(testSource({ CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url }), undefined, {
+          tmpDir: "/tmp",
+          homeDir: "/tmp",
+        }),
       )
       const tokens = yield* client
         .refresh(Redacted.make(acct.tokens.refresh))

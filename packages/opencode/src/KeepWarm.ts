@@ -6,6 +6,7 @@
  * One timer fiber per session, all of them owned by the layer's scope.
  */
 
+import { UNSUPPORTED_FIELDS } from "@cortexkit/openai-auth-core/CodexRequest"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { clampEffort } from "@cortexkit/openai-auth-core/Models"
 import { Clock, Context, Duration, Effect, FiberMap, Layer } from "effect"
@@ -120,16 +121,15 @@ export const notWarmed = (input: Pick<TrackInput, "agent" | "subagent">): string
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-// The backend rejects token caps; a delta-only continuation cannot be replayed outside its socket.
-const DROPPED_FIELDS = ["max_output_tokens", "max_tokens", "max_completion_tokens", "previous_response_id"]
-
 /**
  * The shadow request: the same prompt (`prompt_cache_key`, instructions, tools, input, in the same order, so
  * the cached prefix is what gets read), nothing stored, and as little generation as the model allows.
  */
 export const warmBody = (body: Record<string, unknown>, model: string): Record<string, unknown> => {
   const out: Record<string, unknown> = { ...body, store: false, stream: true }
-  for (const field of DROPPED_FIELDS) delete out[field]
+  // the fields the rewrite never sends (token caps, `previous_response_id`: a delta-only continuation cannot be
+  // replayed outside its socket); the warm goes through the rewrite anyway, this keeps the shadow body honest
+  for (const field of UNSUPPORTED_FIELDS) delete out[field]
   if (isRecord(body.reasoning)) out.reasoning = { ...body.reasoning, effort: clampEffort(model, "none") }
   if (isRecord(body.text) && "verbosity" in body.text) out.text = { ...body.text, verbosity: "low" }
   return out

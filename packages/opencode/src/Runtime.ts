@@ -1,25 +1,26 @@
 /**
- * The one runtime behind the server entry: core, transports and accounts composed into a `ManagedRuntime`.
- * OpenCode only ever sees Promises: its own Effect version differs from ours, so no Effect value crosses the
- * plugin boundary.
+ * The one runtime behind the server entry: the host-agnostic client services (accounts' `clientServices`:
+ * settings, store, credentials, quota, transports, the routed client) under OpenCode's names and identity,
+ * plus what only the plugin has: request dumps and keep-warm. OpenCode only ever sees Promises: its own
+ * Effect version differs from ours, so no Effect value crosses the plugin boundary.
  */
-import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
+import { clientServices } from "@cortexkit/openai-auth-accounts/ClientServices"
 import type { MainCredentials } from "@cortexkit/openai-auth-accounts/Credentials"
-import { RoutedClient } from "@cortexkit/openai-auth-accounts/RoutedClient"
-import { SettingsEnv } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
-import { Logger } from "@cortexkit/openai-auth-core/Logger"
+import { LiveSettings } from "@cortexkit/openai-auth-accounts/LiveSettings"
 import { type Env, Settings } from "@cortexkit/openai-auth-core/Settings"
-import { Transports } from "@cortexkit/openai-auth-transports/Transports"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { Dumps } from "./Dumps.ts"
-import { LiveSettings } from "./LiveSettings.ts"
+import { OPENCODE_IDENTITY, openCodeSettings } from "./OpenCodeHost.ts"
 import { WarmerLayer } from "./Warmer.ts"
 
 export const pluginLayer = (env: Env, main: Layer.Layer<MainCredentials>) => {
   // a bad config file must not take the plugin down: LiveSettings reports it on every request instead
-  const accounts = accountServices(Layer.merge(main, Logger.layer), Settings.layerFrom(env, { ignoreBadFile: true }))
-  const routed = RoutedClient.layer.pipe(Layer.provideMerge(Transports.layer), Layer.provideMerge(accounts))
-  const live = LiveSettings.layerWith(env).pipe(Layer.provideMerge(routed))
+  const client = clientServices({
+    identity: OPENCODE_IDENTITY,
+    settings: openCodeSettings(env),
+    main,
+    ignoreBadFile: true,
+  })
   const dumps = Layer.effect(
     Dumps,
     Effect.gen(function* () {
@@ -30,9 +31,8 @@ export const pluginLayer = (env: Env, main: Layer.Layer<MainCredentials>) => {
         enabled: Effect.map(settings.current, (s) => s.dump),
       })
     }),
-  ).pipe(Layer.provideMerge(live))
-  // commands say which environment variable overrides the file (`/openai-dump` with CORTEXKIT_OPENAI_AUTH_DUMP set)
-  return WarmerLayer.pipe(Layer.provideMerge(dumps), Layer.provideMerge(Layer.succeed(SettingsEnv, env)))
+  ).pipe(Layer.provideMerge(client))
+  return WarmerLayer.pipe(Layer.provideMerge(dumps))
 }
 
 export type PluginServices = Layer.Success<ReturnType<typeof pluginLayer>>

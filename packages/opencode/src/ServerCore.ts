@@ -1,63 +1,75 @@
 /**
  * Everything behind the server entry that needs the Effect runtime: loaded on first use (the first request,
  * login or slash command), so OpenCode's start-up, which waits for every plugin's init, does not pay for it.
+ * It is a thin user of the accounts facade (`makeCodexClient`): OpenCode's main-account store, its request
+ * hooks (dumps, keep-warm), and its way of showing things (toasts, dialogs) are all it adds.
  */
+
 import type { QuotaData } from "@cortexkit/openai-auth-accounts/CommandViews"
-import { type HostTokens, MainCredentials, MainCredentialsError } from "@cortexkit/openai-auth-accounts/Credentials"
 import { formatQuota } from "@cortexkit/openai-auth-accounts/Format"
-import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import {
+  type DeviceLogin,
+  type LoginResult,
+  type MainAccountStore,
+  mainAccountLayer,
+  makeCodexClient,
+} from "@cortexkit/openai-auth-accounts/RuntimeClient"
 import type { PluginInput } from "@opencode-ai/plugin"
-import { Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Effect } from "effect"
 import { KeepWarm } from "./KeepWarm.ts"
-import { makeFetch } from "./Pipeline.ts"
+import { openCodeHooks } from "./Pipeline.ts"
 import { makeRuntime } from "./Runtime.ts"
 import { tuiPresent } from "./tui/Marker.ts"
 
 const PROVIDER = "openai"
 
-/** The main account lives in OpenCode's auth store: read through the loader's getter, written with auth.set. */
-const hostMainCredentials = (input: PluginInput, getAuth: () => Promise<unknown>) =>
-  Layer.succeed(MainCredentials, {
-    read: Effect.tryPromise({
-      try: () => getAuth(),
-      catch: (e) => new MainCredentialsError({ message: `cannot read OpenCode's auth store: ${String(e)}` }),
-    }).pipe(
-      Effect.map((auth): Option.Option<HostTokens> => {
-        const a = auth as { type?: string; access?: string; refresh?: string; expires?: number; accountId?: string }
-        if (a?.type !== "oauth" || typeof a.access !== "string" || typeof a.refresh !== "string") return Option.none()
-        return Option.some({
-          access: Redacted.make(a.access),
-          refresh: Redacted.make(a.refresh),
-          expiresAt: typeof a.expires === "number" ? a.expires : 0,
-          accountId: a.accountId,
-        })
-      }),
-    ),
-    write: (tokens: TokenSet) =>
-      Effect.tryPromise({
-        try: () =>
-          input.client.auth.set({
-            path: { id: PROVIDER },
-            body: {
-              type: "oauth",
-              access: Redacted.value(tokens.access),
-              refresh: Redacted.value(tokens.refresh),
-              expires: tokens.expiresAt,
-              ...{ accountId: tokens.accountId },
-            },
-          }),
-        catch: (e) => new MainCredentialsError({ message: `cannot write OpenCode's auth store: ${String(e)}` }),
-      }).pipe(Effect.asVoid),
-  })
+interface OpenCodeAuth {
+  readonly type?: string
+  readonly access?: string
+  readonly refresh?: string
+  readonly expires?: number
+  readonly accountId?: string
+}
 
-const oauthResult = (tokens: TokenSet) => ({
+/** The main account lives in OpenCode's auth store: read through the loader's getter, written with auth.set. */
+const openCodeMainAccount = (input: PluginInput, getAuth: () => Promise<unknown>): MainAccountStore => ({
+  read: async () => {
+    const auth = (await getAuth()) as OpenCodeAuth | undefined
+    if (auth?.type !== "oauth" || typeof auth.access !== "string" || typeof auth.refresh !== "string") return undefined
+    return {
+      access: auth.access,
+      refresh: auth.refresh,
+      expiresAt: typeof auth.expires === "number" ? auth.expires : 0,
+      accountId: auth.accountId,
+    }
+  },
+  write: async (tokens) => {
+    await input.client.auth.set({
+      path: { id: PROVIDER },
+      body: {
+        type: "oauth",
+        access: tokens.access,
+        refresh: tokens.refresh,
+        expires: tokens.expiresAt,
+        ...{ accountId: tokens.accountId },
+      },
+    })
+  },
+})
+
+const oauthResult = ({ tokens }: LoginResult) => ({
   type: "success" as const,
-  access: Redacted.value(tokens.access),
-  refresh: Redacted.value(tokens.refresh),
+  access: tokens.access,
+  refresh: tokens.refresh,
   expires: tokens.expiresAt,
   accountId: tokens.accountId,
 })
+
+export interface OAuthStart {
+  readonly url: string
+  readonly instructions: string
+  readonly callback: () => Promise<ReturnType<typeof oauthResult> | { readonly type: "failed" }>
+}
 
 /** `opencode run --command openai-quota`: the table `openai-auth quota` prints, failed polls included */
 const quotaText = (data: QuotaData, now: number): string =>
@@ -67,15 +79,7 @@ const quotaText = (data: QuotaData, now: number): string =>
     now,
   )
 
-const configFile = Effect.gen(function* () {
-  return (yield* Settings).configFile
-})
-
-export interface OAuthStart {
-  readonly url: string
-  readonly instructions: string
-  readonly callback: () => Promise<ReturnType<typeof oauthResult> | { readonly type: "failed" }>
-}
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 export const createCore = (
   input: PluginInput,
@@ -83,24 +87,26 @@ export const createCore = (
   isSubagent: (session: string) => boolean | undefined,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ) => {
-  const runtime = makeRuntime(env, hostMainCredentials(input, getAuth))
+  const runtime = makeRuntime(env, mainAccountLayer(openCodeMainAccount(input, getAuth)))
+  const client = makeCodexClient(runtime, openCodeHooks({ isSubagent }))
 
-  // commands and logins are loaded on first use: a request never needs them (docs/performance.md, start)
-  let actionsModule: Promise<typeof import("./AccountActions.ts")> | undefined
-  const actions = () => {
-    actionsModule ??= import("./AccountActions.ts")
-    return actionsModule
-  }
-
+  /** OpenCode's own login (the main account): OpenCode stores the tokens the callback returns. */
   const authorize = async (headless: boolean): Promise<OAuthStart> => {
-    const flow = await runtime.runPromise((await actions()).loginFlow(headless))
+    const started = headless
+      ? await client.login.device({ saveAs: "none" }).then((login) => ({
+          url: login.verificationUrl,
+          instructions: `Enter code: ${login.userCode}`,
+          completed: login.completed,
+        }))
+      : await client.login.browser({ saveAs: "none" }).then((login) => ({
+          url: login.url,
+          instructions: "Complete the ChatGPT login in your browser; this window continues by itself.",
+          completed: login.completed,
+        }))
     return {
-      url: flow.url,
-      instructions: flow.instructions,
-      callback: async () => {
-        const exit = await runtime.runPromiseExit(flow.wait)
-        return Exit.isSuccess(exit) ? oauthResult(exit.value) : { type: "failed" as const }
-      },
+      url: started.url,
+      instructions: started.instructions,
+      callback: () => started.completed.then(oauthResult, () => ({ type: "failed" as const })),
     }
   }
 
@@ -115,20 +121,19 @@ export const createCore = (
    * the command returns while the user signs in; a toast says when the account was added.
    */
   const addAccount = async (label: string | undefined, headless: boolean) => {
-    const { startDeviceLogin, runCommand } = await actions()
-    const started = await runtime.runPromiseExit(startDeviceLogin)
-    if (Exit.isFailure(started)) {
-      const message = `could not start the login: ${String(started.cause)}`
+    let login: DeviceLogin
+    try {
+      login = await client.login.device({ saveAs: "fallback", ...(label === undefined ? {} : { label }) })
+    } catch (error) {
+      const message = `could not start the login: ${describe(error)}`
       await notify(message, "error")
       return { message, headless }
     }
-    const { code, poll } = started.value
-    const message = `to add ${label === undefined ? "a ChatGPT account" : `"${label}"`}, open ${code.verificationUrl} and enter ${code.userCode}`
+    const message = `to add ${label === undefined ? "a ChatGPT account" : `"${label}"`}, open ${login.verificationUrl} and enter ${login.userCode}`
     await notify(message, "info", 120_000)
-    void runtime
-      .runPromise(runCommand({ _tag: "AccountAdd", label, headless: true }, { login: () => poll }))
+    void login.completed
       .then((result) => notify(result.summary, "success"))
-      .catch((error) => notify(`adding the account failed: ${String(error)}`, "error"))
+      .catch((error: unknown) => notify(`adding the account failed: ${describe(error)}`, "error"))
     return { message, headless }
   }
 
@@ -137,29 +142,31 @@ export const createCore = (
     name: string,
     args: string,
   ): Promise<{ readonly message: string; readonly headless: boolean }> => {
-    const headless = !tuiPresent(await runtime.runPromise(configFile))
-    const { parseCommand, runCommand, splitArguments } = await actions()
-    const words = splitArguments(args)
-    if (words.length === 0 && !headless) {
+    const headless = !tuiPresent((await client.settings()).configFile)
+    if (args.trim() === "" && !headless) {
       await input.client.tui
         .publish({ body: { type: "tui.command.execute", properties: { command: `openai.${name}.dialog` } } })
         .catch(() => undefined)
       return { message: `opened the ${name} dialog`, headless }
     }
-    const parsed = parseCommand(name, words)
+    const parsed = await client.commands.parse(name, args)
     if (!parsed.ok) {
       await notify(parsed.error, "error")
       return { message: parsed.error, headless }
     }
     if (parsed.command._tag === "AccountAdd") return addAccount(parsed.command.label, headless)
-    const exit = await runtime.runPromiseExit(runCommand(parsed.command))
-    const message = Exit.isSuccess(exit)
-      ? parsed.command._tag === "QuotaShow" && headless
-        ? quotaText(exit.value.data as QuotaData, Date.now())
-        : exit.value.summary
-      : `openai-${name} failed: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`
-    await notify(message, Exit.isSuccess(exit) ? "success" : "error")
-    return { message, headless }
+    const outcome = await client.commands.run(parsed.command).then(
+      (result) => ({
+        ok: true,
+        message:
+          parsed.command._tag === "QuotaShow" && headless
+            ? quotaText(result.data as QuotaData, Date.now())
+            : result.summary,
+      }),
+      (error: unknown) => ({ ok: false, message: `openai-${name} failed: ${describe(error)}` }),
+    )
+    await notify(outcome.message, outcome.ok ? "success" : "error")
+    return { message: outcome.message, headless }
   }
 
   const untrack = (session: string) =>
@@ -171,13 +178,7 @@ export const createCore = (
       )
       .catch(() => undefined)
 
-  return {
-    fetch: makeFetch(runtime, { isSubagent }),
-    authorize,
-    command,
-    untrack,
-    dispose: () => runtime.dispose(),
-  }
+  return { fetch: client.fetch, authorize, command, untrack, dispose: client.dispose }
 }
 
 export type ServerCore = ReturnType<typeof createCore>

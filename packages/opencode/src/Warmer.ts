@@ -3,13 +3,14 @@
  * routed client pinned to the account that served the session (another account has no cached prefix to
  * keep). Its status goes to the state file, where `/openai-cachekeep` and the sidebar read it.
  */
+
+import { LiveSettings } from "@cortexkit/openai-auth-accounts/LiveSettings"
 import { RoutedClient } from "@cortexkit/openai-auth-accounts/RoutedClient"
 import { StateFile } from "@cortexkit/openai-auth-accounts/StateFile"
 import { decodeHostRequestResult } from "@cortexkit/openai-auth-core/HostRequest"
 import type { Usage } from "@cortexkit/openai-auth-core/StreamEvent"
 import { Effect, Layer, Result } from "effect"
 import { KeepWarm, type WarmRequest, type WarmUsage } from "./KeepWarm.ts"
-import { LiveSettings } from "./LiveSettings.ts"
 
 /** The URL OpenCode itself would call; the rewrite replaces it with the Codex endpoint. */
 const HOST_RESPONSES_URL = "https://api.openai.com/v1/responses"

@@ -1,6 +1,6 @@
 export * as Dumps from "./Dumps.ts"
 export * as KeepWarm from "./KeepWarm.ts"
-export * as LiveSettings from "./LiveSettings.ts"
+export * as OpenCodeHost from "./OpenCodeHost.ts"
 export * as Pipeline from "./Pipeline.ts"
 export * as Runtime from "./Runtime.ts"
 export { default, PLUGIN_ID, server } from "./server.ts"

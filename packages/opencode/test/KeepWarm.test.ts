@@ -257,7 +257,8 @@ describe("the warm body", () => {
       const head = JSON.stringify(original).split(',"reasoning"')[0] ?? ""
       expect(text.startsWith(head)).toBe(true)
       expect(original.max_output_tokens).toBe(1000)
-      expect(warmBody({ ...original, reasoning: { effort: "xhigh" } }, "gpt-5.4").reasoning).toEqual({ effort: "none" })
+      // the lowest effort gpt-5.4 takes: codex-rs's catalog offers it low..xhigh (no `none`)
+      expect(warmBody({ ...original, reasoning: { effort: "xhigh" } }, "gpt-5.4").reasoning).toEqual({ effort: "low" })
       const plain = warmBody({ model: "gpt-5.5", input: [], store: true }, "gpt-5.5")
       expect(plain).toEqual({ model: "gpt-5.5", input: [], store: false, stream: true })
     }),

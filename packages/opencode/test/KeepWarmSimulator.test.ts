@@ -21,6 +21,8 @@ const post = async (endpoint: string, access: string, accountId: string, body: u
       "chatgpt-account-id": accountId,
       "content-type": "application/json",
       accept: "text/event-stream",
+      // the backend refuses models to a client that names no recent enough version
+      version: "0.144.0",
     },
     body: JSON.stringify(body),
   })

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect } from "bun:test"
+import { LiveSettings } from "@cortexkit/openai-auth-accounts/LiveSettings"
 import { RoutedClient } from "@cortexkit/openai-auth-accounts/RoutedClient"
 import { StateFile } from "@cortexkit/openai-auth-accounts/StateFile"
 import { Store } from "@cortexkit/openai-auth-accounts/Store"
@@ -19,7 +20,7 @@ import {
   tempDir,
 } from "../../accounts/test/support/fixture.ts"
 import { KeepWarm } from "../src/KeepWarm.ts"
-import { LiveSettings } from "../src/LiveSettings.ts"
+import { openCodeSettings } from "../src/OpenCodeHost.ts"
 import { WarmerLayer } from "../src/Warmer.ts"
 
 let sim: SimulatorHandle
@@ -44,7 +45,7 @@ describe("keep-warm on the real request path", () => {
         CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
         CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
       }
-      const live = LiveSettings.layerWith(env).pipe(
+      const live = LiveSettings.layerWith(openCodeSettings(env)).pipe(
         Layer.provideMerge(Layer.mergeAll(accounts, Settings.layer(settings), Logger.layerSilent)),
       )
       const layer = WarmerLayer.pipe(

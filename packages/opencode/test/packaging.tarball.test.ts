@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { runProcess } from "@cortexkit/openai-auth-testkit/Process"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { build } from "../../../scripts/build.ts"
 import { makeSandbox } from "./e2e/harness.ts"
@@ -23,23 +24,8 @@ const NODE22 = join(
 )
 const PACKAGE = "@cortexkit/opencode-openai-auth"
 
-const run = async (cmd: ReadonlyArray<string>, options: { cwd?: string; env?: Record<string, string> } = {}) => {
-  const proc = Bun.spawn([...cmd], {
-    cwd: options.cwd ?? tmpdir(),
-    env: { ...process.env, ...options.env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  })
-  const timer = setTimeout(() => proc.kill(), 90_000)
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  clearTimeout(timer)
-  return { code, stdout, stderr }
-}
+const run = (cmd: ReadonlyArray<string>, options: { cwd?: string; env?: Record<string, string> } = {}) =>
+  runProcess(cmd, { cwd: options.cwd ?? tmpdir(), ...(options.env === undefined ? {} : { env: options.env }) })
 
 let root: string
 let installed: string

@@ -390,6 +390,17 @@ describe("the release workflow", () => {
     expect(at("gh release create")).toBeGreaterThan(publish)
   })
 
+  test("publishes the libraries too, in dependency order, checked first and skipped when already on npm", () => {
+    const runs = steps.map((s) => s.run ?? "")
+    const libs = runs.findIndex((r) => r.includes("for lib in core transports accounts"))
+    expect(libs).toBeGreaterThan(runs.findIndex((r) => r.includes("bun run pack:libs:dry")))
+    expect(runs.findIndex((r) => r.includes("bun run pack:libs:dry"))).toBeGreaterThan(
+      runs.findIndex((r) => r.includes("bun run test")),
+    )
+    expect(runs[libs]).toContain("release-tools.ts should-publish")
+    expect(runs[libs]).toContain("npm publish --provenance --access public")
+  })
+
   test("every run block is valid bash", async () => {
     for (const step of steps) {
       if (step.run === undefined) continue

@@ -6,7 +6,6 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { main } from "../src/cli/Main.ts"
 import { makeTuiRuntime, tuiLayer } from "../src/tui/Runtime.ts"
 
@@ -29,7 +28,7 @@ const envWith = (name: string, extra: Record<string, string>) => {
 describe("the value in effect outside the server", () => {
   test("the TUI's dump dialog reads it from the same command", async () => {
     const env = envWith("tui", { CORTEXKIT_OPENAI_AUTH_DUMP: "1" })
-    const runtime = makeTuiRuntime(tuiLayer(Settings.layerFrom(env), env))
+    const runtime = makeTuiRuntime(tuiLayer(env))
     try {
       const shown = await runtime.commands((c) => c.dumpShow())
       expect(shown).toMatchObject({

@@ -11,7 +11,6 @@ import { keyOf } from "@cortexkit/openai-auth-accounts/AccountKey"
 import type { PollOutcome } from "@cortexkit/openai-auth-accounts/QuotaPoller"
 import { emptyDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
 import { QuotaSnapshot, QuotaWindow } from "@cortexkit/openai-auth-core/Quota"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { type SimAccount, type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { makeQuotaPolls } from "../src/tui/QuotaPolls.ts"
 import { accountKeys, type PollState, pollFailurePhrase, quotaDialogModel } from "../src/tui/QuotaView.ts"
@@ -55,7 +54,7 @@ const sandbox = (main: SimAccount, fallbacks: ReadonlyArray<Record<string, unkno
   )
   writeFileSync(env.OPENCODE_OPENAI_AUTH_FILE, JSON.stringify({ version: 1, accounts: fallbacks }))
   chmodSync(env.OPENCODE_OPENAI_AUTH_FILE, 0o600)
-  const runtime = makeTuiRuntime(tuiLayer(Settings.layerFrom(env), env))
+  const runtime = makeTuiRuntime(tuiLayer(env))
   return { env, runtime }
 }
 

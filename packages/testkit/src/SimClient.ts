@@ -12,6 +12,8 @@ export const codexHeaders = (account: {
   "chatgpt-account-id": account.accountId,
   "content-type": "application/json",
   accept: "text/event-stream",
+  // the Codex client version the backend gates models on (SimRules); the catalog's release
+  version: "0.144.0",
 })
 
 export const userMessage = (text: string) => ({

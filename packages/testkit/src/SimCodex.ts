@@ -5,16 +5,8 @@
 import { headersOf, isRecord, json, str } from "./SimHttp.ts"
 import { randomId } from "./SimJwt.ts"
 import { exhausted, quotaHeaders, usageBody, usageLimitBody } from "./SimQuota.ts"
-import {
-  type BuiltReply,
-  buildReply,
-  failedEvent,
-  promptUsage,
-  renderPrompt,
-  responseHeader,
-  validateBody,
-  validateToolPairs,
-} from "./SimResponses.ts"
+import { type BuiltReply, buildReply, failedEvent, promptUsage, renderPrompt, responseHeader } from "./SimResponses.ts"
+import { refuseInput, refuseRequest } from "./SimRules.ts"
 import type { SimState } from "./SimState.ts"
 import type { SimRequest } from "./SimTypes.ts"
 
@@ -67,11 +59,9 @@ export type TurnPlan =
   | { readonly kind: "close"; readonly code: number; readonly reason: string }
   | { readonly kind: "connection_limit" }
 
-const badRequest = (detail: string): TurnPlan => ({ kind: "error", status: 400, body: { detail }, headers: {} })
-
 /**
- * Decide the answer to one authenticated turn. `input` is the full conversation (for a chained WebSocket
- * request: the remembered input and output followed by the new items).
+ * Decide the answer to one authenticated turn the rules accept. `input` is the full conversation (for a
+ * chained WebSocket request: the remembered input and output followed by the new items).
  */
 export const planTurn = (
   state: SimState,
@@ -80,8 +70,6 @@ export const planTurn = (
   input: ReadonlyArray<unknown>,
   record: SimRequest,
 ): TurnPlan => {
-  const pairs = validateToolPairs(input)
-  if (pairs !== undefined) return badRequest(pairs)
   const nowMs = state.now()
   const plan = state.planOf(accountId)
   const model = str(body.model) ?? "gpt-5.5"
@@ -240,12 +228,16 @@ export const handleResponsesHttp = async (state: SimState, request: Request, pat
     return response
   }
   if (!auth.ok) return answer(json(auth.body, auth.status))
-  const invalid = validateBody(body, true)
-  if (invalid !== undefined || !isRecord(body)) return answer(json({ detail: invalid }, 400))
+  const refused = refuseRequest({ body, headers, transport: "http" })
+  if (refused !== undefined || !isRecord(body)) return answer(json(refused?.body, refused?.status ?? 400))
+  // store:false keeps nothing between HTTP requests (§3.4)
   if (typeof body.previous_response_id === "string") {
     return answer(json({ detail: `Previous response with id '${body.previous_response_id}' not found.` }, 400))
   }
-  const plan = planTurn(state, auth.accountId, body, body.input as ReadonlyArray<unknown>, record)
+  const input = body.input as ReadonlyArray<unknown>
+  const wrong = refuseInput(input)
+  if (wrong !== undefined) return answer(json(wrong.body, wrong.status))
+  const plan = planTurn(state, auth.accountId, body, input, record)
   if (plan.kind === "error") return answer(json(plan.body, plan.status, plan.headers))
   if (plan.kind === "reply" && plan.delayMs > 0) await Bun.sleep(plan.delayMs)
   const responseHeaders = {

@@ -1,56 +1,10 @@
 /**
- * Transport-independent parts of the simulated `/codex/responses`: request validation with the real backend's
- * messages, the byte-prefix prompt cache, and the event sequence of a reply (shared by SSE and WebSocket).
+ * Transport-independent parts of the simulated `/codex/responses`: the byte-prefix prompt cache and the event
+ * sequence of a reply (shared by SSE and WebSocket). What the backend refuses is in `SimRules.ts`.
  */
-import { isRecord, str } from "./SimHttp.ts"
 import { randomId } from "./SimJwt.ts"
 import type { SimState } from "./SimState.ts"
 import type { ReplySpec, SimUsage } from "./SimTypes.ts"
-
-const UNSUPPORTED = [
-  "max_output_tokens",
-  "max_tokens",
-  "max_completion_tokens",
-  "temperature",
-  "top_p",
-  "presence_penalty",
-  "frequency_penalty",
-  "seed",
-  "metadata",
-  "top_logprobs",
-  "truncation",
-]
-
-/** the `detail` of a 400, or undefined when the body is acceptable */
-export const validateBody = (body: unknown, requireStream: boolean): string | undefined => {
-  if (!isRecord(body)) return "Request body must be a JSON object"
-  if (typeof body.instructions !== "string") return "Instructions are required"
-  if (!Array.isArray(body.input)) return "Input must be a list"
-  if (body.store === true) return "Store must be set to false"
-  if (requireStream && body.stream !== true) return "Stream must be set to true"
-  for (const name of UNSUPPORTED) if (name in body) return `Unsupported parameter: ${name}`
-  for (const item of body.input) {
-    if (isRecord(item) && typeof item.id === "string") {
-      return `Item with id '${item.id}' not found. Items are not persisted when store is set to false. Try again with \`store\` set to true, or remove this item from your input.`
-    }
-  }
-  return undefined
-}
-
-/** every tool output needs its call earlier in the (full) input */
-export const validateToolPairs = (input: ReadonlyArray<unknown>): string | undefined => {
-  const calls = new Set<string>()
-  for (const item of input) {
-    if (!isRecord(item)) continue
-    const callId = str(item.call_id)
-    if (callId === undefined) continue
-    if (item.type === "function_call" || item.type === "custom_tool_call") calls.add(callId)
-    else if ((item.type === "function_call_output" || item.type === "custom_tool_call_output") && !calls.has(callId)) {
-      return `No tool call found for function call output with call_id ${callId}.`
-    }
-  }
-  return undefined
-}
 
 const encoder = new TextEncoder()
 

@@ -7,7 +7,7 @@ import type { Server, ServerWebSocket, WebSocketHandler } from "bun"
 import { authenticate, planTurn, replyFrames } from "./SimCodex.ts"
 import { headersOf, isRecord, json } from "./SimHttp.ts"
 import { rateLimitsFrame, wsErrorFrame } from "./SimQuota.ts"
-import { validateBody } from "./SimResponses.ts"
+import { refuseInput, refuseRequest } from "./SimRules.ts"
 import type { SimState } from "./SimState.ts"
 
 export interface SocketData {
@@ -109,9 +109,9 @@ const turn = async (state: SimState, ws: Ws, text: string): Promise<void> => {
     return
   }
   const { type: _type, ...body } = frame
-  const invalid = validateBody(body, false)
-  if (invalid !== undefined) {
-    record.status = sendError(ws, 400, { type: "invalid_request_error", message: invalid })
+  const refused = refuseRequest({ body, headers: data.headers, transport: "ws" })
+  if (refused !== undefined) {
+    record.status = sendError(ws, refused.status, errorOf(refused.body))
     return
   }
   let input = body.input as ReadonlyArray<unknown>
@@ -128,6 +128,12 @@ const turn = async (state: SimState, ws: Ws, text: string): Promise<void> => {
       return
     }
     input = [...earlier, ...input]
+  }
+  // the remembered response's items carry the server's ids: only the items the client sent are checked for them
+  const wrong = refuseInput(input, body.input as ReadonlyArray<unknown>)
+  if (wrong !== undefined) {
+    record.status = sendError(ws, wrong.status, errorOf(wrong.body))
+    return
   }
   const plan = planTurn(state, data.accountId, body, input, record)
   switch (plan.kind) {

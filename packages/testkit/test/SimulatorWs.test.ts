@@ -71,7 +71,7 @@ describe("WebSocket transport", () => {
   test("reply preceded by a codex.rate_limits frame", async () => {
     sim.setQuota("acct_ws", { primaryUsedPercent: 12, secondaryUsedPercent: 34 })
     const client = await connect()
-    const frames = await client.turn(codexBody({ stream: undefined }))
+    const frames = await client.turn(codexBody())
     expect(frames[0]).toMatchObject({
       type: "codex.rate_limits",
       plan_type: "plus",
@@ -212,10 +212,12 @@ describe("WebSocket transport", () => {
 
   test("waitForRequest resolves on a future matching frame", async () => {
     const waiting = sim.waitForRequest(
-      (r) => r.transport === "ws" && (r.body as { model?: string } | undefined)?.model === "gpt-wait",
+      (r) =>
+        r.transport === "ws" &&
+        (r.body as { prompt_cache_key?: string } | undefined)?.prompt_cache_key === "sim-session-wait",
     )
     const client = await connect()
-    await client.turn(codexBody({ model: "gpt-wait" }))
+    await client.turn(codexBody({ prompt_cache_key: "sim-session-wait" }))
     const rec = await waiting
     expect(rec.usage?.input_tokens).toBeGreaterThan(0)
     expect(rec.status).toBe(200)

@@ -155,6 +155,8 @@ const bench: Bench = async () => {
     authorization: `Bearer ${account.tokens.access}`,
     "chatgpt-account-id": "acct_bench",
     "openai-beta": "responses_websockets=2026-02-06",
+    // the backend gates models on the Codex client version (testkit SimRules)
+    version: "0.144.0",
   }
   const raw = makeRawConnector()
   const firsts = { raw: [] as Array<number>, native: [] as Array<number> }

@@ -46,7 +46,8 @@ export interface WebSocketTransportOptions extends HttpTransportOptions, WsPoolO
   readonly chaining?: boolean
 }
 
-const DROPPED_HEADERS = new Set(["accept", "content-type", "content-length"])
+// per-request flags a socket's handshake cannot carry: the Lite flag goes in the frame's client_metadata
+const DROPPED_HEADERS = new Set(["accept", "content-type", "content-length", "x-openai-internal-codex-responses-lite"])
 
 export const websocketUrl = (url: string): string => url.replace(/^http(s?):/i, (_, s: string) => `ws${s}:`)
 

@@ -9,7 +9,7 @@
  * back must not (store:false rejects item ids). Only items the response finalized
  * (`response.output_item.done`) are recorded, so a function call that never finished is never trimmed.
  */
-import { serializeRequestBody } from "@cortexkit/openai-auth-core/StableJson"
+import { responseCreateFrame } from "@cortexkit/openai-auth-core/CodexRequest"
 
 export interface ChainState {
   /** every field but `input` / `previous_response_id`, serialized in body order */
@@ -30,7 +30,8 @@ export type ChainPlan =
       readonly newItems: number
     }
 
-const IGNORED = new Set(["input", "previous_response_id"])
+// `client_metadata` is per-request metadata (the turn id changes with each user turn), not a request field
+const IGNORED = new Set(["input", "previous_response_id", "client_metadata"])
 
 export const fieldsKey = (json: Readonly<Record<string, unknown>>): string => {
   const rest: Record<string, unknown> = {}
@@ -83,8 +84,9 @@ export const chainAfter = (
   return { fieldsKey: fieldsKey(json), input, output, responseId }
 }
 
-/** The `response.create` frame: the HTTP body with a `type`, minus `background` (not a WebSocket field). */
-export const createFrame = (json: Readonly<Record<string, unknown>>): string => {
-  const { background: _background, ...rest } = json
-  return serializeRequestBody({ type: "response.create", ...rest })
-}
+/**
+ * The `response.create` frame (core's `responseCreateFrame`); `text`, when given, is exactly
+ * `JSON.stringify(json)` and the frame is cut from it.
+ */
+export const createFrame = (json: Readonly<Record<string, unknown>>, text?: string): string =>
+  responseCreateFrame(json, text)

@@ -170,7 +170,9 @@ export const respond = (
       else signal(new SocketClosedEarly({ code, reason }))
     }
     try {
-      socket.conn.send(createFrame(plan.json))
+      socket.conn.send(
+        createFrame(plan.json, !plan.chained && typeof request.body === "string" ? request.body : undefined),
+      )
     } catch (error) {
       end(false)
       return Effect.fail(new SocketClosedEarly({ code: 1006, reason: String(error) }))

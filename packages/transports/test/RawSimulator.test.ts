@@ -14,6 +14,8 @@ beforeAll(async () => {
     authorization: `Bearer ${account.tokens.access}`,
     "chatgpt-account-id": "acct_raw",
     "openai-beta": "responses_websockets=2026-02-06",
+    // the backend gates models on the Codex client version (testkit SimRules)
+    version: "0.144.0",
   }
 })
 afterAll(() => sim.stop())

@@ -30,7 +30,11 @@ test("the raw WebSocket transport answers a turn over the raw client as SSE", as
     const response = yield* transport.send(
       {
         url: sim.codexEndpoint,
-        headers: { authorization: `Bearer ${account.tokens.access}`, "chatgpt-account-id": "acct_layer" },
+        headers: {
+          authorization: `Bearer ${account.tokens.access}`,
+          "chatgpt-account-id": "acct_layer",
+          version: "0.144.0",
+        },
         body,
         json,
         accountKey: "acct_layer",

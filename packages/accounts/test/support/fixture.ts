@@ -20,6 +20,7 @@ import {
 } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Transports } from "@cortexkit/openai-auth-transports/Transports"
 import { Effect, Layer, Option, Redacted, Result } from "effect"
+import { testSource } from "../../../core/test/support/settings.ts"
 import { Credentials, type HostTokens, MainCredentials } from "../../src/Credentials.ts"
 import { FileLock } from "../../src/FileLock.ts"
 import { QuotaCache } from "../../src/QuotaCache.ts"
@@ -60,12 +61,12 @@ export const tempDir = (prefix = "oa-accounts-") => {
 
 export const settingsFor = (sim: SimulatorHandle, extra: Record<string, string> = {}): ResolvedSettings => {
   const resolved = resolveSettings(
-    {
+    testSource({
       CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
       CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
       CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
       ...extra,
-    },
+    }),
     undefined,
     { tmpDir: tmpdir(), homeDir: tmpdir() },
   )

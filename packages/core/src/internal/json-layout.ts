@@ -35,7 +35,7 @@ const skipSpace = (text: string, at: number): number => {
 }
 
 /** Offset just after the string whose opening quote is at `at`; -1 when unterminated. */
-export const stringEnd = (text: string, at: number): number => {
+const stringEnd = (text: string, at: number): number => {
   let from = at + 1
   for (;;) {
     const quote = text.indexOf('"', from)
@@ -48,27 +48,28 @@ export const stringEnd = (text: string, at: number): number => {
 }
 
 /**
- * Whether the last container `valueEnd` walked had, outside its strings, nothing but brackets, braces,
- * colons, commas and the letters of `true`/`false`/`null`: no whitespace and no number, whose spelling
- * `JSON.stringify` might write differently. (A module variable: a second return value on the hot path.)
+ * The value starting at `at` (no leading whitespace), as one number so the hot path allocates nothing:
+ * `end * 2 + tight`, or -1 when malformed. `end` is the offset just after the value; `tight` (1) says the
+ * value is an object or array that has, outside its strings, nothing but brackets, braces, colons, commas
+ * and the letters of `true`/`false`/`null`: no whitespace and no number, whose spelling `JSON.stringify`
+ * might write differently.
  */
-let lastValueTight = false
-
-/** Offset just after the value starting at `at` (no leading whitespace); -1 when malformed. */
-export const valueEnd = (text: string, at: number): number => {
-  lastValueTight = false
+const valueSpan = (text: string, at: number): number => {
   const first = text.charCodeAt(at)
-  if (first === QUOTE) return stringEnd(text, at)
+  if (first === QUOTE) {
+    const end = stringEnd(text, at)
+    return end < 0 ? -1 : end * 2
+  }
   if (first !== OPEN_BRACE && first !== OPEN_BRACKET) {
     let i = at
     for (; i < text.length; i++) {
       const c = text.charCodeAt(i)
       if (c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET || isSpace(c)) break
     }
-    return i > at ? i : -1
+    return i > at ? i * 2 : -1
   }
   let depth = 0
-  let tight = true
+  let tight = 1
   let i = at
   while (i < text.length) {
     const c = text.charCodeAt(i)
@@ -80,14 +81,17 @@ export const valueEnd = (text: string, at: number): number => {
     if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++
     else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       depth--
-      if (depth === 0) {
-        lastValueTight = tight
-        return i + 1
-      }
-    } else if (c !== COLON && c !== COMMA && (c < 97 || c > 122)) tight = false
+      if (depth === 0) return (i + 1) * 2 + tight
+    } else if (c !== COLON && c !== COMMA && (c < 97 || c > 122)) tight = 0
     i++
   }
   return -1
+}
+
+/** Offset just after the value starting at `at` (no leading whitespace); -1 when malformed. */
+const valueEnd = (text: string, at: number): number => {
+  const span = valueSpan(text, at)
+  return span < 0 ? -1 : Math.floor(span / 2)
 }
 
 /**
@@ -112,11 +116,12 @@ export const scanItems = (
     i = skipSpace(text, i + 1)
   }
   for (;;) {
-    const end = valueEnd(text, i)
-    if (end < 0) return -1
+    const span = valueSpan(text, i)
+    if (span < 0) return -1
+    const end = Math.floor(span / 2)
     starts.push(i)
     ends.push(end)
-    tight?.push(lastValueTight)
+    tight?.push(span % 2 === 1)
     i = skipSpace(text, end)
     const c = text.charCodeAt(i)
     if (c === CLOSE_BRACKET) return i + 1

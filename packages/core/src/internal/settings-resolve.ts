@@ -1,8 +1,15 @@
 /**
- * The pure half of settings: environment + parsed config file + machine defaults -> ResolvedSettings.
- * Kept free of I/O so every precedence rule is testable with plain objects.
+ * Settings from their sources: the environment over the settings file over defaults, each source an Effect
+ * `ConfigProvider` (one over the environment record, one over the parsed file). The names are the host's
+ * (`SettingsNames`): the library knows the settings, never which host it runs in. Every value is parsed here
+ * by its kind (boolean, URL, path, log level) rather than through `Config`'s schema decoding, which builds a
+ * schema parser per lookup (a fresh process's first resolve took 15-55 ms that way, 2-16 ms this way, side by
+ * side on a loaded machine). A bad value is a `SettingsError` naming the variable or file field and what it held.
  */
-import { Result, Schema } from "effect"
+import { ConfigProvider, Effect, Option, Result, Schema } from "effect"
+import { configPath, expandHome, joinPath, type SettingsEnvNames, type SettingsSource } from "./settings-names.ts"
+
+export * from "./settings-names.ts"
 
 export const LogLevels = ["error", "warn", "info", "debug", "trace"] as const
 export const LogLevel = Schema.Literals(LogLevels)
@@ -20,6 +27,8 @@ export interface ResolvedSettings {
   readonly codexApiEndpoint: string
   readonly issuer: string
   readonly usageEndpoint: string
+  /** the Codex client version sent in the `version` header; unset = the catalog's (docs/protocol.md) */
+  readonly codexVersion?: string | undefined
   readonly logLevel: LogLevel
   readonly logFile: string
   readonly configFile: string
@@ -29,8 +38,6 @@ export interface SettingsDefaults {
   readonly tmpDir: string
   readonly homeDir: string
 }
-
-export type Env = Readonly<Record<string, string | undefined>>
 
 /** A bad setting. `key` is the environment variable or config field at fault, `value` what it held. */
 export class SettingsError extends Schema.TaggedError<SettingsError>()("SettingsError", {
@@ -43,46 +50,6 @@ export class SettingsError extends Schema.TaggedError<SettingsError>()("Settings
 export const DEFAULT_CODEX_ENDPOINT = "https://chatgpt.com/backend-api/codex/responses"
 export const DEFAULT_ISSUER = "https://auth.openai.com"
 export const DEFAULT_USAGE_ENDPOINT = "https://chatgpt.com/backend-api/wham/usage"
-
-export const EnvVars = {
-  configFile: "OPENCODE_OPENAI_AUTH_FILE",
-  configDir: "OPENCODE_CONFIG_DIR",
-  xdgConfigHome: "XDG_CONFIG_HOME",
-  noWebSearch: "CORTEXKIT_OPENAI_AUTH_NO_WEB_SEARCH",
-  webSockets: "CORTEXKIT_OPENAI_AUTH_WEBSOCKETS",
-  rawWebSocket: "CORTEXKIT_OPENAI_AUTH_RAW_WS",
-  dump: "CORTEXKIT_OPENAI_AUTH_DUMP",
-  dumpDir: "OPENCODE_OPENAI_AUTH_DUMP_DIR",
-  codexApiEndpoint: "CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT",
-  issuer: "CORTEXKIT_OPENAI_AUTH_ISSUER",
-  usageEndpoint: "CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT",
-  logLevel: "OPENCODE_OPENAI_AUTH_LOG_LEVEL",
-  logFile: "OPENCODE_OPENAI_AUTH_LOG_FILE",
-} as const
-
-const joinPath = (dir: string, name: string) => (dir.endsWith("/") ? `${dir}${name}` : `${dir}/${name}`)
-
-const expandHome = (path: string, homeDir: string) =>
-  path === "~" ? homeDir : path.startsWith("~/") ? joinPath(homeDir, path.slice(2)) : path
-
-/** A set, non-blank environment value, trimmed. Blank strings count as unset for non-boolean settings. */
-const envString = (env: Env, name: string): string | undefined => {
-  const raw = env[name]
-  if (raw === undefined) return undefined
-  const trimmed = raw.trim()
-  return trimmed === "" ? undefined : trimmed
-}
-
-/** `<config dir>/openai-auth.json`; `OPENCODE_OPENAI_AUTH_FILE` replaces the whole path. */
-export const configPath = (env: Env, homeDir: string): string => {
-  const explicit = envString(env, EnvVars.configFile)
-  if (explicit !== undefined) return expandHome(explicit, homeDir)
-  const configDir = envString(env, EnvVars.configDir)
-  if (configDir !== undefined) return joinPath(expandHome(configDir, homeDir), "openai-auth.json")
-  const xdg = envString(env, EnvVars.xdgConfigHome)
-  if (xdg !== undefined) return joinPath(joinPath(expandHome(xdg, homeDir), "opencode"), "openai-auth.json")
-  return joinPath(joinPath(homeDir, ".config/opencode"), "openai-auth.json")
-}
 
 /** The WebSocket URL of a Codex endpoint: same URL, `https:` -> `wss:`, `http:` -> `ws:`. */
 export const wsUrlFor = (codexEndpoint: string): string => {
@@ -124,6 +91,7 @@ export const fileFieldSchemas = {
   codexApiEndpoint: StringLike,
   issuer: StringLike,
   usageEndpoint: StringLike,
+  codexVersion: StringLike,
   logLevel: StringLike,
 } as const
 
@@ -133,131 +101,181 @@ type FileField = keyof typeof fileFieldSchemas
 export const optionalFileFields = Object.fromEntries(
   Object.entries(fileFieldSchemas).map(([key, schema]) => [key, Schema.optionalKey(schema)]),
 ) as { readonly [K in FileField]: Schema.optionalKey<(typeof fileFieldSchemas)[K]> }
-type FileSettings = { -readonly [K in FileField]?: (typeof fileFieldSchemas)[K]["Type"] }
 
-const decoders = Object.fromEntries(
-  Object.entries(fileFieldSchemas).map(([key, schema]) => [key, Schema.decodeUnknownResult(schema)]),
-) as { [K in FileField]: (input: unknown) => Result.Result<(typeof fileFieldSchemas)[K]["Type"], Schema.SchemaError> }
+// ---- reading one setting ---------------------------------------------------------------------------------
 
-const decodeFile = (file: unknown): Result.Result<FileSettings, SettingsError> => {
-  if (file === undefined || file === null) return Result.succeed({})
-  if (typeof file !== "object" || Array.isArray(file)) {
-    return Result.fail(
-      new SettingsError({ message: "the config file must hold a JSON object", key: "<file>", value: describe(file) }),
-    )
-  }
-  const record = file as Record<string, unknown>
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(fileFieldSchemas) as Array<FileField>) {
-    const raw = record[key]
-    if (raw === undefined) continue
-    const decoded = decoders[key](raw)
-    if (Result.isFailure(decoded)) {
-      return Result.fail(
-        new SettingsError({
-          message: `config field "${key}": ${decoded.failure.message}`,
-          key,
-          value: describe(raw),
-        }),
-      )
-    }
-    if (decoded.success !== null) out[key] = decoded.success
-  }
-  return Result.succeed(out as FileSettings)
+/** One source of raw values: a provider, and how a key of it is named in an error. */
+interface Source {
+  readonly provider: ConfigProvider.ConfigProvider
+  readonly raw: (key: string) => unknown
 }
 
-class Bad {
-  constructor(readonly error: SettingsError) {}
+const notScalar = (key: string, value: unknown) =>
+  new SettingsError({
+    message: `config field "${key}": expected a string, a number or a boolean, got ${describe(value)}`,
+    key,
+    value: describe(value),
+  })
+
+/**
+ * The raw text at `key`, None when the source does not have it. The file's provider reports an object or an
+ * array where a value belongs as a node without a value; here it is an error, or a typo'd file would silently
+ * mean the default (an environment variable that only prefixes others is simply not set).
+ */
+const rawAt = (source: Source, key: string): Effect.Effect<Option.Option<string>, SettingsError> =>
+  source.provider.load([key]).pipe(
+    Effect.mapError((error) => new SettingsError({ message: `cannot read ${key}: ${error.message}`, key })),
+    Effect.flatMap((node) => {
+      if (node?.value !== undefined) return Effect.succeed(Option.some(node.value))
+      const value = source.raw(key)
+      return typeof value === "object" && value !== null
+        ? Effect.fail(notScalar(key, value))
+        : Effect.succeed(Option.none())
+    }),
+  )
+
+const bad = (key: string, value: string, why: string) =>
+  new SettingsError({ message: `${key}=${JSON.stringify(value)}: ${why}`, key, value })
+
+/** How a kind of setting is parsed; `undefined` means "not set here", so the next source is asked. */
+type Parse<A> = (key: string, raw: string) => Result.Result<A | undefined, SettingsError>
+
+const booleanValue: Parse<boolean> = (key, raw) => {
+  const value = parseBoolean(raw)
+  return value === undefined
+    ? Result.fail(bad(key, raw, "expected one of 1/true/yes/on or 0/false/no/off/(empty)"))
+    : Result.succeed(value)
 }
 
-const fail = (key: string, value: string, why: string): never => {
-  throw new Bad(new SettingsError({ message: `${key}=${JSON.stringify(value)}: ${why}`, key, value }))
+const stringValue: Parse<string> = (_key, raw) => {
+  const trimmed = raw.trim()
+  return Result.succeed(trimmed === "" ? undefined : trimmed)
 }
 
-const booleanFrom = (key: string, raw: string): boolean =>
-  parseBoolean(raw) ?? fail(key, raw, "expected one of 1/true/yes/on or 0/false/no/off/(empty)")
-
-const fileBoolean = (key: FileField, value: boolean | string | undefined): boolean | undefined =>
-  value === undefined ? undefined : typeof value === "boolean" ? value : booleanFrom(key, value)
-
-const fileString = (value: string | undefined): string | undefined => {
-  if (value === undefined) return undefined
-  const trimmed = value.trim()
-  return trimmed === "" ? undefined : trimmed
-}
-
-const checkUrl = (key: string, value: string): string => {
+const urlValue: Parse<string> = (key, raw) => {
+  const value = raw.trim()
+  if (value === "") return Result.succeed(undefined)
   let url: URL
   try {
     url = new URL(value)
   } catch {
-    return fail(key, value, "not a valid URL")
+    return Result.fail(bad(key, value, "not a valid URL"))
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") fail(key, value, "expected an http(s) URL")
-  return value
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return Result.fail(bad(key, value, "expected an http(s) URL"))
+  return Result.succeed(value)
 }
 
-const envBoolean = (env: Env, name: string): boolean | undefined => {
-  const raw = env[name]
-  return raw === undefined ? undefined : booleanFrom(name, raw)
+/** a Codex client version: dotted numbers, optionally a pre-release tag (`0.144.0`, `0.153.0-alpha.5`) */
+const VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?$/
+
+const versionValue: Parse<string> = (key, raw) => {
+  const value = raw.trim()
+  if (value === "") return Result.succeed(undefined)
+  return VERSION.test(value) ? Result.succeed(value) : Result.fail(bad(key, value, "expected a version like 0.144.0"))
 }
+
+const logLevelValue: Parse<LogLevel> = (key, raw) => {
+  const trimmed = raw.trim()
+  if (trimmed === "") return Result.succeed(undefined)
+  const level = trimmed.toLowerCase()
+  return isLogLevel(level)
+    ? Result.succeed(level)
+    : Result.fail(bad(key, trimmed, `expected one of ${LogLevels.join("|")}`))
+}
+
+/** The first source (in order) that sets the value, parsed; None when none does. */
+const firstSet = <A>(
+  parse: Parse<A>,
+  lookups: ReadonlyArray<readonly [Source, string]>,
+): Effect.Effect<Option.Option<A>, SettingsError> =>
+  Effect.gen(function* () {
+    for (const [source, key] of lookups) {
+      const raw = yield* rawAt(source, key)
+      if (Option.isNone(raw)) continue
+      const parsed = parse(key, raw.value)
+      if (Result.isFailure(parsed)) return yield* parsed.failure
+      if (parsed.success !== undefined) return Option.some(parsed.success)
+    }
+    return Option.none()
+  })
+
+const checkFile = (file: unknown): Effect.Effect<unknown, SettingsError> =>
+  file === undefined || file === null || (typeof file === "object" && !Array.isArray(file))
+    ? Effect.succeed(file ?? {})
+    : Effect.fail(
+        new SettingsError({ message: "the config file must hold a JSON object", key: "<file>", value: describe(file) }),
+      )
 
 /**
- * Environment over config file over defaults. Pure: the caller supplies the environment, the parsed file
- * (or `undefined` when there is none) and the machine's tmp/home directories.
+ * Environment over config file over defaults: `file` is the parsed settings file (`undefined` when there is
+ * none), `defaults` the machine's tmp and home directories.
  */
-export const resolveSettings = (
-  env: Env,
+export const settingsFrom = (
+  source: SettingsSource,
   file: unknown,
   defaults: SettingsDefaults,
-): Result.Result<ResolvedSettings, SettingsError> => {
-  const decoded = decodeFile(file)
-  if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
-  const f = decoded.success
-  const home = defaults.homeDir
-  try {
-    const webSearch = envBoolean(env, EnvVars.noWebSearch)
-      ? false
-      : (fileBoolean("webSearch", f.webSearch ?? undefined) ?? true)
-    const webSockets = envBoolean(env, EnvVars.webSockets) ?? fileBoolean("webSockets", f.webSockets ?? undefined)
-    const rawWebSocket =
-      envBoolean(env, EnvVars.rawWebSocket) ?? fileBoolean("rawWebSocket", f.rawWebSocket ?? undefined)
-    const dump = envBoolean(env, EnvVars.dump) ?? fileBoolean("dump", f.dump ?? undefined)
-
-    const url = (field: "codexApiEndpoint" | "issuer" | "usageEndpoint", fallback: string) => {
-      const fromEnv = envString(env, EnvVars[field])
-      if (fromEnv !== undefined) return checkUrl(EnvVars[field], fromEnv)
-      const fromFile = fileString(f[field] ?? undefined)
-      return fromFile !== undefined ? checkUrl(field, fromFile) : fallback
+): Effect.Effect<ResolvedSettings, SettingsError> =>
+  Effect.gen(function* () {
+    const json = (yield* checkFile(file)) as Record<string, unknown>
+    const names = source.names.env
+    // only the host's variables: the provider indexes every name it is given
+    const own = Object.fromEntries(Object.values(names).map((name) => [name, source.env[name]]))
+    const env: Source = {
+      provider: ConfigProvider.fromEnvRecord(own, { preserveEmptyStrings: true }),
+      raw: (key) => own[key],
     }
-
-    const levelFromEnv = envString(env, EnvVars.logLevel)
-    const levelFromFile = fileString(f.logLevel ?? undefined)
-    const levelKey = levelFromEnv !== undefined ? EnvVars.logLevel : "logLevel"
-    const levelRaw = levelFromEnv ?? levelFromFile ?? "info"
-    const level = levelRaw.toLowerCase()
-    const logLevel = isLogLevel(level) ? level : fail(levelKey, levelRaw, `expected one of ${LogLevels.join("|")}`)
-
-    const dumpDir = envString(env, EnvVars.dumpDir) ?? fileString(f.dumpDir ?? undefined)
-    const logFile = envString(env, EnvVars.logFile)
-
-    return Result.succeed({
+    const fromFile: Source = {
+      provider: ConfigProvider.fromUnknown(json, { preserveEmptyStrings: true }),
+      raw: (key) => json[key],
+    }
+    const home = defaults.homeDir
+    const read = <A>(parse: Parse<A>, field: FileField & keyof SettingsEnvNames, fallback: A) =>
+      Effect.map(
+        firstSet(parse, [
+          [env, names[field]],
+          [fromFile, field],
+        ]),
+        Option.getOrElse(() => fallback),
+      )
+    const disabledByEnv = yield* firstSet(booleanValue, [[env, names.noWebSearch]])
+    const webSearch = Option.getOrElse(disabledByEnv, () => false)
+      ? false
+      : Option.getOrElse(yield* firstSet(booleanValue, [[fromFile, "webSearch"]]), () => true)
+    const dumpDir = yield* firstSet(stringValue, [
+      [env, names.dumpDir],
+      [fromFile, "dumpDir"],
+    ])
+    const logFile = yield* firstSet(stringValue, [[env, names.logFile]])
+    const codexVersion = yield* firstSet(versionValue, [
+      [env, names.codexVersion],
+      [fromFile, "codexVersion"],
+    ])
+    return {
       webSearch,
-      webSockets: webSockets ?? false,
-      rawWebSocket: rawWebSocket ?? false,
-      dump: dump ?? false,
-      dumpDir:
-        dumpDir !== undefined ? expandHome(dumpDir, home) : joinPath(defaults.tmpDir, "opencode-openai-auth-dumps"),
-      codexApiEndpoint: url("codexApiEndpoint", DEFAULT_CODEX_ENDPOINT),
-      issuer: url("issuer", DEFAULT_ISSUER),
-      usageEndpoint: url("usageEndpoint", DEFAULT_USAGE_ENDPOINT),
-      logLevel,
-      logFile:
-        logFile !== undefined ? expandHome(logFile, home) : joinPath(defaults.tmpDir, "opencode-openai-auth.log"),
-      configFile: configPath(env, home),
-    })
-  } catch (error) {
-    if (error instanceof Bad) return Result.fail(error.error)
-    throw error
-  }
-}
+      webSockets: yield* read(booleanValue, "webSockets", false),
+      rawWebSocket: yield* read(booleanValue, "rawWebSocket", false),
+      dump: yield* read(booleanValue, "dump", false),
+      dumpDir: Option.match(dumpDir, {
+        onNone: () => joinPath(defaults.tmpDir, source.names.dumpDirName),
+        onSome: (dir) => expandHome(dir, home),
+      }),
+      codexApiEndpoint: yield* read(urlValue, "codexApiEndpoint", DEFAULT_CODEX_ENDPOINT),
+      issuer: yield* read(urlValue, "issuer", DEFAULT_ISSUER),
+      usageEndpoint: yield* read(urlValue, "usageEndpoint", DEFAULT_USAGE_ENDPOINT),
+      ...(Option.isSome(codexVersion) ? { codexVersion: codexVersion.value } : {}),
+      logLevel: yield* read(logLevelValue, "logLevel", "info"),
+      logFile: Option.match(logFile, {
+        onNone: () => joinPath(defaults.tmpDir, source.names.logFileName),
+        onSome: (path) => expandHome(path, home),
+      }),
+      configFile: configPath(source, home),
+    } satisfies ResolvedSettings
+  })
+
+/** `settingsFrom` for callers outside Effect (every source is in memory, so this never waits). */
+export const resolveSettings = (
+  source: SettingsSource,
+  file: unknown,
+  defaults: SettingsDefaults,
+): Result.Result<ResolvedSettings, SettingsError> => Effect.runSync(Effect.result(settingsFrom(source, file, defaults)))

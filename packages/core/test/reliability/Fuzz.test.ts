@@ -4,11 +4,12 @@
  */
 import { describe, expect, test } from "bun:test"
 import { parseClaims, parseIdentity } from "@cortexkit/openai-auth-core/Jwt"
-import { EnvVars, resolveSettings } from "@cortexkit/openai-auth-core/Settings"
+import { resolveSettings } from "@cortexkit/openai-auth-core/Settings"
 import { encodeSse, type SseEventTooLarge, type SseMessage, SseParser } from "@cortexkit/openai-auth-core/Sse"
 import { classifyTokenFailure, parseTokenError, tokenSetFromResponse } from "@cortexkit/openai-auth-core/TokenClient"
 import { Effect, Exit, Redacted, Result } from "effect"
 import fc from "fast-check"
+import { TEST_NAMES, testSource } from "../support/settings.ts"
 import { fuzz, splitAt, tokenBytes } from "./fuzz.ts"
 
 const parse = (chunks: ReadonlyArray<Uint8Array>, maxEventBytes?: number) => {
@@ -261,7 +262,7 @@ describe("fuzz: JWT and token responses", () => {
 })
 
 describe("fuzz: settings resolver", () => {
-  const envNames = Object.values(EnvVars)
+  const envNames = Object.values(TEST_NAMES.env)
   const envValue = fc.oneof(
     fc.constantFrom(
       "1",
@@ -312,7 +313,7 @@ describe("fuzz: settings resolver", () => {
         ),
       }),
       ({ env, file }) => {
-        const resolved = resolveSettings(env, file, { tmpDir: "/tmp", homeDir: "/home/fuzz" })
+        const resolved = resolveSettings(testSource(env), file, { tmpDir: "/tmp", homeDir: "/home/fuzz" })
         if (Result.isFailure(resolved)) {
           expect(resolved.failure._tag).toBe("SettingsError")
           expect(resolved.failure.message.length).toBeGreaterThan(0)

@@ -19,6 +19,7 @@ import {
   turnOfSize,
   userMessage,
 } from "../../../core/test/fixtures/opencode.ts"
+import { OPENCODE_IDENTITY } from "../../src/OpenCodeHost.ts"
 
 export type { PluginFetch } from "./host.ts"
 
@@ -159,6 +160,7 @@ export const bodies = (size: number, account: SimAccount, codexEndpoint: string,
     accessToken: Redacted.make(account.tokens.access),
     accountId: account.accountId,
     settings: { codexApiEndpoint: codexEndpoint, webSearch },
+    identity: OPENCODE_IDENTITY,
   })
   const bareText = prepared.body
   const swap = (record: Record<string, string>, key: string) =>
@@ -212,6 +214,7 @@ export const turnBodies = (
         accessToken: Redacted.make(account.tokens.access),
         accountId: account.accountId,
         settings: { codexApiEndpoint: codexEndpoint, webSearch: true },
+        identity: OPENCODE_IDENTITY,
       })
       return { body: encoder.encode(prepared.body), headers: prepared.headers }
     },

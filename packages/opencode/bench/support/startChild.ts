@@ -50,6 +50,8 @@ if (mode === "sources" || mode === "published") {
       "chatgpt-account-id": account.accountId,
       "content-type": "application/json",
       accept: "text/event-stream",
+      // the backend gates models on the Codex client version (testkit SimRules)
+      version: "0.144.0",
     },
     body,
   })

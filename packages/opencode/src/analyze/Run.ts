@@ -2,9 +2,9 @@
  * `analyze:cache` as a function of its arguments, environment and output sinks, so the CLI is testable
  * without a subprocess. Exit status: 0 report printed, 1 nothing found, 2 bad usage.
  */
-import { homedir, tmpdir } from "node:os"
-import { type Env, loadSettings } from "@cortexkit/openai-auth-core/Settings"
+import { type Env, loadSettings, machineDefaults } from "@cortexkit/openai-auth-core/Settings"
 import { Effect } from "effect"
+import { openCodeSettings } from "../OpenCodeHost.ts"
 import { parseArgs, USAGE } from "./Args.ts"
 import { type LoadError, loadSession } from "./Load.ts"
 import { analyzeSession, renderSummary, renderTimeline, renderWireContext } from "./Report.ts"
@@ -47,7 +47,7 @@ export const runAnalyzeCache = Effect.fnUntraced(function* (argv: ReadonlyArray<
   const args = parsed.args
   let dumpDir = args.dir
   if (dumpDir === undefined) {
-    const settings = yield* Effect.result(loadSettings(io.env, { tmpDir: tmpdir(), homeDir: homedir() }))
+    const settings = yield* Effect.result(loadSettings(openCodeSettings(io.env), machineDefaults()))
     if (settings._tag === "Failure") {
       io.err(`analyze:cache: ${settings.failure.message} (pass --dir <dumpDir>)\n`)
       return 2

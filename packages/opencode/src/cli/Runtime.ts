@@ -4,11 +4,13 @@
  */
 import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
 import { commandServices } from "@cortexkit/openai-auth-accounts/CommandServices"
-import { SettingsEnv } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
+import { SettingsSourceRef } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
+import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Layer } from "effect"
 import { HostAuthFile } from "../HostAuthFile.ts"
+import { OPENCODE_IDENTITY, openCodeSettings } from "../OpenCodeHost.ts"
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -16,8 +18,11 @@ export type Env = Readonly<Record<string, string | undefined>>
 // the plugin's log file (never to the terminal, where the command's own output goes)
 export const cliLayer = (env: Env) =>
   commandServices.pipe(
-    Layer.provideMerge(accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), Settings.layerFrom(env))),
-    Layer.provideMerge(Layer.succeed(SettingsEnv, env)),
+    Layer.provideMerge(
+      accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), Settings.layerFrom(openCodeSettings(env))),
+    ),
+    Layer.provideMerge(Layer.succeed(HostIdentity, OPENCODE_IDENTITY)),
+    Layer.provideMerge(Layer.succeed(SettingsSourceRef, openCodeSettings(env))),
   )
 
 export type CliServices = Layer.Success<ReturnType<typeof cliLayer>>

@@ -8,6 +8,7 @@ import { homedir } from "node:os"
 import type { CommandName } from "@cortexkit/openai-auth-accounts/CommandSyntax"
 import { configPath } from "@cortexkit/openai-auth-core/Settings"
 import type { TuiPluginApi } from "@opencode-ai/plugin/tui"
+import { openCodeSettings } from "../OpenCodeHost.ts"
 import { applyWords, DIALOGS, type DialogContext } from "./Dialogs.tsx"
 import { removeTuiMarker, writeTuiMarker } from "./Marker.ts"
 import { makeQuotaPolls } from "./QuotaPolls.ts"
@@ -24,7 +25,7 @@ export interface Live {
 
 export const startLive = (api: TuiPluginApi): Live => {
   // the same path Settings resolves (OPENCODE_OPENAI_AUTH_FILE, OPENCODE_CONFIG_DIR, XDG_CONFIG_HOME, ~)
-  const storePath = configPath({ ...process.env }, homedir())
+  const storePath = configPath(openCodeSettings({ ...process.env }), homedir())
   writeTuiMarker(storePath)
   const runtime = makeTuiRuntime()
   const sidebar = registerQuotaSidebar(api, runtime, storePath)

@@ -12,24 +12,28 @@ import { type CommandResult, Commands, runCommand } from "@cortexkit/openai-auth
 import { MainCredentials } from "@cortexkit/openai-auth-accounts/Credentials"
 import { QuotaCache } from "@cortexkit/openai-auth-accounts/QuotaCache"
 import { type PollOutcome, QuotaPoller } from "@cortexkit/openai-auth-accounts/QuotaPoller"
-import { SettingsEnv } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
+import { SettingsSourceRef } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
 import { parseState, type StateDocument, stateFilePath } from "@cortexkit/openai-auth-accounts/StateFile"
 import { Store } from "@cortexkit/openai-auth-accounts/Store"
 import type { StoreDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
 import { Files } from "@cortexkit/openai-auth-core/Files"
+import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import { type Env, Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
 import { HostAuthFile } from "../HostAuthFile.ts"
+import { OPENCODE_IDENTITY, openCodeSettings } from "../OpenCodeHost.ts"
 
-export const tuiLayer = (
-  settings: Layer.Layer<Settings, unknown, Files> = Settings.layerFromEnvironment,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-) =>
-  Commands.layer.pipe(
-    Layer.provideMerge(accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), settings)),
-    Layer.provideMerge(Layer.succeed(SettingsEnv, env)),
+/** the TUI thread's services, from the environment OpenCode runs in (a test gives its own) */
+export const tuiLayer = (env: Env = process.env) => {
+  const source = openCodeSettings(env)
+  return Commands.layer.pipe(
+    Layer.provideMerge(accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), Settings.layerFrom(source))),
+    // read by the services that name the host on the wire (the quota poller)
+    Layer.provideMerge(Layer.succeed(HostIdentity, OPENCODE_IDENTITY)),
+    Layer.provideMerge(Layer.succeed(SettingsSourceRef, source)),
   )
+}
 
 export type TuiServices = Layer.Success<ReturnType<typeof tuiLayer>>
 

@@ -75,4 +75,27 @@ describe("the real OpenCode binary with the plugin, offline", () => {
     expect(result.stdout).toContain("Hello from the Codex simulator")
     expect(responsesFor(fallback.accountId).length).toBeGreaterThanOrEqual(1)
   }, 120_000)
+
+  // a Responses Lite model (docs/protocol.md "Responses Lite"): the simulator refuses it in any other shape
+  test("gpt-5.6-sol: the Lite shape, its header and version, accepted by the strict simulator", async () => {
+    const main = sim.addAccount({ accountId: "acct_e2e_lite", userId: "user_e2e_lite" })
+    using box = makeSandbox(sim, main)
+    const result = await box.run(["run", "--model", "openai/gpt-5.6-sol", "say hi"])
+    expect(result.stdout).toContain("Hello from the Codex simulator")
+    expect(result.code).toBe(0)
+    const turn = responsesFor(main.accountId).find((r) => (r.body as { model?: string }).model === "gpt-5.6-sol")
+    if (turn === undefined) throw new Error("no gpt-5.6-sol request reached the simulator")
+    expect(turn.status).toBe(200)
+    expect(turn.headers["x-openai-internal-codex-responses-lite"]).toBe("true")
+    expect(turn.headers.version).toBe("0.144.0")
+    const body = turn.body as Record<string, unknown>
+    expect(body.tools).toBeUndefined()
+    expect(body.instructions).toBeUndefined()
+    expect(body.parallel_tool_calls).toBe(false)
+    expect((body.reasoning as { context?: string }).context).toBe("all_turns")
+    const [head = {}, instructions] = body.input as Array<Record<string, unknown>>
+    expect(head.type).toBe("additional_tools")
+    expect((head.tools as Array<{ type: string }>).some((t) => t.type === "web_search")).toBe(false)
+    expect(instructions).toMatchObject({ type: "message", role: "developer" })
+  }, 120_000)
 })

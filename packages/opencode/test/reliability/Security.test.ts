@@ -16,6 +16,7 @@ import { Effect, Exit, Fiber, Layer, Result, Scope } from "effect"
 import { fallbackAccount, hostRequest, simulatorSuite } from "../../../accounts/test/support/fixture.ts"
 import { README_NAME, README_TEXT } from "../../src/Dumps.ts"
 import { HostAuthFile, hostAuthPath } from "../../src/HostAuthFile.ts"
+import { openCodeSettings } from "../../src/OpenCodeHost.ts"
 import { makeFetch } from "../../src/Pipeline.ts"
 import { makeRuntime } from "../../src/Runtime.ts"
 import { runCli } from "../support/cli.ts"
@@ -81,7 +82,7 @@ test("OAuth callback: loopback only, wrong state and stray /cancel refused witho
 })
 
 test("dumps are off by default, and the dump README says they hold prompts", () => {
-  const resolved = resolveSettings({}, undefined, { tmpDir: "/tmp", homeDir: "/home/x" })
+  const resolved = resolveSettings(openCodeSettings({}), undefined, { tmpDir: "/tmp", homeDir: "/home/x" })
   if (Result.isFailure(resolved)) throw new Error(resolved.failure.message)
   expect(resolved.success.dump).toBe(false)
   expect(README_TEXT).toMatch(/FULL PROMPTS/)

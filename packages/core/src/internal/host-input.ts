@@ -1,0 +1,127 @@
+/**
+ * The `input` items of a host body the body memo parsed, carried with the text they came in. Everything the
+ * rewrite may reuse instead of serialising again lives in this value, and only for items that can no longer
+ * change: the items are deeply frozen here, so the text recorded for an item is the text of that item for as
+ * long as the item exists. A rule that wants a different item makes a new one (copy on write); an attempt to
+ * edit one in place throws instead of sending stale bytes.
+ *
+ * Two texts are reused:
+ * - the host's own text of an item, when written exactly as `JSON.stringify` writes it (a slice of the body
+ *   text this request came in, which is alive anyway);
+ * - the wire text of the array the previous turn sent (`previous`), for the longest prefix of items that are
+ *   the very same objects as that turn's.
+ */
+
+/** The `input` array of a serialised wire body, kept so the next turn can slice its prefix. */
+export interface WireArray {
+  /** the wire items in order (frozen or primitive: their text cannot change) */
+  readonly items: ReadonlyArray<unknown>
+  /**
+   * the whole body text the array was written in: the runtime flattens that string when it writes it out,
+   * so the next turn's slice of it is a view, not a copy of a megabyte of text
+   */
+  readonly source: string
+  /** where the array's `[` is in `source` */
+  readonly start: number
+  /** offset just after each item's text, counted from `start` */
+  readonly ends: ReadonlyArray<number>
+}
+
+/** Freezes `value` and everything reachable from it (JSON values only: objects, arrays, primitives). */
+export const deepFreeze = (value: unknown): void => {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return
+  freezeTree(value)
+}
+
+/**
+ * Freezes a tree `JSON.parse` just made: nothing in it is shared or frozen yet, so nothing is asked first.
+ * (Freezing is most of what a cold body costs beyond the parse; `isFrozen` on every node was a third of it.)
+ */
+export const freezeParsed = (value: unknown): void => {
+  if (typeof value === "object" && value !== null) freezeTree(value)
+}
+
+const freezeTree = (value: object): void => {
+  Object.freeze(value)
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child = value[i]
+      if (typeof child === "object" && child !== null) freezeTree(child)
+    }
+  } else {
+    for (const key in value) {
+      const child = (value as Record<string, unknown>)[key]
+      if (typeof child === "object" && child !== null) freezeTree(child)
+    }
+  }
+}
+
+const isContainer = (value: unknown): value is object => typeof value === "object" && value !== null
+
+export class HostInput {
+  /** the wire array written from these items last; a second preparation of the same request reuses it whole */
+  latest: WireArray | undefined = undefined
+  private index: Map<unknown, number> | undefined = undefined
+  private cursor = 0
+
+  constructor(
+    /** the host's items, deeply frozen (the array is the memo's own: the body's is a copy) */
+    readonly items: ReadonlyArray<unknown>,
+    /** the body text they were parsed from */
+    private readonly source: string,
+    private readonly starts: ReadonlyArray<number>,
+    private readonly ends: ReadonlyArray<number>,
+    /** per item: written without whitespace or numbers (its text may equal `JSON.stringify`'s) */
+    private readonly tight: ReadonlyArray<boolean>,
+    /** how many leading items came from an earlier body (the previous turn wrote those already) */
+    readonly reused: number,
+    /**
+     * per item: the rewrite's wire form of it (`null`: dropped), computed once and handed on to later turns
+     * that reuse the item. The rewrite's per-item rule depends on the item alone, and both are frozen.
+     */
+    readonly wireForms: Array<unknown>,
+    /**
+     * the array the turn this body extends sent, if it was prepared; dropped once this body's own array is
+     * written (`latest` then holds everything worth reusing, and a megabyte less stays alive)
+     */
+    public previous: WireArray | undefined,
+  ) {}
+
+  /**
+   * The host's own text of `item` when it is one of these items and that text is exactly what
+   * `JSON.stringify` writes for it; otherwise undefined. Only items a previous turn did not write are looked
+   * up (those it wrote come from its array text).
+   */
+  hostText(item: unknown): string | undefined {
+    if (!isContainer(item)) return undefined
+    const at = this.indexOf(item)
+    if (at < this.reused || this.tight[at] !== true) return undefined
+    const text = this.source.slice(this.starts[at] as number, this.ends[at] as number)
+    // `JSON.stringify` writes neither escape: an item using them is serialised again to keep its bytes
+    return text.includes("\\u") || text.includes("\\/") || !text.isWellFormed() ? undefined : text
+  }
+
+  /**
+   * Where `item` is among these items, or -1. The rewrite keeps the host's order, so the next few places
+   * after the last item found are tried first; anything else is looked up in a map made on first need.
+   */
+  private indexOf(item: object): number {
+    const near = Math.min(this.items.length, this.cursor + 4)
+    for (let i = this.cursor; i < near; i++) {
+      if (this.items[i] === item) {
+        this.cursor = i + 1
+        return i
+      }
+    }
+    if (this.index === undefined) {
+      this.index = new Map()
+      for (let i = this.reused; i < this.items.length; i++) {
+        const own = this.items[i]
+        if (isContainer(own)) this.index.set(own, i)
+      }
+    }
+    const at = this.index.get(item) ?? -1
+    if (at >= 0) this.cursor = at + 1
+    return at
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The identity headers and `client_metadata` Codex CLI sends with every request (codex-protocol.md §3.1,
+ * codex-rs core/src/responses_metadata.rs), derived from the session key and the conversation alone: no
+ * state is kept between requests, so every account, retry and process prepares the same values.
+ *
+ * - `thread-id` = the session key (a root agent's thread is its session), and so is `x-client-request-id`.
+ * - `x-codex-window-id` = `<thread id>:0`: the context window's generation; the host compacts on its own,
+ *   so ours never advances.
+ * - the turn id is stable inside one tool loop and new for each user turn: a hash of the session key, the
+ *   number of user messages and the last one's text, shaped as a UUID.
+ * - `x-codex-turn-metadata` (and the same in `client_metadata`): `session_id, thread_id, turn_id,
+ *   window_id, request_kind`, in codex-rs's field order. codex-rs leaves out what it does not know, and so
+ *   do we: no installation id, sandbox or turn start time (each would need state we do not keep).
+ */
+
+export interface SessionMetadata {
+  readonly threadId: string
+  readonly windowId: string
+  readonly turnId: string
+  /** the compact JSON of `x-codex-turn-metadata`, non-ASCII escaped (it is also a header value) */
+  readonly turnMetadata: string
+}
+
+type Json = Record<string, unknown>
+
+const isUserMessage = (item: unknown): boolean =>
+  typeof item === "object" &&
+  item !== null &&
+  (item as Json).role === "user" &&
+  ((item as Json).type === undefined || (item as Json).type === "message")
+
+/** murmur3's 32-bit finaliser: every input bit affects every output bit */
+const mix = (h: number): number => {
+  let x = h ^ (h >>> 16)
+  x = Math.imul(x, 0x85ebca6b)
+  x ^= x >>> 13
+  x = Math.imul(x, 0xc2b2ae35)
+  return (x ^ (x >>> 16)) >>> 0
+}
+
+/** two hex digits per byte value: `Number.toString(16)` is slow on JSC */
+const HEX: ReadonlyArray<string> = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+const hex8 = (n: number): string =>
+  `${HEX[(n >>> 24) & 255]}${HEX[(n >>> 16) & 255]}${HEX[(n >>> 8) & 255]}${HEX[n & 255]}`
+
+/**
+ * A UUID-shaped id (version 8, "custom") from two FNV-1a lanes over `text`: an id, not a secret
+ * (node:crypto's streaming hash costs tens of microseconds per call on Bun; this is one loop).
+ */
+const hashId = (text: string): string => {
+  let a = 0x811c9dc5
+  let b = 0x9e3779b9
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i)
+    a = Math.imul(a ^ ch, 0x01000193)
+    b = Math.imul(b ^ ch, 0x01000193) ^ (a >>> 7)
+  }
+  const w0 = hex8(mix(a))
+  const w1 = hex8(mix(b ^ 0x5bd1e995))
+  const w2 = hex8(mix(a ^ b))
+  const w3 = hex8(mix(b + 0x27d4eb2f))
+  const variant = ((Number.parseInt(w2.charAt(0), 16) & 0x3) | 0x8).toString(16)
+  return `${w0}-${w1.slice(0, 4)}-8${w1.slice(5, 8)}-${variant}${w2.slice(1, 4)}-${w2.slice(4, 8)}${w3}`
+}
+
+/** The text of a message's content: a string, or its parts' texts. */
+const contentText = (content: unknown): string => {
+  if (typeof content === "string") return content
+  if (!Array.isArray(content)) return ""
+  let out = ""
+  for (const part of content) {
+    const text = typeof part === "object" && part !== null ? (part as Json).text : undefined
+    out += typeof text === "string" ? `${text}\u0000` : "\u0001"
+  }
+  return out
+}
+
+/** A JSON string literal with every non-ASCII character escaped, as codex-rs writes header JSON. */
+const asciiString = (value: string): string => {
+  const text = JSON.stringify(value)
+  return NON_ASCII.test(text)
+    ? text.replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    : text
+}
+const NON_ASCII = /[\u007f-\uffff]/
+const NON_ASCII_ALL = /[\u007f-\uffff]/g
+
+export const sessionMetadata = (sessionKey: string, input: ReadonlyArray<unknown>): SessionMetadata => {
+  // the user turn is counted, not located: items the rewrite adds or lifts must not move it
+  let turns = 0
+  let last: unknown
+  for (let i = 0; i < input.length; i++) {
+    if (isUserMessage(input[i])) {
+      turns++
+      last = input[i]
+    }
+  }
+  const turn = last === undefined ? "" : contentText((last as Json).content)
+  const turnId = hashId(`${sessionKey}\u0000${turns}\u0000${turn}`)
+  const windowId = `${sessionKey}:0`
+  // `{"session_id","thread_id","turn_id","window_id","request_kind"}` written out: the one header that is JSON
+  const key = asciiString(sessionKey)
+  const window = `${key.slice(0, -1)}:0"`
+  const turnMetadata = `{"session_id":${key},"thread_id":${key},"turn_id":"${turnId}","window_id":${window},"request_kind":"turn"}`
+  return { threadId: sessionKey, windowId, turnId, turnMetadata }
+}
+
+/** The `client_metadata` of the body: the host's own keys, then Codex's (which win). */
+export const clientMetadata = (host: unknown, session: string, meta: SessionMetadata): Json => {
+  const own = typeof host === "object" && host !== null && !Array.isArray(host) ? (host as Json) : undefined
+  return {
+    ...own,
+    session_id: session,
+    thread_id: meta.threadId,
+    "x-codex-window-id": meta.windowId,
+    turn_id: meta.turnId,
+    "x-codex-turn-metadata": meta.turnMetadata,
+  }
+}
