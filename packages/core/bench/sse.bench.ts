@@ -6,10 +6,11 @@
  * throughput (every event decoded).
  */
 import { encodeSse, SseParser } from "@cortexkit/openai-auth-core/Sse"
-import { observeSse, SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
+import { SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
 import { atLeast, atMost, type Bench, compare, figure, median, sample } from "@cortexkit/openai-auth-testkit/Bench"
 import { concatBytes } from "@cortexkit/openai-auth-testkit/Bytes"
+import { observeSse } from "../test/support/observeSse.ts"
 
 const EVENTS = 10_000
 const CHUNK = 4096

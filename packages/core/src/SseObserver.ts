@@ -3,9 +3,8 @@
  * says is reported to a listener as `StreamEvent`s.
  *
  * One implementation serves both transports: SSE bodies go through `SseBodyObserver` (inline, called by the
- * stage that moves the bytes) or `observeSse` (the same as a `TransformStream`), WebSocket frames (already
- * parsed JSON) through `StreamObserver.event`, one observer per response (`internal/stream-observer.ts`, where
- * the FirstOutput rule is written down).
+ * stage that moves the bytes), WebSocket frames (already parsed JSON) through `StreamObserver.event`, one
+ * observer per response (`internal/stream-observer.ts`, where the FirstOutput rule is written down).
  */
 import { parseData, readTail, TailWindow } from "./internal/sse-tail.ts"
 import { StreamObserver } from "./internal/stream-observer.ts"
@@ -131,30 +130,4 @@ export class SseBodyObserver {
     }
     observer.end()
   }
-}
-
-/**
- * `SseBodyObserver` as a pass-through `TransformStream`: every chunk object is enqueued unchanged before it
- * is looked at. For callers that have no stage of their own to call it from.
- */
-export const observeSse = (
-  listener: StreamEventListener,
-  options: ObserverOptions = {},
-): TransformStream<Uint8Array, Uint8Array> => {
-  const body = new SseBodyObserver(listener, options)
-  // `cancel` (WHATWG 2023) runs on an upstream abort or a reader cancel; Bun supports it, the DOM lib types lag.
-  const transformer: Transformer<Uint8Array, Uint8Array> & { cancel: (reason: unknown) => void } = {
-    transform(chunk, controller) {
-      controller.enqueue(chunk)
-      body.push(chunk)
-    },
-    flush() {
-      body.end(true)
-    },
-    // upstream error (pipeThrough aborts the writable) or the reader cancelling
-    cancel() {
-      body.end(false)
-    },
-  }
-  return new TransformStream<Uint8Array, Uint8Array>(transformer)
 }

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test"
 import { SseParser } from "@cortexkit/openai-auth-core/Sse"
-import { observeSse, StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
+import { StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
 import { splitAt } from "@cortexkit/openai-auth-testkit/Bytes"
 import fc from "fast-check"
+import { observeSse } from "./support/observeSse.ts"
 
 const NOW = 1_780_000_000_000
 const enc = new TextEncoder()

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test"
 import { encodeSse } from "@cortexkit/openai-auth-core/Sse"
-import { observeSse, StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
+import { StreamObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEvent } from "@cortexkit/openai-auth-core/StreamEvent"
+import { observeSse } from "./support/observeSse.ts"
 
 const NOW = 1_780_000_000_000
 const ev = (type: string, body: Record<string, unknown> = {}) => encodeSse(type, JSON.stringify({ type, ...body }))

@@ -75,7 +75,7 @@ export class CommitPoint {
     this.quota = quota
   }
 
-  /** Wire this into the observer (`observeSse` / `StreamObserver`, or frame by frame); it forwards every event to the caller. */
+  /** Wire this into the observer (`SseBodyObserver` / `StreamObserver`, or frame by frame); it forwards every event to the caller. */
   readonly listener: StreamEventListener = (event: StreamEvent) => {
     switch (event._tag) {
       case "FirstOutput":

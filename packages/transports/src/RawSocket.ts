@@ -53,6 +53,11 @@ export interface PendingRawSocket {
   readonly cancel: () => void
 }
 
+/** A connection's life, shared by both starters: connecting, open, closed (never reopened). */
+export const CONNECTING = 0
+export const OPEN = 1
+export const CLOSED = 2
+
 export type RawSocketStarter = (target: RawSocketTarget, handlers: RawSocketStartHandlers) => PendingRawSocket
 
 /** The connect or the TLS handshake failed. */

@@ -5,16 +5,15 @@
  * state rides in `socket.data`): a connect allocates one object instead of a dozen closures.
  */
 import {
+  CLOSED,
+  CONNECTING,
+  OPEN,
   type PendingRawSocket,
   type RawSocket,
   RawSocketError,
   type RawSocketStartHandlers,
   type RawSocketTarget,
 } from "./RawSocket.ts"
-
-const CONNECTING = 0
-const OPEN = 1
-const CLOSED = 2
 
 class BunRawSocket implements RawSocket, PendingRawSocket {
   socket: Bun.Socket<BunRawSocket> | undefined = undefined

@@ -5,16 +5,15 @@
 import { isIP, connect as netConnect, type Socket } from "node:net"
 import { connect as tlsConnect } from "node:tls"
 import {
+  CLOSED,
+  CONNECTING,
+  OPEN,
   type PendingRawSocket,
   type RawSocket,
   RawSocketError,
   type RawSocketStartHandlers,
   type RawSocketTarget,
 } from "./RawSocket.ts"
-
-const CONNECTING = 0
-const OPEN = 1
-const CLOSED = 2
 
 export const startNode = (target: RawSocketTarget, handlers: RawSocketStartHandlers): PendingRawSocket => {
   let state = CONNECTING

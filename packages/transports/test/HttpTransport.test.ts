@@ -123,10 +123,13 @@ describe("HttpTransport commit point", () => {
   })
 
   test("a connection reset after output errors the body and reports Terminal dropped", async () => {
-    const server = startScriptedServer([sse(created), sse(delta)], { reset: true })
+    // a reset can discard bytes the client has not read yet: reset only once the output reached the client
+    const outputRead = Promise.withResolvers<void>()
+    const server = startScriptedServer([sse(created), sse(delta)], { reset: outputRead.promise })
     try {
       const { events, listener } = recorder()
       const response = await sendHttpNow(makeRequest(server.url, anyAccount), listener)
+      outputRead.resolve()
       expect(await failureOf(readAll(response.body))).toBeDefined()
       expect(events.filter((e) => e._tag === "Terminal")).toHaveLength(1)
       expect(events.at(-1)).toMatchObject({ _tag: "Terminal", outcome: "dropped" })

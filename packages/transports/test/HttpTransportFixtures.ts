@@ -60,7 +60,8 @@ export const anyAccount = {
  */
 export const startScriptedServer = (
   chunks: ReadonlyArray<string>,
-  options: { stall?: boolean; reset?: boolean } = {},
+  /** `reset`: error the body after the chunks; given a promise, only once it settles (after the client read them) */
+  options: { stall?: boolean; reset?: boolean | Promise<void> } = {},
 ) => {
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -74,6 +75,7 @@ export const startScriptedServer = (
               controller.enqueue(encoder.encode(chunk))
               await Bun.sleep(1)
             }
+            if (options.reset instanceof Promise) await options.reset
             if (options.reset) controller.error(new Error("simulated reset"))
             else if (!options.stall) controller.close()
           },
