@@ -28,7 +28,7 @@ export const DEFAULT_OUTDIR = join(PLUGIN_PKG, "dist")
  * the published package declares no runtime dependency at all.
  */
 export const BUNDLED_DEPENDENCIES = ["effect", "@effect/platform-node-shared"] as const
-/** Supplied by OpenCode at run time (opencode-host.md §1.4); type-only for `@opencode-ai/plugin`. */
+/** Supplied by OpenCode at run time (OpenCode 1.18.33 resolves them to its own copies); type-only for `@opencode-ai/plugin`. */
 export const HOST_MODULES = ["@opentui/core", "@opentui/solid", "@opentui/keymap", "solid-js", "@opencode-ai/plugin"]
 
 const externals = HOST_MODULES.flatMap((name) => [name, `${name}/*`])

@@ -1,5 +1,5 @@
 /**
- * The one document in `openai-auth.json`: the user's settings (interface.md) and the account store, versioned.
+ * The one document in `openai-auth.json`: the user's settings (README.md "Configuration") and the account store, versioned.
  * Decoding keeps, beside the typed fields, every key this build does not know (top level and per account) in
  * `extra`; encoding writes them back verbatim, so a newer build's or the user's own keys survive every write.
  */

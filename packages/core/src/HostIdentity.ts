@@ -7,7 +7,7 @@
 import { Context } from "effect"
 
 export interface HostIdentity {
-  /** e.g. `opencode`, `pi`, `codex_cli_rs` (codex-protocol.md §3.1) */
+  /** e.g. `opencode`, `pi`, `codex_cli_rs` (docs/protocol.md §3.1) */
   readonly originator: string
   /** e.g. `opencode/1.18.33` */
   readonly userAgent: string

@@ -8,7 +8,7 @@
  * ~0.144): `context_window` (the input budget Codex plans with), `supported_reasoning_levels`,
  * `default_reasoning_level`, `support_verbosity` / `default_verbosity`, `supports_parallel_tool_calls`,
  * `use_responses_lite`, `minimal_client_version`. Rows not in that file are marked `verified: false` and
- * come from issue reports (codex-protocol.md §7). Output limits are not in the catalog: 128k, as for the
+ * come from issue reports (docs/protocol.md §7). Output limits are not in the catalog: 128k, as for the
  * whole GPT-5 family on the API, and `context` is input + output.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Settings: environment over the settings file over defaults, under the names the host gives
- * (`SettingsSource`; OpenCode's are in shared/spec/interface.md, other hosts' in docs/hosts.md). Resolution
+ * (`SettingsSource`; OpenCode's are in README.md "Configuration", other hosts' in docs/hosts.md). Resolution
  * is `settingsFrom` (internal/settings-resolve.ts); the service only gathers its inputs once at layer build.
  */
 import { homedir, tmpdir } from "node:os"

@@ -82,7 +82,7 @@ describe("response.failed: openai/codex codex-rs/codex-api/src/sse/responses.rs"
     ).toMatchObject({ retryAfterMs: 12_000 })
   })
 
-  // codex-protocol.md §4: server_is_overloaded / slow_down are the 503 overload
+  // docs/protocol.md §4: server_is_overloaded / slow_down are the 503 overload
   test("server_is_overloaded and slow_down are an overload", () => {
     for (const code of ["server_is_overloaded", "slow_down"])
       expect(shape(failed({ code, message: "busy" }))).toMatchObject({ _tag: "Transient", status: 503 })

@@ -473,7 +473,7 @@ describe("wham/usage", () => {
       ).toBeUndefined()
   })
 
-  // codex-protocol.md §5.3 (limit_reached) with the usage body's retired windows
+  // docs/protocol.md §5.3 (limit_reached) with the usage body's retired windows
   test("limit_reached belongs to the main family; null windows retire it", () => {
     const q = quotaFromUsage(
       { rate_limit: { allowed: false, limit_reached: true, primary_window: null, secondary_window: null } },
@@ -604,7 +604,7 @@ describe("combining readings", () => {
     expect([merged.fiveHour, merged.weekly]).toEqual([undefined, undefined])
   })
 
-  // codex-protocol.md §5.3 with session.rs semantics: limit_reached is the main family's and goes with it
+  // docs/protocol.md §5.3 with session.rs semantics: limit_reached is the main family's and goes with it
   test("a newer header reading drops an older usage poll's limit_reached", () => {
     const poll = quotaFromUsage(
       { rate_limit: { limit_reached: true, primary_window: { used_percent: 100, limit_window_seconds: 18000 } } },

@@ -1,5 +1,5 @@
 /**
- * Tool calls always pair on the wire (codex-protocol.md §3.4): whatever the host sends, every tool output
+ * Tool calls always pair on the wire (docs/protocol.md §3.4): whatever the host sends, every tool output
  * answers a call earlier in `input` and every call has its output after it. Judged by our own reading and by
  * the simulator's rules (testkit SimRules, which cite the backend's refusals).
  */

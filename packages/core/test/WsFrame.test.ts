@@ -1,5 +1,5 @@
 /**
- * The WebSocket `response.create` frame (codex-protocol.md §6): the HTTP body with a `type`, without
+ * The WebSocket `response.create` frame (docs/protocol.md §6): the HTTP body with a `type`, without
  * `background`, and for a Responses Lite model the Lite flag in `client_metadata` (a socket's headers are
  * fixed at the handshake).
  */

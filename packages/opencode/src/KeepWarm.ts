@@ -101,7 +101,7 @@ export const MAIN_IDLE_CAP_MS = 60 * 60_000
 export const SUBAGENT_IDLE_CAP_MS = 30 * 60_000
 export const MAX_TRACKED = 200
 
-/** how long the backend keeps an idle prompt cache for `model` (codex-protocol.md §8, empirical) */
+/** how long the backend keeps an idle prompt cache for `model` (docs/protocol.md §8, empirical) */
 export const cacheTtlMs = (model: string): number => (model.startsWith("gpt-5.6") ? GPT_5_6_TTL_MS : DEFAULT_TTL_MS)
 
 /**

@@ -1,6 +1,6 @@
 /**
  * OpenCode's side of the host contract: the identity the backend sees and the names of the settings
- * (shared/spec/interface.md, "Settings"). The libraries know none of these; the plugin, the CLI and the
+ * (README.md, "Configuration"). The libraries know none of these; the plugin, the CLI and the
  * TUI hand them over.
  */
 import type { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
@@ -14,7 +14,7 @@ import {
   settingsNames,
 } from "@cortexkit/openai-auth-core/Settings"
 
-/** What OpenCode's own Codex hook sends (opencode-host.md); OpenCode's requests carry their own User-Agent. */
+/** What OpenCode's own Codex hook sends (OpenCode 1.18.33's built-in `codex` plugin); OpenCode's requests carry their own User-Agent. */
 export const OPENCODE_IDENTITY: HostIdentity = { originator: "opencode", userAgent: "opencode/1.18.33" }
 
 const SETTINGS_FILE = "openai-auth.json"

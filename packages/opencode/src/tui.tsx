@@ -1,12 +1,12 @@
 /**
  * The TUI entry (`exports["./tui"]`, listed in tui.json). It runs on OpenCode's main thread and shares no
  * memory with the server part: they meet through `openai-auth.json`, `openai-auth-state.json` beside it, the
- * pid marker and toasts (opencode-host.md §1.5, §7).
+ * pid marker and toasts (OpenCode 1.18.33 gives the two entries no channel of their own).
  *
  * - Seven palette commands `openai.<name>.dialog` (no slashName: the server owns `/openai-<name>` and opens
  *   these dialogs by publishing `tui.command.execute`).
- * - A best-effort Enter interceptor (§7.5) so `/openai-<name> [args]` typed in the prompt is handled here in
- *   one keystroke with no model call and no new session. It relies on keymap and renderer APIs that are not
+ * - A best-effort Enter interceptor (a TUI keymap runs before OpenCode's own prompt handling) so
+ *   `/openai-<name> [args]` typed in the prompt is handled here in one keystroke with no model call and no new session. It relies on keymap and renderer APIs that are not
  *   part of the plugin contract; when it does not fire (rebound submit, a host change) the line takes the
  *   normal path to the server command, which handles it the same way.
  * - The sidebar quota block.

@@ -1,6 +1,6 @@
 /**
  * The names and identity the OpenCode plugin hands to the libraries are exactly the ones
- * shared/spec/interface.md fixes: the libraries know none of them, so this is where they are checked.
+ * README.md ("Configuration") promises: the libraries know none of them, so this is where they are checked.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
@@ -12,7 +12,7 @@ import { OPENCODE_IDENTITY, OPENCODE_SETTINGS, openCodeSettings } from "../src/O
 import { makeFetch } from "../src/Pipeline.ts"
 import { makeRuntime } from "../src/Runtime.ts"
 
-describe("OpenCode's settings names (interface.md)", () => {
+describe("OpenCode's settings names (README.md "Configuration")", () => {
   test("every variable", () => {
     expect(OPENCODE_SETTINGS.env).toEqual({
       configFile: "OPENCODE_OPENAI_AUTH_FILE",

@@ -6,8 +6,8 @@
  * - A slot the plan does not have (window length 0) is sent as the retired marker: `0` used, `0` minutes, `0`
  *   seconds to reset and an empty `reset-at` in the headers (the seed's capture in cortexkit/openai-auth
  *   packages/opencode/src/tests/quota-normalize.test.ts, "a zero-placeholder secondary"), `null` in the frame
- *   and in `wham/usage` (codex-protocol.md §5.3: "windows may be null").
- * - Credit flags are Python booleans (`True`/`False`) in headers (codex-protocol.md §5.1, live dumps in
+ *   and in `wham/usage` (docs/protocol.md §5.3: "windows may be null").
+ * - Credit flags are Python booleans (`True`/`False`) in headers (docs/protocol.md §5.1, live dumps in
  *   earendil-works/pi#4172); codex-rs also reads `1`/`0` (codex-api/src/rate_limits.rs `parse_header_bool`),
  *   which `creditFlags: "digits"` sends. JSON bodies carry real booleans.
  * - The WebSocket error frame says `status_code`, writes header names as HTTP/1.1 prints them (pi#4172) and

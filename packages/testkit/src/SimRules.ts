@@ -1,6 +1,6 @@
 /**
  * What the real Codex backend refuses, with its status and error text, as the simulator's judge. Every rule
- * names its source (codex-protocol.md section and the public report or code it cites); the simulator knows
+ * names its source (docs/protocol.md section and the public report or code it cites); the simulator knows
  * nothing of the plugin's own rewrite, so a test that passes here passes the backend's documented rules, not
  * our reading of them. Used over HTTP and over the WebSocket (where the same refusal is an `error` frame).
  */
@@ -29,7 +29,7 @@ interface SimModel {
 }
 
 /**
- * The models a ChatGPT account is served, from codex-rs/models-manager/models.json @069e6b19 (codex-protocol.md
+ * The models a ChatGPT account is served, from codex-rs/models-manager/models.json @069e6b19 (docs/protocol.md
  * §7), plus `gpt-5.3-codex-spark` (live catalog of Codex 0.144, lionagi#2076) and the GPT-6 family (min
  * client 0.153.0: pleaseai/shunt#458, openai/codex-plugin-cc#309).
  */
@@ -50,11 +50,11 @@ const SIM_MODELS: ReadonlyArray<SimModel> = [
 
 const MODELS = new Map(SIM_MODELS.map((m) => [m.slug, m]))
 
-/** Refused with "Unsupported parameter: <name>", with the public report of each (codex-protocol.md §3.3). */
+/** Refused with "Unsupported parameter: <name>", with the public report of each (docs/protocol.md §3.3). */
 export const UNSUPPORTED_PARAMETERS: Readonly<Record<string, string>> = {
   max_output_tokens: "RayBytes/ChatMock#103, emilsvennesson/opencode-websearch#22, Wei-Shaw/sub2api#3954",
-  max_tokens: "codex-protocol.md §3.3 (strip; not a Responses field)",
-  max_completion_tokens: "codex-protocol.md §3.3 (strip; not a Responses field)",
+  max_tokens: "docs/protocol.md §3.3 (strip; not a Responses field)",
+  max_completion_tokens: "docs/protocol.md §3.3 (strip; not a Responses field)",
   temperature: "AprilNEA/BYOKEY#69, EasyMetaAu/helm-api#351",
   top_p: "askalf/dario#1009",
   presence_penalty: "askalf/dario#1009",

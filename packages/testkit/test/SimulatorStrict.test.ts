@@ -281,7 +281,7 @@ describe("over the WebSocket", () => {
         return
       }
       expect(frame.type).toBe("error")
-      // the live frame's shape (codex-protocol.md §6; earendil-works/pi#4172): `status_code`, the error as sent
+      // the live frame's shape (docs/protocol.md §6; earendil-works/pi#4172): `status_code`, the error as sent
       expect(frame.status_code).toBe(c.status)
       const expected = (c.refusal as { error?: Json }).error ?? {
         type: "invalid_request_error",

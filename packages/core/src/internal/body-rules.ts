@@ -1,5 +1,5 @@
 /**
- * The rewrite's rules for the top-level fields of a Codex request body (codex-protocol.md §3.2, §3.3, §7).
+ * The rewrite's rules for the top-level fields of a Codex request body (docs/protocol.md §3.2, §3.3, §7).
  * Each returns a new value; the host's body is never changed.
  */
 import { type CatalogModel, clampEffort } from "../Models.ts"
@@ -11,7 +11,7 @@ const isObject = (value: unknown): value is Json => typeof value === "object" &&
 
 /**
  * Body fields the rewrite never sends: the backend answers 400 "Unsupported parameter" to the sampling and
- * token-cap fields (codex-protocol.md §3.3), and the rest make no sense without stored responses
+ * token-cap fields (docs/protocol.md §3.3), and the rest make no sense without stored responses
  * (`previous_response_id` is the WebSocket transport's own business; `background` needs `store: true`).
  */
 export const UNSUPPORTED_FIELDS: ReadonlyArray<string> = [

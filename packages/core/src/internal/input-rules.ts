@@ -1,5 +1,5 @@
 /**
- * The rewrite's rules for `input` items (codex-protocol.md §3.4): what each item becomes on the wire, and
+ * The rewrite's rules for `input` items (docs/protocol.md §3.4): what each item becomes on the wire, and
  * the pairing of tool calls with their outputs. Items are never edited in place: an item a rule changes is
  * a new object (the host's may be frozen and carry recorded text, see `host-input.ts`).
  *

@@ -1,5 +1,5 @@
 /**
- * Quota from JSON: the WebSocket `codex.rate_limits` frame and the `wham/usage` body (codex-protocol.md §5.3,
+ * Quota from JSON: the WebSocket `codex.rate_limits` frame and the `wham/usage` body (docs/protocol.md §5.3,
  * §6). Both are decoded leniently with Schema (a junk value drops that one field, never the reading);
  * re-exported by `Quota.ts`.
  *

@@ -1,5 +1,5 @@
 /**
- * The identity headers and `client_metadata` Codex CLI sends with every request (codex-protocol.md §3.1,
+ * The identity headers and `client_metadata` Codex CLI sends with every request (docs/protocol.md §3.1,
  * codex-rs core/src/responses_metadata.rs), derived from the session key and the conversation alone: no
  * state is kept between requests, so every account, retry and process prepares the same values.
  *

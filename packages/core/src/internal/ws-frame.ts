@@ -1,5 +1,5 @@
 /**
- * The WebSocket transport's `response.create` frame for a wire body (codex-protocol.md §6): the HTTP body
+ * The WebSocket transport's `response.create` frame for a wire body (docs/protocol.md §6): the HTTP body
  * with a `type`, without `background`, and, for a Responses Lite model, the Lite flag that HTTP sends as a
  * header carried in `client_metadata` instead (a socket's headers are fixed at the handshake; codex-rs
  * names the key `ws_request_header_x_openai_internal_codex_responses_lite`).

@@ -40,7 +40,7 @@ describe("identity and transport headers", () => {
   })
 
   // NA "should use provided promptCacheKey for both conversation_id and session_id" — that is older Codex;
-  // current Codex (and IB, CK) send the hyphenated session-id and no conversation_id (codex-protocol.md §3.1)
+  // current Codex (and IB, CK) send the hyphenated session-id and no conversation_id (docs/protocol.md §3.1)
   test(`${NA} + ${IB}: the key goes as session-id, no session_id / conversation_id (deviation from NA)`, () => {
     const p = prepare(
       { model: "gpt-5.5", input: [], prompt_cache_key: "session-1" },
@@ -133,7 +133,7 @@ describe("window and turn metadata", () => {
     })
   })
 
-  // CK startsHttpUserTurn / codex-protocol.md §8: the turn id stays within one tool loop
+  // CK startsHttpUserTurn / docs/protocol.md §8: the turn id stays within one tool loop
   test(`${CK}: the same turn id across a tool loop`, () => {
     const a = turn([user("fix it")])
     const b = turn([user("fix it"), call("c1"), output("c1")])

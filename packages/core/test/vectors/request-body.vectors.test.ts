@@ -136,7 +136,7 @@ describe("required fields and dropped parameters", () => {
   })
 
   // ND: "should preserve max_output_tokens while removing max_completion_tokens" — the live backend refuses
-  // max_output_tokens (codex-protocol.md §3.3), so we drop it (deviation from ND)
+  // max_output_tokens (docs/protocol.md §3.3), so we drop it (deviation from ND)
   test(`${ND_RT}: max_output_tokens is dropped too (deviation)`, () => {
     expect(prepare({ model: "gpt-5.5", input: [], max_output_tokens: 1000 }).wire.max_output_tokens).toBeUndefined()
   })
@@ -163,9 +163,9 @@ describe("required fields and dropped parameters", () => {
     expect(wire.parallel_tool_calls).toBe(true)
   })
 
-  // codex-protocol.md §3.3 (askalf/dario#1009): every sampling parameter is refused
+  // docs/protocol.md §3.3 (askalf/dario#1009): every sampling parameter is refused
   test.each(["temperature", "top_p", "presence_penalty", "frequency_penalty", "seed", "top_logprobs", "user"])(
-    "dario#1009 (codex-protocol.md §3.3): %s is not sent",
+    "dario#1009 (docs/protocol.md §3.3): %s is not sent",
     (field) => {
       expect(prepare({ model: "gpt-5.5", input: [], [field]: 1 }).wire[field]).toBeUndefined()
     },
@@ -393,14 +393,14 @@ describe("item_reference", () => {
     ])
   })
 
-  // codex-protocol.md §3.4 (NA/ND ARCHITECTURE.md): item_reference items are dropped whole
+  // docs/protocol.md §3.4 (NA/ND ARCHITECTURE.md): item_reference items are dropped whole
   test("NA/ND docs/development/ARCHITECTURE.md: item_reference items are dropped", () => {
     expect(wireInput([user("a"), { type: "item_reference", id: "rs_1" }, user("b")])).toEqual([user("a"), user("b")])
   })
 })
 
 describe("reasoning replay", () => {
-  // codex-protocol.md §3.4: codex-rs models.rs should_serialize_reasoning_content — raw reasoning text is
+  // docs/protocol.md §3.4: codex-rs models.rs should_serialize_reasoning_content — raw reasoning text is
   // not sent back; the summary and encrypted content are
   test("openai/codex codex-rs/protocol/src/models.rs: a reasoning item replays without reasoning_text content", () => {
     const item = {
@@ -415,7 +415,7 @@ describe("reasoning replay", () => {
     ])
   })
 
-  // codex-protocol.md §3.4: assistant messages may carry `phase` on newer models (codex-rs models.rs)
+  // docs/protocol.md §3.4: assistant messages may carry `phase` on newer models (codex-rs models.rs)
   test("openai/codex codex-rs/protocol/src/models.rs: an assistant message keeps its phase", () => {
     const item = {
       type: "message",

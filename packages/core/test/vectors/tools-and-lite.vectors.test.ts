@@ -98,7 +98,7 @@ describe("parallel_tool_calls", () => {
 })
 
 describe("reasoning and text", () => {
-  // codex-protocol.md §3.2 / §7: codex-rs sends `ultra` as `max`
+  // docs/protocol.md §3.2 / §7: codex-rs sends `ultra` as `max`
   test("openai/codex core client reasoning_effort_for_request: ultra goes as max", () => {
     expect(
       (prepare({ model: "gpt-5.6-sol", input: [], reasoning: { effort: "ultra" } }).wire.reasoning as Json).effort,

@@ -1,5 +1,5 @@
 /**
- * The "a TUI is present in this process" marker (opencode-host.md §7.4). The TUI thread and the server
+ * The "a TUI is present in this process" marker (OpenCode 1.18.33, verified with the real binary). The TUI thread and the server
  * plugin's worker share `process.pid`, so the TUI writes `openai-auth-tui.<pid>` beside the store at start
  * and removes it on dispose; the server part checks `tuiPresent(storePath)` to decide whether it may print
  * to stdout (headless `opencode run`) or must stay quiet (the TUI owns the terminal).
