@@ -12,7 +12,7 @@ import { OPENCODE_IDENTITY, OPENCODE_SETTINGS, openCodeSettings } from "../src/O
 import { makeFetch } from "../src/Pipeline.ts"
 import { makeRuntime } from "../src/Runtime.ts"
 
-describe("OpenCode's settings names (README.md "Configuration")", () => {
+describe("OpenCode's settings names (README.md, Configuration)", () => {
   test("every variable", () => {
     expect(OPENCODE_SETTINGS.env).toEqual({
       configFile: "OPENCODE_OPENAI_AUTH_FILE",
