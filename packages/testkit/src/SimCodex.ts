@@ -240,8 +240,9 @@ export const handleResponsesHttp = async (state: SimState, request: Request, pat
   const plan = planTurn(state, auth.accountId, body, input, record)
   if (plan.kind === "error") return answer(json(plan.body, plan.status, plan.headers))
   if (plan.kind === "reply" && plan.delayMs > 0) await Bun.sleep(plan.delayMs)
+  // no Content-Type: the live backend sends its SSE without one, so a client must not sniff it (codex-rs
+  // codex-api/src/sse/responses.rs tests; KarpelesLab/teamclaude#456; docs/protocol.md §4)
   const responseHeaders = {
-    "content-type": "text/event-stream",
     "cache-control": "no-cache",
     "x-request-id": randomId("req_", 12),
     ...quotaHeaders(state.quota(auth.accountId), state.planOf(auth.accountId), state.now()),
