@@ -39,12 +39,9 @@ const withFile = <A, E>(
     return yield* body(yield* MainCredentials)
   }).pipe(
     Effect.provide(
-      MainAccountFile.layer({
-        path: options.path,
-        entry: "openai-codex",
-        label: "the host's auth file",
-        ...options,
-      }).pipe(Layer.provide(Files.layer)),
+      MainAccountFile.layer({ entry: "openai-codex", label: "the host's auth file", ...options }).pipe(
+        Layer.provide(Files.layer),
+      ),
     ),
   )
 

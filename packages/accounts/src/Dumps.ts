@@ -2,14 +2,14 @@
  * Request dumps for prompt-cache debugging: the exact wire body of every Codex request, its redacted
  * metadata, and the host's original request, one set of files per request under a per-session folder.
  * Opt-in only (the files hold full prompts), read by `analyze:cache`. Nothing here may fail or slow the
- * caller's request: every failure ends in the log.
+ * caller's request: every failure ends in the log. A host's request path writes them through `dumpHook`
+ * (DumpHook.ts); the OpenCode plugin and the Pi extension both do.
  */
 import { createHash } from "node:crypto"
 import { join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { redactValue } from "@cortexkit/openai-auth-core/Redact"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Context, Effect, Layer } from "effect"
 
 export interface DumpUsage {
@@ -60,16 +60,22 @@ export interface DumpMeta {
 
 export const README_NAME = "README.txt"
 
-export const README_TEXT = `These are OpenCode OpenAI auth request dumps (dump setting / CORTEXKIT_OPENAI_AUTH_DUMP).
+/** the dump switch OpenCode and Pi share */
+const DUMP_VARIABLE = "CORTEXKIT_OPENAI_AUTH_DUMP"
+
+/** The README written into the dump directory; `dumpVariable` is the host's name of the dump switch. */
+export const readmeText = (
+  dumpVariable: string,
+) => `These are ChatGPT (openai-auth) request dumps (dump setting / ${dumpVariable}).
 
 The *.body.json and *.request.json files hold FULL PROMPTS: your conversation, file contents, tool output.
 Headers in *.meta.json are redacted, bodies are not.
 
 Delete this directory as soon as you are done debugging, and turn dumps off again:
-  /openai-dump off      (or unset CORTEXKIT_OPENAI_AUTH_DUMP)
+  /openai-dump off      (or unset ${dumpVariable})
 
-Analyze one session with:
-  bun run analyze:cache -- --session <session id> [--no-timeline] [--wire-context N]
+Analyze one session with (from a checkout of the plugin's repository):
+  bun run analyze:cache -- --dir <this directory> --session <session id> [--no-timeline] [--wire-context N]
 `
 
 /** a session key as one safe path segment */
@@ -112,6 +118,8 @@ const parseOrText = (text: string): unknown => {
 
 export interface DumpsOptions {
   readonly dumpDir: string
+  /** the host's environment variable for the dump switch, named in the README (default: the shared one) */
+  readonly dumpVariable?: string
   /** the live dump flag, read on every write */
   readonly enabled: Effect.Effect<boolean>
   /** how many recent requests `complete` can still find (default 1000) */
@@ -125,7 +133,7 @@ export interface DumpsShape {
   readonly complete: (sessionKey: string, sequence: number, usage: DumpUsage) => Effect.Effect<void>
 }
 
-export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/opencode-openai-auth/Dumps") {
+export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/openai-auth-accounts/Dumps") {
   static readonly make = Effect.fnUntraced(function* (options: DumpsOptions) {
     const files = yield* Files
     const log = yield* Logger
@@ -136,7 +144,13 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
 
     const ensureReadme = Effect.gen(function* () {
       yield* files.makeDir(options.dumpDir, { mode: 0o700 })
-      yield* files.createExclusive(join(options.dumpDir, README_NAME), README_TEXT, { mode: 0o600 })
+      yield* files.createExclusive(
+        join(options.dumpDir, README_NAME),
+        readmeText(options.dumpVariable ?? DUMP_VARIABLE),
+        {
+          mode: 0o600,
+        },
+      )
     })
 
     const writeFiles = (entry: DumpEntry) =>
@@ -206,15 +220,6 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
 
   static readonly layerWith = (options: DumpsOptions): Layer.Layer<Dumps, never, Files | Logger> =>
     Layer.effect(Dumps, Dumps.make(options))
-
-  /** dump flag and directory from the resolved settings (fixed for the process) */
-  static readonly layer: Layer.Layer<Dumps, never, Files | Logger | Settings> = Layer.effect(
-    Dumps,
-    Effect.gen(function* () {
-      const settings = yield* Settings
-      return yield* Dumps.make({ dumpDir: settings.dumpDir, enabled: Effect.succeed(settings.dump) })
-    }),
-  )
 }
 
 /** decoded `.body.json` bytes as text (the analyzer's view) */
