@@ -1,99 +1,45 @@
 /**
- * Everything the extension asks of the libraries, behind one Promise API: the routed `fetch`, logins,
- * the refresh Pi asks for, the commands, and the quota of the serving account. Nothing outside this module
- * touches an Effect service, so moving onto the libraries' facade (`createCodexClient`) changes this file
- * only (docs/pi.md, "Built on").
+ * Everything the extension asks of the libraries, behind one Promise API: the libraries' facade
+ * (`makeCodexClient` over `clientServices`, accounts) with Pi's identity, Pi's settings names and Pi's
+ * `auth.json` as the main account, plus request dumps; and the two things only Pi asks for: the refresh Pi
+ * runs under its own lock, and the quota line of the serving account. Nothing outside this module touches
+ * an Effect service; Pi never sees an Effect.
  *
  * The main account lives in Pi's `auth.json` (AuthFile.ts); fallback accounts, routing, killswitch and
- * quota in `openai-auth.json` beside it. One `ManagedRuntime` holds the services; Pi never sees an Effect.
+ * quota in `openai-auth.json` beside it (PiHost.ts).
  */
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
-import { commandServices } from "@cortexkit/openai-auth-accounts/CommandServices"
-import { type Command, parseCommand, splitArguments } from "@cortexkit/openai-auth-accounts/CommandSyntax"
-import {
-  type AccountsData,
-  type CommandResult,
-  type QuotaData,
-  runCommand,
-} from "@cortexkit/openai-auth-accounts/Commands"
-import { PERMANENT_REFRESH_FAILURES } from "@cortexkit/openai-auth-accounts/Credentials"
+
+import type { ClientServices } from "@cortexkit/openai-auth-accounts/ClientServices"
+import { clientServices } from "@cortexkit/openai-auth-accounts/ClientServices"
+import type { LoginResult } from "@cortexkit/openai-auth-accounts/CodexClientTypes"
+import type { Command } from "@cortexkit/openai-auth-accounts/CommandSyntax"
+import type { AccountsData, CommandResult, QuotaData } from "@cortexkit/openai-auth-accounts/CommandViews"
+import { PERMANENT_REFRESH_FAILURES } from "@cortexkit/openai-auth-accounts/CredentialsRefresh"
+import { dumpHook, dumpsLayer } from "@cortexkit/openai-auth-accounts/DumpHook"
+import type { Dumps } from "@cortexkit/openai-auth-accounts/Dumps"
 import { displayName, formatAccounts, formatQuota } from "@cortexkit/openai-auth-accounts/Format"
+import { LiveSettings } from "@cortexkit/openai-auth-accounts/LiveSettings"
 import { QuotaCache } from "@cortexkit/openai-auth-accounts/QuotaCache"
 import { type SidebarModel, sidebarModel } from "@cortexkit/openai-auth-accounts/QuotaView"
-import { RoutedClient } from "@cortexkit/openai-auth-accounts/RoutedClient"
+import type { RequestHooks } from "@cortexkit/openai-auth-accounts/RequestPath"
+import { makeCodexClient } from "@cortexkit/openai-auth-accounts/RuntimeClient"
 import { StateFile } from "@cortexkit/openai-auth-accounts/StateFile"
 import { Store } from "@cortexkit/openai-auth-accounts/Store"
-import { emptyDocument, type StoreDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
-import { authorizeBrowser } from "@cortexkit/openai-auth-core/CallbackServer"
-import { DeviceFlow } from "@cortexkit/openai-auth-core/DeviceFlow"
-import { HostBodyMemo } from "@cortexkit/openai-auth-core/HostBodyMemo"
-import { decodeHostRequestResult, type RawHostRequest } from "@cortexkit/openai-auth-core/HostRequest"
-import { Logger } from "@cortexkit/openai-auth-core/Logger"
-import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
-import { type ResolvedSettings, resolveSettings, Settings } from "@cortexkit/openai-auth-core/Settings"
+import type { StoreDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
-import type { TransportShape } from "@cortexkit/openai-auth-transports/Transport"
-import { Transports } from "@cortexkit/openai-auth-transports/Transports"
-import { Effect, Exit, Layer, ManagedRuntime, Redacted, Result, Scope } from "effect"
+import { Clock, Effect, Layer, ManagedRuntime, Redacted, Result } from "effect"
 import { PiAuthFile } from "./AuthFile.ts"
-import { NodeCallbackServer } from "./NodeCallback.ts"
-import { DUMP_DIR_NAME, type Env, LOG_FILE_NAME, ORIGINATOR, PiEnv } from "./PiHost.ts"
-import { errorResponse } from "./Refusals.ts"
+import { type Env, piIdentity, piSettings } from "./PiHost.ts"
 
 export interface ClientOptions {
+  /** the environment our settings are read from (with `PI_CODING_AGENT_DIR` as Pi resolved it) */
   readonly env: Env
-  readonly homeDir: string
   /** Pi's `auth.json` */
   readonly authPath: string
-  /** our settings and account store */
-  readonly settingsPath: string
-}
-
-/**
- * Pre-facade: the libraries read OpenCode's names for the four host-specific settings, so Pi's names are
- * mapped onto them here (and a user's own OpenCode variables never leak into Pi).
- */
-export const libraryEnv = (options: ClientOptions): Env => {
-  const env: Record<string, string | undefined> = { ...options.env }
-  const pi = (name: string) => {
-    const value = options.env[name]?.trim()
-    return value === undefined || value === "" ? undefined : value
-  }
-  env.OPENCODE_OPENAI_AUTH_FILE = options.settingsPath
-  env.OPENCODE_OPENAI_AUTH_DUMP_DIR = pi(PiEnv.dumpDir) ?? join(tmpdir(), DUMP_DIR_NAME)
-  env.OPENCODE_OPENAI_AUTH_LOG_FILE = pi(PiEnv.logFile) ?? join(tmpdir(), LOG_FILE_NAME)
-  env.OPENCODE_OPENAI_AUTH_LOG_LEVEL = pi(PiEnv.logLevel)
-  return env
-}
-
-/** Pre-facade: the rewrite names OpenCode as the originator; Pi's requests say `pi`, as Pi's own do. */
-const asPi = (transport: TransportShape): TransportShape => ({
-  kind: transport.kind,
-  send: (request, onEvent) =>
-    transport.send({ ...request, headers: { ...request.headers, originator: ORIGINATOR } }, onEvent),
-})
-const PiTransports = Layer.effect(
-  Transports,
-  Effect.gen(function* () {
-    const base = yield* Transports
-    return Transports.of({
-      http: asPi(base.http),
-      websocket: asPi(base.websocket),
-      raw: asPi(base.raw),
-      select: (choice) => asPi(base.select(choice)),
-    })
-  }),
-).pipe(Layer.provide(Transports.layer))
-
-/** The services behind the client: also what a tool outside Pi (the CLI) composes for Pi's accounts. */
-export const piClientLayer = (options: ClientOptions) => {
-  const env = libraryEnv(options)
-  const main = Layer.merge(PiAuthFile.layerAt(options.authPath), Logger.layer)
-  // a bad settings file must not take Pi's provider down: it is reported on every request instead
-  const accounts = accountServices(main, Settings.layerFrom(env, { ignoreBadFile: true }))
-  return RoutedClient.layer.pipe(Layer.provideMerge(PiTransports), Layer.provideMerge(accounts))
+  /** Pi's version, for the `User-Agent` of our logins and usage polls */
+  readonly piVersion?: string
+  /** an account answered a request and its answer has ended (the status line follows it) */
+  readonly served?: (account: string) => void
 }
 
 export type RefreshOutcome =
@@ -109,21 +55,6 @@ export interface CommandOutcome {
   readonly accounts?: ReadonlyArray<string>
 }
 
-export interface DeviceLogin {
-  readonly userCode: string
-  readonly verificationUrl: string
-  readonly intervalSeconds: number
-  /** waits for the approval and returns the main account's new credential */
-  readonly asMain: () => Promise<PiCredential>
-  /** waits for the approval and adds the account as a fallback (`account add [label]` arguments) */
-  readonly asFallback: (args: string) => Promise<CommandOutcome>
-}
-
-export interface BrowserLogin {
-  readonly url: string
-  readonly asMain: () => Promise<PiCredential>
-}
-
 /** What an account login returns to Pi to keep in `auth.json` (Pi's own OAuth credential shape). */
 export interface PiCredential {
   readonly access: string
@@ -133,235 +64,52 @@ export interface PiCredential {
   readonly [key: string]: unknown
 }
 
-export const toPiCredential = (tokens: TokenSet): PiCredential => ({
-  access: Redacted.value(tokens.access),
-  refresh: Redacted.value(tokens.refresh),
+export const toPiCredential = (tokens: LoginResult["tokens"]): PiCredential => ({
+  access: tokens.access,
+  refresh: tokens.refresh,
   expires: tokens.expiresAt,
   accountId: tokens.accountId,
 })
 
-export const createClient = (options: ClientOptions) => {
-  const env = libraryEnv(options)
-  const runtime = ManagedRuntime.make(
-    piClientLayer(options) as Layer.Layer<Layer.Success<ReturnType<typeof piClientLayer>>>,
-  )
-  const memo = new HostBodyMemo()
-  let lastSettings: { readonly doc: StoreDocument; readonly settings: ResolvedSettings } | undefined
-
-  /** settings as the file is now (env over file over defaults); the startup ones when the file is bad */
-  const snapshot = Effect.gen(function* () {
-    const store = yield* Store
-    const doc = yield* store.read.pipe(Effect.orElseSucceed(() => emptyDocument()))
-    if (lastSettings?.doc === doc) return lastSettings
-    const resolved = resolveSettings(env, doc, { tmpDir: tmpdir(), homeDir: options.homeDir })
-    if (Result.isFailure(resolved)) {
-      yield* Effect.forkDetach((yield* Logger).error("a setting is invalid", { reason: resolved.failure.message }))
-      return { doc, settings: lastSettings?.settings ?? (yield* Settings) }
-    }
-    lastSettings = { doc, settings: resolved.success }
-    return lastSettings
+/** The services behind the client: the facade's, under Pi's names, with dumps. */
+export const piClientLayer = (options: ClientOptions) => {
+  const settings = piSettings(options.env)
+  const services = clientServices({
+    identity: piIdentity(options.piVersion),
+    settings,
+    main: PiAuthFile.layerAt(options.authPath),
+    // a bad settings file must not take Pi's provider down: it is reported on every request instead
+    ignoreBadFile: true,
   })
-
-  /** The routed request path: decode, route, refresh, rewrite, send; refusals as the backend's own answers. */
-  const fetch = async (
-    request: RawHostRequest & { readonly url: string; readonly signal?: AbortSignal | undefined },
-    onServed?: (account: string) => void,
-  ): Promise<Response> => {
-    const decoded = decodeHostRequestResult(request, memo)
-    if (Result.isFailure(decoded)) {
-      return Response.json({ error: { type: "invalid_request", message: decoded.failure.message } }, { status: 400 })
-    }
-    return runtime.runPromise(
-      Effect.gen(function* () {
-        const { doc, settings } = yield* snapshot
-        const state = yield* StateFile
-        const log = yield* Logger
-        // an attempt that failed before output ends too: only the end of the served answer counts
-        let served: string | undefined
-        let ended: string | undefined
-        const sent = yield* (yield* RoutedClient)
-          .send(decoded.success, {
-            settings,
-            document: doc,
-            signal: request.signal,
-            onEvent: (account, event) => {
-              if (event._tag !== "Terminal") return
-              ended = account
-              if (served === account) onServed?.(account)
-            },
-          })
-          .pipe(Effect.result)
-        if (Result.isFailure(sent)) {
-          if (sent.failure._tag === "RequestAborted") throw new DOMException("The operation was aborted.", "AbortError")
-          yield* Effect.forkDetach(log.warn("request not served", { reason: sent.failure.message }))
-          return errorResponse(sent.failure, Date.now())
-        }
-        const routed = sent.success
-        served = routed.account
-        if (ended === served) onServed?.(served)
-        yield* Effect.forkDetach(
-          state
-            .update((s) => ({ ...s, lastServed: { key: routed.account, at: Date.now() } }))
-            .pipe(
-              Effect.andThen(
-                log.debug("request served", { account: routed.account, attempts: routed.attempts.length }),
-              ),
-            ),
-        )
-        return new Response(routed.response.body, {
-          status: routed.response.status,
-          headers: { "content-type": "text/event-stream" },
-        })
-      }),
-    )
-  }
-
-  /**
-   * The refresh Pi asks for while it holds its lock on `auth.json`: the refresh token is spent here, once,
-   * and the outcome recorded in our store before Pi writes the file and lets go (taking our store's lock
-   * inside Pi's is the allowed order: see AuthFile.ts).
-   */
-  const refreshForPi = async (refresh: string): Promise<RefreshOutcome> =>
-    runtime.runPromise(
-      Effect.gen(function* () {
-        const tokens = yield* TokenClient
-        const store = yield* Store
-        const issuer = (yield* snapshot).settings.issuer
-        const outcome = yield* tokens.refresh(Redacted.make(refresh), { issuer }).pipe(Effect.result)
-        if (Result.isSuccess(outcome)) {
-          yield* Effect.ignore(markMain(store, undefined))
-          return { ok: true as const, credential: toPiCredential(outcome.success) }
-        }
-        const failure = outcome.failure
-        const permanent = PERMANENT_REFRESH_FAILURES.has(failure._tag)
-        if (permanent) {
-          yield* Effect.ignore(markMain(store, { state: "needs-relogin", needsReloginReason: failure._tag }))
-        }
-        return { ok: false as const, permanent, message: failure.message }
-      }),
-    )
-
-  type Services = ManagedRuntime.ManagedRuntime.Services<typeof runtime>
-  const commandEffect = <A, E>(effect: Effect.Effect<A, E, Services | Layer.Success<typeof commandServices>>) =>
-    runtime.runPromiseExit(effect.pipe(Effect.provide(commandServices)))
-
-  /** `signal`: the user gave up (Pi's login dialog was closed): polling stops. */
-  const startDevice = async (signal?: AbortSignal): Promise<DeviceLogin> => {
-    const started = await commandEffect(
-      Effect.gen(function* () {
-        const device = yield* DeviceFlow
-        const code = yield* device.start({ issuer: (yield* snapshot).settings.issuer })
-        return { code, poll: device.poll(code) }
-      }),
-    )
-    if (Exit.isFailure(started)) throw new Error(`could not start the device login: ${String(started.cause)}`)
-    const { code, poll } = started.value
-    const tokens = runtime.runPromise(
-      poll.pipe(Effect.provide(commandServices)),
-      signal === undefined ? {} : { signal },
-    )
-    // a login nobody waits for (the user gave up) must not end as an unhandled rejection
-    tokens.catch(() => undefined)
-    return {
-      userCode: code.userCode,
-      verificationUrl: code.verificationUrl,
-      intervalSeconds: Math.max(1, Math.round(code.intervalMs / 1000)),
-      asMain: () => asMain(tokens),
-      asFallback: (args) => command("account", args, () => tokens),
-    }
-  }
-
-  /** `signal`: the user gave up: the callback port is released at once, not after the five-minute timeout. */
-  const startBrowser = async (signal?: AbortSignal): Promise<BrowserLogin> => {
-    const server = typeof Bun === "undefined" ? NodeCallbackServer : undefined
-    const started = await commandEffect(
-      Effect.gen(function* () {
-        const scope = yield* Scope.make()
-        const issuer = (yield* snapshot).settings.issuer
-        const flow = yield* authorizeBrowser({ issuer, originator: ORIGINATOR }).pipe(
-          Scope.provide(scope),
-          server === undefined ? (e) => e : Effect.provide(server),
-        )
-        return { url: flow.url, wait: flow.waitForTokens.pipe(Effect.ensuring(Scope.close(scope, Exit.void))) }
-      }),
-    )
-    if (Exit.isFailure(started)) throw new Error(`could not start the browser login: ${String(started.cause)}`)
-    const tokens = runtime.runPromise(
-      started.value.wait.pipe(Effect.provide(commandServices)),
-      signal === undefined ? {} : { signal },
-    )
-    tokens.catch(() => undefined)
-    return { url: started.value.url, asMain: () => asMain(tokens) }
-  }
-
-  /** A new main login; it cures a "needs re-login" mark left by a refresh that failed for good. */
-  const asMain = async (tokens: Promise<TokenSet>): Promise<PiCredential> => {
-    const credential = toPiCredential(await tokens)
-    await runtime.runPromise(
-      Effect.gen(function* () {
-        yield* Effect.ignore(markMain(yield* Store, undefined))
-      }),
-    )
-    return credential
-  }
-
-  /**
-   * A slash command with the shared grammar (`name` without `openai-`). `addAccount` runs the login for
-   * `account add`; it gets the label and returns the tokens.
-   */
-  const command = async (
-    name: string,
-    args: string,
-    login?: (label: string | undefined) => Promise<TokenSet>,
-  ): Promise<CommandOutcome> => {
-    const parsed = parseCommand(name, splitArguments(args))
-    if (!parsed.ok) return { ok: false, text: parsed.error }
-    const hooks =
-      login === undefined
-        ? undefined
-        : { login: (o: { readonly label?: string | undefined }) => Effect.promise(() => login(o.label)) }
-    const exit = await commandEffect(runCommand(parsed.command, hooks))
-    if (Exit.isSuccess(exit)) return rendered(parsed.command, exit.value, Date.now())
-    return { ok: false, text: `openai-${name} failed: ${Exit.isFailure(exit) ? messageOf(exit.cause) : ""}` }
-  }
-
-  /**
-   * The quota line's model for `served` (the account that just answered), else for the account that
-   * served last, the switch target or main.
-   */
-  const status = (served?: string): Promise<SidebarModel | undefined> =>
-    runtime.runPromise(
-      Effect.gen(function* () {
-        const doc = (yield* snapshot).doc
-        const quota = yield* (yield* QuotaCache).all
-        const state = yield* (yield* StateFile).current
-        const now = Date.now()
-        const shown = served === undefined ? state : { ...state, lastServed: { key: served, at: now } }
-        return sidebarModel({ ...doc, quota: { ...doc.quota, ...Object.fromEntries(quota) } }, shown, now)
-      }),
-    )
-
-  /** whether `/openai-cachekeep` is on */
-  const cacheKeep = () => runtime.runPromise(Effect.map(snapshot, (s) => s.doc.cacheKeep.enabled))
-
-  return {
-    fetch,
-    refreshForPi,
-    startDevice,
-    startBrowser,
-    command,
-    status,
-    cacheKeep,
-    dispose: () => runtime.dispose(),
-  }
+  return dumpsLayer(settings).pipe(Layer.provideMerge(services)) as Layer.Layer<ClientServices | Dumps, unknown>
 }
 
-export type Client = ReturnType<typeof createClient>
+/** `main`'s state in our store: a "needs re-login" mark, or none. */
+const markMain = (state: StoreDocument["main"]) =>
+  Effect.gen(function* () {
+    yield* (yield* Store).update((doc) =>
+      doc.main === state || (doc.main === undefined && state === undefined) ? doc : { ...doc, main: state },
+    )
+  })
 
-const markMain = (store: Store["Service"], state: StoreDocument["main"]) =>
-  store.update((doc) =>
-    doc.main === state || (doc.main === undefined && state === undefined) ? doc : { ...doc, main: state },
-  )
+/** After each served answer: its dump's usage, the state file's last served account, then Pi's status line. */
+const piHooks = (served: ClientOptions["served"]): RequestHooks<ClientServices | Dumps> => {
+  const dump = dumpHook()
+  return {
+    served: (turn) =>
+      Effect.gen(function* () {
+        const dumped = yield* dump(turn)
+        const account = turn.routed.account
+        return (end) =>
+          Effect.gen(function* () {
+            if (dumped !== undefined) yield* dumped(end)
+            const at = yield* Clock.currentTimeMillis
+            yield* (yield* StateFile).update((s) => ({ ...s, lastServed: { key: account, at } }))
+            served?.(account)
+          })
+      }),
+  }
+}
 
 /** The summary, with the table under it for the two listings. */
 export const rendered = (command: Command, result: CommandResult<unknown>, now: number): CommandOutcome => {
@@ -385,7 +133,107 @@ export const rendered = (command: Command, result: CommandResult<unknown>, now: 
   return { ok: true, text: result.summary }
 }
 
-const messageOf = (cause: unknown): string => {
-  const text = String(cause)
+const messageOf = (error: unknown): string => {
+  const text = error instanceof Error ? error.message : String(error)
   return text.length > 300 ? `${text.slice(0, 300)}…` : text
 }
+
+export const createClient = (options: ClientOptions) => {
+  const runtime = ManagedRuntime.make(piClientLayer(options))
+  const codex = makeCodexClient<Dumps>(runtime, piHooks(options.served))
+
+  /**
+   * The refresh Pi asks for while it holds its lock on `auth.json`: the refresh token is spent here, once,
+   * and the outcome recorded in our store before Pi writes the file and lets go (our store's lock inside
+   * Pi's is the allowed order). Not `Credentials`: its refresh takes Pi's lock, which Pi already holds.
+   */
+  const refreshForPi = async (refresh: string): Promise<RefreshOutcome> =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const { issuer } = yield* (yield* LiveSettings).current
+        const outcome = yield* (yield* TokenClient).refresh(Redacted.make(refresh), { issuer }).pipe(Effect.result)
+        if (Result.isSuccess(outcome)) {
+          const t = outcome.success
+          yield* Effect.ignore(markMain(undefined))
+          return {
+            ok: true as const,
+            credential: toPiCredential({
+              access: Redacted.value(t.access),
+              refresh: Redacted.value(t.refresh),
+              expiresAt: t.expiresAt,
+              accountId: t.accountId,
+            }),
+          }
+        }
+        const failure = outcome.failure
+        const permanent = PERMANENT_REFRESH_FAILURES.has(failure._tag)
+        if (permanent) yield* Effect.ignore(markMain({ state: "needs-relogin", needsReloginReason: failure._tag }))
+        return { ok: false as const, permanent, message: failure.message }
+      }),
+    )
+
+  /** A new main login, kept by Pi in `auth.json`; it cures a "needs re-login" mark left by a dead refresh token. */
+  const asMain = async (completed: Promise<LoginResult>): Promise<PiCredential> => {
+    const credential = toPiCredential((await completed).tokens)
+    await runtime.runPromise(Effect.ignore(markMain(undefined)))
+    return credential
+  }
+
+  /** A slash command with the shared grammar (`name` without `openai-`); `account add` is `addAccount`. */
+  const command = async (name: string, args: string): Promise<CommandOutcome> => {
+    const parsed = await codex.commands.parse(name, args)
+    if (!parsed.ok) return { ok: false, text: parsed.error }
+    return codex.commands.run(parsed.command).then(
+      (result) => rendered(parsed.command, result, Date.now()),
+      (error: unknown) => ({ ok: false, text: `openai-${name} failed: ${messageOf(error)}` }),
+    )
+  }
+
+  /** `account add [label]`: the label checked by the grammar, then a device login kept as a fallback. */
+  const addAccount = async (args: string) => {
+    const parsed = await codex.commands.parse("account", args)
+    if (!parsed.ok) return { ok: false as const, text: parsed.error }
+    const command: Command = parsed.command
+    const label = command._tag === "AccountAdd" ? command.label : undefined
+    const login = await codex.login.device({ saveAs: "fallback", ...(label === undefined ? {} : { label }) })
+    return { ok: true as const, label, login }
+  }
+
+  /**
+   * The quota line's model for `served` (the account that just answered), else for the account that
+   * served last, the switch target or main.
+   */
+  const status = (served?: string): Promise<SidebarModel | undefined> =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const doc = yield* (yield* LiveSettings).document
+        const quota = yield* (yield* QuotaCache).all
+        const state = yield* (yield* StateFile).current
+        const now = yield* Clock.currentTimeMillis
+        const shown = served === undefined ? state : { ...state, lastServed: { key: served, at: now } }
+        return sidebarModel({ ...doc, quota: { ...doc.quota, ...Object.fromEntries(quota) } }, shown, now)
+      }),
+    )
+
+  /** whether `/openai-cachekeep` is on */
+  const cacheKeep = () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        return (yield* (yield* LiveSettings).document).cacheKeep.enabled
+      }),
+    )
+
+  return {
+    fetch: codex.fetch,
+    login: codex.login,
+    asMain,
+    refreshForPi,
+    command,
+    addAccount,
+    status,
+    cacheKeep,
+    dispose: () => codex.dispose(),
+  }
+}
+
+export type Client = ReturnType<typeof createClient>

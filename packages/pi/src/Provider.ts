@@ -17,11 +17,6 @@ import { type PiModel, piModels } from "./PiModels.ts"
 /** How long a main account that needs a new login is left alone before Pi asks for a refresh again. */
 export const RELOGIN_RECHECK_MS = 60 * 60_000
 
-export interface ProviderHooks {
-  /** an account answered a request and its answer has ended */
-  readonly served: (account: string) => void
-}
-
 const bodyBytes = (body: unknown): Uint8Array | string | undefined => {
   if (typeof body === "string" || body instanceof Uint8Array) return body
   if (body instanceof ArrayBuffer) return new Uint8Array(body)
@@ -29,22 +24,20 @@ const bodyBytes = (body: unknown): Uint8Array | string | undefined => {
 }
 
 /**
- * The `fetch` Pi's Codex stream calls. Pi compresses the body with zstd when the runtime can
- * (`content-encoding: zstd`); the request path reads JSON, so it is decompressed here.
+ * The `fetch` Pi's Codex stream calls: the libraries' routed `fetch`. Pi compresses the body with zstd when
+ * the runtime can (`content-encoding: zstd`); the request path reads JSON, so it is decompressed here.
  */
 export const routedFetch =
-  (client: () => Promise<Client>, hooks: ProviderHooks) =>
+  (client: () => Promise<Client>) =>
   async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const headers = new Headers(init?.headers)
-    let body = bodyBytes(init?.body)
-    if (headers.get("content-encoding")?.toLowerCase() === "zstd" && body !== undefined) {
-      body = new Uint8Array(zstdDecompressSync(body))
-      headers.delete("content-encoding")
+    const body = bodyBytes(init?.body)
+    if (headers.get("content-encoding")?.toLowerCase() !== "zstd" || body === undefined) {
+      return (await client()).fetch(input, init)
     }
-    return (await client()).fetch(
-      { url: String(input), method: init?.method ?? "POST", headers, body, signal: init?.signal ?? undefined },
-      hooks.served,
-    )
+    headers.delete("content-encoding")
+    const plain = zstdDecompressSync(typeof body === "string" ? new TextEncoder().encode(body) : body)
+    return (await client()).fetch(input, { ...init, headers, body: new Uint8Array(plain) })
   }
 
 const LOGIN_METHODS = [
@@ -55,25 +48,23 @@ const LOGIN_METHODS = [
 const login = async (client: () => Promise<Client>, callbacks: OAuthLoginCallbacks): Promise<OAuthCredentials> => {
   const c = await client()
   const method = (await callbacks.onSelect({ message: "Sign in to ChatGPT:", options: LOGIN_METHODS })) ?? "browser"
-  let started: { readonly asMain: () => Promise<PiCredential> }
+  // Pi keeps the main login in its auth.json itself: the libraries only hand the tokens back
+  const options = { saveAs: "none" as const, ...(callbacks.signal === undefined ? {} : { signal: callbacks.signal }) }
   if (method === "device") {
-    const device = await c.startDevice(callbacks.signal)
+    const device = await c.login.device(options)
     callbacks.onDeviceCode({
       userCode: device.userCode,
       verificationUri: device.verificationUrl,
-      intervalSeconds: device.intervalSeconds,
-      expiresInSeconds: 15 * 60,
+      expiresInSeconds: Math.max(1, Math.round((device.expiresAt - Date.now()) / 1000)),
     })
-    started = device
-  } else {
-    const browser = await c.startBrowser(callbacks.signal)
-    callbacks.onAuth({
-      url: browser.url,
-      instructions: "Complete the ChatGPT login in your browser; Pi continues by itself.",
-    })
-    started = browser
+    return c.asMain(device.completed)
   }
-  return started.asMain()
+  const browser = await c.login.browser(options)
+  callbacks.onAuth({
+    url: browser.url,
+    instructions: "Complete the ChatGPT login in your browser; Pi continues by itself.",
+  })
+  return c.asMain(browser.completed)
 }
 
 /**
@@ -90,8 +81,8 @@ const refresh = async (client: () => Promise<Client>, credential: OAuthCredentia
   return { ...credential, expires: Date.now() + RELOGIN_RECHECK_MS, needsRelogin: true }
 }
 
-export const providerConfig = (client: () => Promise<Client>, hooks: ProviderHooks): ProviderConfig => {
-  const fetch = routedFetch(client, hooks)
+export const providerConfig = (client: () => Promise<Client>): ProviderConfig => {
+  const fetch = routedFetch(client)
   // Pi's own Codex stream (request building, SSE parsing, event mapping), resolved to Pi's copy of pi-ai
   const codex = openAICodexResponsesApi()
   const models = piModels(getModels(PROVIDER_ID) as unknown as ReadonlyArray<PiModel>)

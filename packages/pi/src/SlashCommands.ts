@@ -34,17 +34,17 @@ const show = (ctx: ExtensionCommandContext, text: string, ok: boolean) => {
 
 /** `/openai-account add [label]`: a device-code login, shown at once and finished in the background. */
 const addAccount = async (client: Client, args: string, ctx: ExtensionCommandContext) => {
-  const device = await client.startDevice().catch((error: unknown) => error as Error)
-  if (device instanceof Error) return show(ctx, device.message, false)
-  const label = args.trim().split(/\s+/)[1]
+  const started = await client.addAccount(args).catch((error: unknown) => error as Error)
+  if (started instanceof Error) return show(ctx, `could not start the login: ${started.message}`, false)
+  if (!started.ok) return show(ctx, started.text, false)
+  const { label, login } = started
   show(
     ctx,
-    `to add ${label === undefined ? "a ChatGPT account" : `"${label}"`}, open ${device.verificationUrl} and enter ${device.userCode}`,
+    `to add ${label === undefined ? "a ChatGPT account" : `"${label}"`}, open ${login.verificationUrl} and enter ${login.userCode}`,
     true,
   )
-  const done = device
-    .asFallback(args)
-    .then((outcome) => show(ctx, outcome.text, outcome.ok))
+  const done = login.completed
+    .then((result) => show(ctx, result.summary, true))
     .catch((error: unknown) => show(ctx, `adding the account failed: ${String(error)}`, false))
   // without a UI nobody sees a later notification: wait for the login instead
   if (!ctx.hasUI) await done

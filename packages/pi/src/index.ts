@@ -5,26 +5,20 @@
  * first use, so Pi's start-up does not pay for it.
  */
 import type { ExtensionAPI, ExtensionContext } from "@earendil-works/pi-coding-agent"
-import { getAgentDir } from "@earendil-works/pi-coding-agent"
+import { getAgentDir, VERSION } from "@earendil-works/pi-coding-agent"
 import type { Client } from "./Client.ts"
-import { PROVIDER_ID, STATUS_KEY, settingsPath } from "./PiHost.ts"
+import { authPath, PROVIDER_ID, STATUS_KEY } from "./PiHost.ts"
 import { providerConfig } from "./Provider.ts"
 import { registerCommands } from "./SlashCommands.ts"
 import { statusLine } from "./Status.ts"
 
 export default function openaiAuth(pi: ExtensionAPI): void {
-  const env = { ...process.env }
-  const home = env.HOME ?? ""
-  const agentDir = getAgentDir()
+  // the agent dir as Pi resolved it: our settings file and Pi's auth.json are found from it
+  const env = { ...process.env, PI_CODING_AGENT_DIR: getAgentDir() }
   let loading: Promise<Client> | undefined
   const client = () => {
     loading ??= import("./Client.ts").then((m) =>
-      m.createClient({
-        env,
-        homeDir: home,
-        authPath: `${agentDir}/auth.json`,
-        settingsPath: settingsPath({ ...env, PI_CODING_AGENT_DIR: agentDir }, home),
-      }),
+      m.createClient({ env, authPath: authPath(env), piVersion: VERSION, served: (account) => refreshStatus(account) }),
     )
     return loading
   }
@@ -43,7 +37,7 @@ export default function openaiAuth(pi: ExtensionAPI): void {
       .catch(() => undefined)
   }
 
-  pi.registerProvider(PROVIDER_ID, providerConfig(client, { served: refreshStatus }))
+  pi.registerProvider(PROVIDER_ID, providerConfig(client))
   registerCommands(pi, client, (ctx) => {
     ui = ctx
     refreshStatus()

@@ -25,7 +25,12 @@ test("every model of our catalog that Pi lacks is offered too, with our limits a
   expect(added).toMatchObject({ id: "gpt-5.5", name: "GPT-5.5", contextWindow: 272_000, maxTokens: 128_000 })
   // gpt-5.5 has no `none` effort: Pi's "off" cannot turn reasoning off there
   expect(added?.thinkingLevelMap).toMatchObject({ off: null, minimal: "low", xhigh: "xhigh" })
-  expect(models.find((m) => m.id === "gpt-5.4")?.thinkingLevelMap).toMatchObject({ off: "none" })
+  // Pi's "off" is `none` exactly where our catalog (codex-rs's) lists that effort
+  const known = new Set(builtIn.map((m) => m.id))
+  for (const entry of CATALOG.filter((e) => !known.has(e.slug))) {
+    const off = models.find((m) => m.id === entry.slug)?.thinkingLevelMap?.off
+    expect(off).toBe(entry.efforts.includes("none") ? "none" : null)
+  }
   expect(cacheSeconds("gpt-5.6-luna")).toBe(1800)
   expect(cacheSeconds("gpt-6-sol")).toBe(300)
 })

@@ -54,7 +54,7 @@ const essence = (event: Event) => {
 }
 
 const runStream = async (client: Client, accessToken: string) => {
-  const config = providerConfig(async () => client, { served: () => undefined })
+  const config = providerConfig(async () => client)
   const model = (config.models ?? []).find((m) => m.id === "gpt-6-sol")
   if (model === undefined || config.streamSimple === undefined) throw new Error("no gpt-6-sol")
   const full = { ...model, provider: "openai-codex", api: "openai-codex-responses" } as never
@@ -137,7 +137,7 @@ describe("Pi's event stream through our provider", () => {
     sim.setDevice({ interval: "0", approveAfterPolls: 1 })
     sim.nextLogin(main.accountId)
     const client = clientFor(agent)
-    const config = providerConfig(async () => client, { served: () => undefined })
+    const config = providerConfig(async () => client)
     const shown: Array<{ userCode: string; verificationUri: string }> = []
     const callbacks: OAuthLoginCallbacks = {
       onSelect: async (prompt) => prompt.options.find((o) => o.id === "device")?.id,
@@ -161,11 +161,38 @@ describe("Pi's event stream through our provider", () => {
   })
 })
 
+test("the main login in the browser: PKCE with Pi's originator, the redirect caught on localhost, tokens to Pi", async () => {
+  const main = sim.addAccount({ accountId: "acct_login_browser", email: "browser@example.test" })
+  using agent = testAgent(sim)
+  sim.nextLogin(main.accountId)
+  const client = clientFor(agent)
+  const config = providerConfig(async () => client)
+  let page: Promise<number> | undefined
+  const credential = await config.oauth?.login({
+    onSelect: async () => "browser",
+    onDeviceCode: () => {
+      throw new Error("the device code was not chosen")
+    },
+    // the user's browser: the issuer approves and redirects to the callback on localhost
+    onAuth: (info) => {
+      expect(new URL(info.url).searchParams.get("originator")).toBe("pi")
+      page = fetch(info.url, { redirect: "manual" })
+        .then((approved) => fetch(approved.headers.get("location") ?? ""))
+        .then((answer) => answer.status)
+    },
+    onPrompt: async () => "",
+  })
+  await client.dispose()
+  expect(credential).toMatchObject({ accountId: main.accountId })
+  expect(credential?.refresh).toBeString()
+  expect(await page).toBe(200)
+})
+
 test("a login the user walks away from stops waiting at once", async () => {
   using agent = testAgent(sim)
   sim.setDevice({ interval: "1", approveAfterPolls: 1_000 })
   const client = clientFor(agent)
-  const config = providerConfig(async () => client, { served: () => undefined })
+  const config = providerConfig(async () => client)
   const cancel = new AbortController()
   const login = config.oauth?.login({
     onSelect: async () => "device",

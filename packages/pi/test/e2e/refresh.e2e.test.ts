@@ -51,14 +51,7 @@ test("pi and the libraries' own refresh (what the openai-auth CLI runs) race for
   using box = makeSandbox(setup.net)
   // 30 s left: inside both Pi's window (5 min) and ours (60 s), so both sides set out to refresh
   writePiAuth(box, main, { expires: Date.now() + 30_000 })
-  const outside = ManagedRuntime.make(
-    piClientLayer({
-      env: box.env,
-      homeDir: box.root,
-      authPath: box.authPath,
-      settingsPath: box.storePath,
-    }),
-  )
+  const outside = ManagedRuntime.make(piClientLayer({ env: box.env, authPath: box.authPath }))
   const ours = outside.runPromise(
     Effect.gen(function* () {
       return Redacted.value((yield* (yield* Credentials).access(MAIN)).access)

@@ -31,12 +31,11 @@ export const testAgent = (sim: SimulatorHandle, env: Record<string, string> = {}
         CORTEXKIT_OPENAI_AUTH_CODEX_ENDPOINT: sim.codexEndpoint,
         CORTEXKIT_OPENAI_AUTH_ISSUER: sim.url,
         CORTEXKIT_OPENAI_AUTH_USAGE_ENDPOINT: sim.usageEndpoint,
+        PI_CODING_AGENT_DIR: dir,
         PI_OPENAI_AUTH_LOG_FILE: join(dir, "openai-auth.log"),
         ...env,
       },
-      homeDir: dir,
       authPath,
-      settingsPath: storePath,
     },
     writeMain: (account, expires = Date.now() + 3_600_000, tokens = account.tokens) =>
       writeFileSync(
@@ -56,4 +55,5 @@ export const testAgent = (sim: SimulatorHandle, env: Record<string, string> = {}
   }
 }
 
-export const clientFor = (agent: TestAgent) => createClient(agent.options)
+export const clientFor = (agent: TestAgent, served?: (account: string) => void) =>
+  createClient(served === undefined ? agent.options : { ...agent.options, served })
