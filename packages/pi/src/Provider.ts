@@ -23,6 +23,18 @@ const bodyBytes = (body: unknown): Uint8Array | string | undefined => {
   return undefined
 }
 
+/** Every account waits for a login (the request path's 401 `needs_login`): the message says how, in Pi. */
+const withLoginHint = async (response: Response): Promise<Response> => {
+  if (response.status !== 401) return response
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined
+  if (body?.error?.code !== "needs_login") return response
+  const message = `${body.error.message}. Sign in again: /login openai-codex for the main account, /openai-account add <label> for a fallback`
+  return Response.json({ error: { ...body.error, message } }, { status: 401 })
+}
+
 /**
  * The `fetch` Pi's Codex stream calls: the libraries' routed `fetch`. Pi compresses the body with zstd when
  * the runtime can (`content-encoding: zstd`); the request path reads JSON, so it is decompressed here.
@@ -33,11 +45,11 @@ export const routedFetch =
     const headers = new Headers(init?.headers)
     const body = bodyBytes(init?.body)
     if (headers.get("content-encoding")?.toLowerCase() !== "zstd" || body === undefined) {
-      return (await client()).fetch(input, init)
+      return withLoginHint(await (await client()).fetch(input, init))
     }
     headers.delete("content-encoding")
     const plain = zstdDecompressSync(typeof body === "string" ? new TextEncoder().encode(body) : body)
-    return (await client()).fetch(input, { ...init, headers, body: new Uint8Array(plain) })
+    return withLoginHint(await (await client()).fetch(input, { ...init, headers, body: new Uint8Array(plain) }))
   }
 
 const LOGIN_METHODS = [

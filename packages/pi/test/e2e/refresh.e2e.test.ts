@@ -41,6 +41,7 @@ test("a refresh token used up elsewhere leaves the main account needing a login,
   const result = await box.run([...(await baseArgs()), "-p", "--model", "openai-codex/gpt-6-sol", "hello"])
   expect(result.code).toBe(1)
   expect(`${result.stdout}${result.stderr}`).toContain("main needs a new login")
+  expect(`${result.stdout}${result.stderr}`).toContain("/login openai-codex")
   expect(responsesFor(setup.sim, main.accountId)).toHaveLength(0)
   const store = readJson(box.storePath) as { main?: { state?: string } }
   expect(store.main?.state).toBe("needs-relogin")
