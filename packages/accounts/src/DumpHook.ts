@@ -4,11 +4,10 @@
  * usage is added once the answer has ended. The OpenCode plugin and the Pi extension use it as it is; a host
  * on the facade may add it to its runtime (`dumpsLayer`) and call `dumpHook()` from its own hook.
  */
-import type { SettingsSource } from "@cortexkit/openai-auth-core/Settings"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import { Settings, type SettingsSource } from "@cortexkit/openai-auth-core/Settings"
 import type { Usage } from "@cortexkit/openai-auth-core/StreamEvent"
 import { Effect, Layer, Ref } from "effect"
-import { Dumps, type DumpUsage } from "./Dumps.ts"
+import { type DumpEntry, Dumps, type DumpUsage } from "./Dumps.ts"
 import { LiveSettings } from "./LiveSettings.ts"
 import type { AfterEnd, ServedTurn } from "./RequestPath.ts"
 import type { StreamEnd } from "./RoutedClient.ts"
@@ -37,24 +36,33 @@ export const dumpUsage = (usage: Usage): DumpUsage => ({
   outputTokens: usage.outputTokens,
 })
 
+const decoder = new TextDecoder()
+
+/** the host's body as text: a client that sends bytes (Pi) is dumped as readably as one that sends a string */
+const bodyText = (body: ServedTurn["call"]["body"]): string =>
+  typeof body === "string"
+    ? body
+    : body instanceof Uint8Array || body instanceof ArrayBuffer
+      ? decoder.decode(body)
+      : ""
+
 /** The dump of one served turn: what went on the wire and what the host handed to `fetch`. */
-export const writeDump = (turn: ServedTurn, sequence: number) =>
-  Effect.gen(function* () {
-    const { call, host, routed } = turn
-    yield* (yield* Dumps).write({
-      sessionKey: routed.sessionKey,
-      sequence,
-      at: turn.startedAt,
-      account: routed.account,
-      transport: routed.response.transport,
-      model: host.body.model,
-      url: routed.request.url,
-      headers: routed.request.headers,
-      body: routed.request.body,
-      hostRequest: { url: call.url, headers: host.headers, body: typeof call.body === "string" ? call.body : "" },
-      status: routed.response.status,
-    })
-  })
+export const dumpEntry = (turn: ServedTurn, sequence: number): DumpEntry => {
+  const { call, host, routed } = turn
+  return {
+    sessionKey: routed.sessionKey,
+    sequence,
+    at: turn.startedAt,
+    account: routed.account,
+    transport: routed.response.transport,
+    model: host.body.model,
+    url: routed.request.url,
+    headers: routed.request.headers,
+    body: routed.request.body,
+    hostRequest: { url: call.url, headers: host.headers, body: bodyText(call.body) },
+    status: routed.response.status,
+  }
+}
 
 /**
  * The dump part of a `served` hook, numbering the turns of one host `fetch`: for a turn served while dumps
@@ -66,11 +74,9 @@ export const dumpHook = () => {
     Effect.gen(function* () {
       if (!turn.settings.dump) return undefined
       const number = yield* Ref.updateAndGet(sequence, (n) => n + 1)
-      yield* Effect.forkDetach(writeDump(turn, number))
+      const dumps = yield* Dumps
+      yield* dumps.writeInBackground(dumpEntry(turn, number))
       return (end: StreamEnd) =>
-        Effect.gen(function* () {
-          if (end.usage !== undefined)
-            yield* (yield* Dumps).complete(turn.routed.sessionKey, number, dumpUsage(end.usage))
-        })
+        end.usage === undefined ? Effect.void : dumps.complete(turn.routed.sessionKey, number, dumpUsage(end.usage))
     })
 }

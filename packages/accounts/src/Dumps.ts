@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { redactValue } from "@cortexkit/openai-auth-core/Redact"
-import { Context, Effect, Layer } from "effect"
+import { Context, Deferred, Effect, Exit, Layer } from "effect"
 
 export interface DumpUsage {
   readonly inputTokens: number
@@ -129,9 +129,16 @@ export interface DumpsOptions {
 export interface DumpsShape {
   /** writes the three files when dumps are on; never fails */
   readonly write: (entry: DumpEntry) => Effect.Effect<void>
-  /** usage arrived after the request was written: rewrite its meta; never fails */
+  /** `write` without waiting for the disk (a request path's way); `complete` and the service's end wait for it */
+  readonly writeInBackground: (entry: DumpEntry) => Effect.Effect<void>
+  /** usage arrived after the request was written: rewrite its meta (once its write is done); never fails */
   readonly complete: (sessionKey: string, sequence: number, usage: DumpUsage) => Effect.Effect<void>
 }
+
+/** how long the end of the service (the host shutting down) waits for dumps still being written */
+const SHUTDOWN_WAIT_MS = 2_000
+
+const keyOf = (sessionKey: string, sequence: number) => `${sessionKey}\u0000${sequence}`
 
 export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/openai-auth-accounts/Dumps") {
   static readonly make = Effect.fnUntraced(function* (options: DumpsOptions) {
@@ -141,6 +148,14 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
     // key `<session>\u0000<seq>` -> meta path + meta; insertion order doubles as the eviction order
     const written = new Map<string, { readonly path: string; readonly meta: DumpMeta }>()
     const sessionsSeen = new Set<string>()
+    // writes still going on, by key: a completion waits for its own, the end of the service for all of them
+    const pending = new Map<string, Deferred.Deferred<void>>()
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...pending.values()], Deferred.await, { discard: true }).pipe(
+        Effect.timeout(SHUTDOWN_WAIT_MS),
+        Effect.ignore,
+      ),
+    )
 
     const ensureReadme = Effect.gen(function* () {
       yield* files.makeDir(options.dumpDir, { mode: 0o700 })
@@ -185,7 +200,7 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
         yield* files.writeAtomic(`${base}.body.json`, wire, { mode: 0o600 })
         yield* files.writeAtomic(`${base}.request.json`, `${JSON.stringify(request, null, 2)}\n`, { mode: 0o600 })
         yield* files.writeAtomic(`${base}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
-        const key = `${entry.sessionKey}\u0000${entry.sequence}`
+        const key = keyOf(entry.sessionKey, entry.sequence)
         written.delete(key)
         written.set(key, { path: `${base}.meta.json`, meta })
         if (written.size > remember) {
@@ -203,11 +218,26 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
       )
     })
 
+    const writeInBackground = (entry: DumpEntry) =>
+      Effect.gen(function* () {
+        const key = keyOf(entry.sessionKey, entry.sequence)
+        const done = Deferred.makeUnsafe<void>()
+        pending.set(key, done)
+        const settle = Effect.sync(() => {
+          if (pending.get(key) === done) pending.delete(key)
+          Deferred.doneUnsafe(done, Exit.void)
+        })
+        yield* Effect.forkDetach(write(entry).pipe(Effect.ensuring(settle)))
+      })
+
     const complete = Effect.fn("Dumps.complete")(function* (sessionKey: string, sequence: number, usage: DumpUsage) {
-      const found = written.get(`${sessionKey}\u0000${sequence}`)
+      const key = keyOf(sessionKey, sequence)
+      const writing = pending.get(key)
+      if (writing !== undefined) yield* Deferred.await(writing)
+      const found = written.get(key)
       if (found === undefined) return
       const meta: DumpMeta = { ...found.meta, usage }
-      written.set(`${sessionKey}\u0000${sequence}`, { path: found.path, meta })
+      written.set(key, { path: found.path, meta })
       yield* files
         .writeAtomic(found.path, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
         .pipe(
@@ -215,7 +245,7 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
         )
     })
 
-    return Dumps.of({ write, complete })
+    return Dumps.of({ write, writeInBackground, complete })
   })
 
   static readonly layerWith = (options: DumpsOptions): Layer.Layer<Dumps, never, Files | Logger> =>
