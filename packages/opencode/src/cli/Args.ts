@@ -143,6 +143,7 @@ export const helpText = (topic?: CliCommandName): string => {
   )
   return [
     `${BIN}: manage ChatGPT accounts for the OpenCode OpenAI auth plugin`,
+    `(with --host pi, or OPENAI_AUTH_HOST=pi: the Pi coding agent extension's accounts; Pi's main login is "main")`,
     "",
     "Commands:",
     ...lines,
