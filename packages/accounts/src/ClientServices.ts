@@ -14,6 +14,7 @@ import { accountServices } from "./AccountServices.ts"
 import type { MainCredentials } from "./CredentialsContract.ts"
 import { LiveSettings } from "./LiveSettings.ts"
 import { RoutedClient } from "./RoutedClient.ts"
+import { SettingsSourceRef } from "./SettingsInEffect.ts"
 
 export interface ClientServicesOptions<E> {
   readonly identity: HostIdentity
@@ -37,6 +38,8 @@ export const clientServices = <E>(options: ClientServicesOptions<E>) => {
     Layer.provideMerge(routed),
     // read by the services that name the host on the wire (routed client, quota poller, device login)
     Layer.provideMerge(Layer.succeed(HostIdentity, options.identity)),
+    // commands say which environment variable overrides the file (`/openai-dump` with the dump variable set)
+    Layer.provideMerge(Layer.succeed(SettingsSourceRef, options.settings)),
   )
 }
 

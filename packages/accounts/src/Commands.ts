@@ -6,9 +6,10 @@
  * in?), `StateFile` (keep-warm status), `Logger` (apply a level live), `QuotaPoller` (fresh quota).
  */
 
+import { parseIdentity } from "@cortexkit/openai-auth-core/Jwt"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { printableLine } from "@cortexkit/openai-auth-core/Printable"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted, Result } from "effect"
 import { keyOf, MAIN, sameIdentity } from "./AccountKey.ts"
 import { type Command, labelProblem } from "./CommandSyntax.ts"
 import {
@@ -78,7 +79,29 @@ export const make = Effect.gen(function* () {
     return { summary, data } satisfies CommandResult<AccountsData>
   })
 
+  /** whether `tokens` are the login the host already holds as the main account (same account and user) */
+  const isMainLogin = (tokens: TokenSet) =>
+    Effect.gen(function* () {
+      const host = yield* Effect.serviceOption(MainCredentials)
+      if (Option.isNone(host)) return false
+      const held = yield* host.value.read.pipe(Effect.orElseSucceed(() => Option.none()))
+      if (Option.isNone(held)) return false
+      const identity = parseIdentity({ accessToken: Redacted.value(held.value.access) })
+      const accountId = held.value.accountId ?? (Result.isSuccess(identity) ? identity.success.accountId : undefined)
+      const userId = Result.isSuccess(identity) ? identity.success.userId : undefined
+      // teammates share a workspace's account id: only the same user is the same login
+      return (
+        accountId === tokens.accountId &&
+        (userId === undefined || tokens.userId === undefined || userId === tokens.userId)
+      )
+    })
+
   const addAccount = Effect.fn("Commands.addAccount")(function* (tokens: TokenSet, label?: string) {
+    if (yield* isMainLogin(tokens)) {
+      return yield* new CommandRefused({
+        message: `${tokens.email ?? tokens.accountId} is already the main account (OpenCode's /login openai); log in with another ChatGPT account to add a fallback`,
+      })
+    }
     const now = yield* Clock.currentTimeMillis
     const account: Account = {
       id: tokens.accountId,

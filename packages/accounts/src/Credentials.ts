@@ -20,7 +20,14 @@ import {
   grantOf,
   MainCredentials,
 } from "./CredentialsContract.ts"
-import { EXPIRY_SKEW_MS, fresh, makeRefresh, PERMANENT_REFRESH_FAILURES, sameToken } from "./CredentialsRefresh.ts"
+import {
+  EXPIRY_SKEW_MS,
+  fresh,
+  logAdopted,
+  makeRefresh,
+  PERMANENT_REFRESH_FAILURES,
+  sameToken,
+} from "./CredentialsRefresh.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
 import { Store } from "./Store.ts"
 
@@ -72,7 +79,16 @@ export const make = Effect.gen(function* () {
               const failures = (waiting?.failures ?? 0) + 1
               const delay = Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS)
               backoff.set(key, { until: now + delay, failures, message: error.message })
-            })
+              return delay
+            }).pipe(
+              Effect.flatMap((delay) =>
+                Effect.logWarning("token refresh failed; the account is left alone for a while", {
+                  account: key,
+                  reason: error.message,
+                  retryInMs: delay,
+                }),
+              ),
+            )
           : Effect.void,
       ),
     )
@@ -93,13 +109,16 @@ export const make = Effect.gen(function* () {
         }
         if (key === MAIN && rejected === undefined) {
           const current = yield* host.read.pipe(Effect.mapError(unavailable(MAIN)))
-          if (Option.isSome(current) && fresh(current.value.expiresAt, now))
+          if (Option.isSome(current) && fresh(current.value.expiresAt, now)) {
+            if (cached !== undefined && !sameToken(cached.access, current.value.access)) yield* logAdopted(MAIN)
             return remember(grantOf(MAIN, current.value))
+          }
         }
         if (key !== MAIN && rejected === undefined) {
           const doc = yield* store.read.pipe(Effect.mapError(unavailable(key)))
           const account = doc.accounts.find((a) => keyOf(a) === key)
           if (account !== undefined && account.state === "active" && fresh(account.expiresAt, now)) {
+            if (cached !== undefined && !sameToken(cached.access, account.access)) yield* logAdopted(key)
             return remember(grantOf(key, { ...account, accountId: account.id }))
           }
         }

@@ -50,6 +50,14 @@ export const fresh = (expiresAt: number, now: number) => expiresAt - EXPIRY_SKEW
 export const sameToken = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>) =>
   Redacted.value(a) === Redacted.value(b)
 
+// who refreshed is the first question when tokens go wrong: this process, or another one sharing the stores
+const logRefreshed = (account: string, expiresAt: number) =>
+  Effect.logInfo("token refreshed", { account, by: "this process", expiresAt: new Date(expiresAt).toISOString() })
+export const logAdopted = (account: string) =>
+  Effect.logInfo("using a token another process refreshed", { account, by: "another process" })
+const logNeedsRelogin = (account: string, reason: string) =>
+  Effect.logWarning("the account needs a new login (its refresh token was refused)", { account, reason })
+
 /** What spending a refresh token gave: new tokens, or the issuer's permanent refusal. */
 type Spent =
   | { readonly _tag: "Refreshed"; readonly spent: Redacted.Redacted<string>; readonly tokens: TokenSet }
@@ -112,6 +120,7 @@ export const makeRefresh = Effect.gen(function* () {
   /** spends `refresh` at the issuer; a failure that is not the issuer's own refusal fails as unavailable */
   const spend = (key: string, refresh: Redacted.Redacted<string>, issuer: string) =>
     tokens.refresh(refresh, { issuer }).pipe(
+      Effect.tap((t) => logRefreshed(key, t.expiresAt)),
       Effect.map((t): Spent => ({ _tag: "Refreshed", spent: refresh, tokens: t })),
       Effect.catch((error) =>
         PERMANENT_REFRESH_FAILURES.has(error._tag)
@@ -140,6 +149,7 @@ export const makeRefresh = Effect.gen(function* () {
           ] as const
         }
         if (account.state === "active" && fresh(account.expiresAt, now)) {
+          yield* logAdopted(key)
           return [decided(Result.succeed(grantOf(key, { ...account, accountId: account.id }))), doc] as const
         }
         return [decided("again"), doc] as const
@@ -155,6 +165,7 @@ export const makeRefresh = Effect.gen(function* () {
         !sameToken(hostTokens.value.refresh, account.refresh) &&
         fresh(hostTokens.value.expiresAt, now)
       ) {
+        yield* logAdopted(key)
         return [decided(Result.succeed(grantOf(key, { ...hostTokens.value, accountId: account.id }))), doc] as const
       }
       const error = outcome.error
@@ -163,6 +174,7 @@ export const makeRefresh = Effect.gen(function* () {
         reason: error._tag,
         message: reloginMessage(account.label ?? key, error),
       })
+      yield* logNeedsRelogin(key, error._tag)
       const marked = withAccount(doc, key, (a) => ({ ...a, state: "needs-relogin", needsReloginReason: error._tag }))
       return [decided(Result.fail(relogin)), marked] as const
     })
@@ -186,6 +198,7 @@ export const makeRefresh = Effect.gen(function* () {
         }
         const someoneElseRefreshed = rejected !== undefined && !sameToken(account.access, rejected)
         if ((rejected === undefined || someoneElseRefreshed) && fresh(account.expiresAt, now)) {
+          if (someoneElseRefreshed) yield* logAdopted(key)
           return [decided(Result.succeed(grantOf(key, { ...account, accountId: account.id }))), doc] as const
         }
         // never spend a refresh token under a lock that is no longer ours
@@ -211,6 +224,7 @@ export const makeRefresh = Effect.gen(function* () {
           return [decided(Result.succeed(grantOf(MAIN, outcome.tokens))), mainCleared(doc)] as const
         }
         if (fresh(stored.expiresAt, now)) {
+          yield* logAdopted(MAIN)
           return [decided(Result.succeed(grantOf(MAIN, stored))), mainCleared(doc)] as const
         }
         return [decided("again"), doc] as const
@@ -221,6 +235,7 @@ export const makeRefresh = Effect.gen(function* () {
       }
       const error = outcome.error
       const relogin = new NeedsRelogin({ key: MAIN, reason: error._tag, message: reloginMessage(MAIN, error) })
+      yield* logNeedsRelogin(MAIN, error._tag)
       const marked =
         doc === undefined ? doc : { ...doc, main: { state: "needs-relogin" as const, needsReloginReason: error._tag } }
       return [decided(Result.fail(relogin)), marked] as const
@@ -236,6 +251,7 @@ export const makeRefresh = Effect.gen(function* () {
         const stored = current.value
         const someoneElseRefreshed = rejected !== undefined && !sameToken(stored.access, rejected)
         if ((rejected === undefined || someoneElseRefreshed) && fresh(stored.expiresAt, now)) {
+          if (someoneElseRefreshed) yield* logAdopted(MAIN)
           return [decided(Result.succeed(grantOf(MAIN, stored))), doc] as const
         }
         if (!(yield* held.stillHeld)) return [decided("again"), doc] as const

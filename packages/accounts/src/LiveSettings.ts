@@ -59,11 +59,18 @@ export class LiveSettings extends Context.Service<
         const settingsOf = (doc: StoreDocument): Effect.Effect<ResolvedSettings> => {
           if (last !== undefined && last.doc === doc) return Effect.succeed(last.settings)
           return settingsFrom(source, doc, defaults).pipe(
-            Effect.tap((settings) =>
-              Effect.sync(() => {
-                last = { doc, settings }
-              }),
-            ),
+            Effect.tap((settings) => {
+              const previous = last?.settings ?? startup
+              last = { doc, settings }
+              // `/openai-logging` from the TUI or `openai-auth logging` from another terminal changes the file
+              // only: the level follows it here, before the request that noticed the change logs anything
+              const level = settings.logLevel
+              if (level === previous.logLevel) return Effect.void
+              return log.setLevel(level).pipe(
+                // checked against the new level (a change down to warn is not worth an info line)
+                Effect.andThen(Effect.suspend(() => log.info("log level changed", { level, from: previous.logLevel }))),
+              )
+            }),
             Effect.catch((error) =>
               log
                 .error("a setting in the config file is invalid; keeping the previous settings", {

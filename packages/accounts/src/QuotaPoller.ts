@@ -81,16 +81,27 @@ export const make = Effect.gen(function* () {
     return outcome
   })
 
+  const pollLogged = (key: string) =>
+    Effect.tap(poll(key), (outcome) =>
+      outcome.ok
+        ? Effect.logDebug("quota polled", {
+            account: key,
+            fiveHourUsed: outcome.snapshot.fiveHour?.usedPercent,
+            weeklyUsed: outcome.snapshot.weekly?.usedPercent,
+          })
+        : Effect.logInfo("quota poll failed", { account: key, reason: outcome.reason, message: outcome.message }),
+    )
+
   const pollAll = Effect.gen(function* () {
     const doc = yield* store.read.pipe(Effect.result)
     const keys = [MAIN, ...(doc._tag === "Success" ? doc.success.accounts.map(keyOf) : [])]
-    const outcomes = yield* Effect.forEach(keys, poll, { concurrency: 4 })
+    const outcomes = yield* Effect.forEach(keys, pollLogged, { concurrency: 4 })
     // the CLI exits right after: the readings must be on disk, not waiting for the throttle
     yield* cache.flush
     return outcomes
   }).pipe(Effect.withSpan("QuotaPoller.pollAll"))
 
-  return QuotaPoller.of({ pollAll, poll })
+  return QuotaPoller.of({ pollAll, poll: pollLogged })
 })
 
 export class QuotaPoller extends Context.Service<QuotaPoller, QuotaPollerShape>()(

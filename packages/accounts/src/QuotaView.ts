@@ -4,10 +4,12 @@
  * ends up at reset. The caller passes `now`.
  */
 
-import type { QuotaWindow } from "@cortexkit/openai-auth-core/Quota"
-import { keyOf } from "./AccountKey.ts"
+import type { QuotaSnapshot, QuotaWindow } from "@cortexkit/openai-auth-core/Quota"
+import { keyOf, MAIN } from "./AccountKey.ts"
+import { accountViews } from "./CommandViews.ts"
 import type { AccountView, WindowView } from "./Format.ts"
 import { displayName, formatDuration, formatPercent, formatState } from "./Format.ts"
+import type { PollOutcome } from "./QuotaPoller.ts"
 import type { StateDocument } from "./StateFile.ts"
 import type { StoreDocument } from "./StoreSchema.ts"
 
@@ -151,3 +153,82 @@ export const quotaRows = (views: ReadonlyArray<AccountView>, now: number): Array
       formatState(v, now),
     ].join(" · "),
   }))
+
+/** main, then every fallback in order: the accounts the quota dialog polls */
+export const accountKeys = (doc: Pick<StoreDocument, "accounts">): Array<string> => [MAIN, ...doc.accounts.map(keyOf)]
+
+/** Where one account's usage poll is while the quota dialog is open. */
+export type PollState =
+  | { readonly _tag: "Polling" }
+  | { readonly _tag: "Answered"; readonly snapshot: QuotaSnapshot }
+  | { readonly _tag: "Failed"; readonly phrase: string }
+
+/** A failed poll in a few words (the full message is in the log). */
+export const pollFailurePhrase = (outcome: Extract<PollOutcome, { readonly ok: false }>): string => {
+  switch (outcome.reason) {
+    case "NeedsRelogin":
+      return outcome.message.startsWith("no ChatGPT login") ? "not logged in with ChatGPT" : "needs re-login"
+    case "CredentialsUnavailable":
+      return "no usable token right now"
+    case "HttpError":
+      return "usage endpoint unreachable"
+    case "UsageStatus": {
+      const status = /answered (\d{3})/.exec(outcome.message)?.[1]
+      return status === "401" || status === "403"
+        ? `usage endpoint refused the token (${status})`
+        : `usage endpoint answered ${status ?? "an error"}`
+    }
+    case "UsageMalformed":
+      return "unreadable usage answer"
+    default:
+      return outcome.reason
+  }
+}
+
+export const pollState = (outcome: PollOutcome): PollState =>
+  outcome.ok ? { _tag: "Answered", snapshot: outcome.snapshot } : { _tag: "Failed", phrase: pollFailurePhrase(outcome) }
+
+export interface QuotaDialogModel {
+  readonly title: string
+  readonly rows: ReadonlyArray<QuotaRow>
+}
+
+/**
+ * The quota dialog while polls answer: every account with what is known now (the stored readings, replaced
+ * by each poll's answer as it comes), marked while its poll runs, and a failed poll's reason in a few words.
+ */
+export const quotaDialogModel = (
+  doc: StoreDocument,
+  polls: ReadonlyMap<string, PollState>,
+  now: number,
+  mainLoggedIn?: boolean,
+): QuotaDialogModel => {
+  const answered: Record<string, QuotaSnapshot> = {}
+  for (const [key, state] of polls) if (state._tag === "Answered") answered[key] = state.snapshot
+  const views = accountViews({ ...doc, quota: { ...doc.quota, ...answered } }, now, mainLoggedIn)
+  const rows = quotaRows(views, now).map((row, i): QuotaRow => {
+    const state = polls.get(row.key)
+    if (state === undefined || state._tag === "Answered") return row
+    const view = views[i] as AccountView
+    // "quota unknown" is what the poll is fixing: while it runs, or once it failed, say that instead
+    const unknown = view.state === "active" && !view.quotaKnown
+    if (state._tag === "Failed") {
+      const failed = `poll failed: ${state.phrase}`
+      // the state may already say it ("needs re-login" once the refresh was refused)
+      if (row.description.endsWith(state.phrase)) return row
+      return { ...row, description: unknown ? failed : `${row.description} · ${failed}` }
+    }
+    const description = unknown
+      ? [windowText("5h", undefined, now), windowText("weekly", undefined, now)].join(" · ")
+      : row.description
+    return { ...row, description: `${description} · refreshing…` }
+  })
+  const states = [...polls.values()]
+  const pending = states.filter((s) => s._tag === "Polling").length
+  const failed = states.filter((s) => s._tag === "Failed").length
+  const title =
+    pending > 0
+      ? `OpenAI quota: refreshing ${states.length - pending} of ${states.length} answered…`
+      : `OpenAI quota (routing ${doc.routing}; * = selected account)${failed === 0 ? "" : `: ${failed} of ${states.length} polls failed`}`
+  return { title, rows }
+}

@@ -19,10 +19,18 @@ export interface HostCall extends RawHostRequest {
   readonly signal?: AbortSignal | undefined
 }
 
+/**
+ * Headers a host adds for itself (`x-openai-auth-<name>`, e.g. which of its agents made the request): taken
+ * off the request before it is routed, so they never reach the backend, and handed to the `served` hook.
+ */
+export const HOST_NOTE_PREFIX = "x-openai-auth-"
+
 /** A request an account answered. */
 export interface ServedTurn {
   readonly call: HostCall
   readonly host: HostRequest
+  /** the host's notes on this request, by full header name (see `HOST_NOTE_PREFIX`) */
+  readonly notes: Readonly<Record<string, string>>
   readonly routed: RoutedResponse
   readonly settings: ResolvedSettings
   /** epoch ms when the request reached the path */
@@ -93,6 +101,26 @@ const pickHeaders = (headers: Readonly<Record<string, string>>) => {
   return out
 }
 
+const NO_NOTES: Readonly<Record<string, string>> = {}
+
+/** the request without the host's notes, and the notes (the same request when it carries none: the usual case) */
+const takeNotes = (
+  host: HostRequest,
+): { readonly host: HostRequest; readonly notes: Readonly<Record<string, string>> } => {
+  let notes: Record<string, string> | undefined
+  let headers: Record<string, string> | undefined
+  for (const [name, value] of Object.entries(host.headers)) {
+    if (!name.startsWith(HOST_NOTE_PREFIX)) continue
+    notes ??= {}
+    notes[name] = value
+    headers ??= { ...host.headers }
+    delete headers[name]
+  }
+  return notes === undefined || headers === undefined
+    ? { host, notes: NO_NOTES }
+    : { host: { ...host, headers }, notes }
+}
+
 /** The Responses calls the path serves; anything else a client sends goes out untouched. */
 export const isResponsesCall = (url: string) => /\/responses(\?|$)/.test(url) || url.endsWith("/chat/completions")
 
@@ -106,7 +134,7 @@ export const handleCall = <R>(call: HostCall, memo: HostBodyMemo, hooks: Request
     if (Result.isFailure(decoded)) {
       return json(400, { error: { type: "invalid_request", message: decoded.failure.message } })
     }
-    const host = decoded.success
+    const { host, notes } = takeNotes(decoded.success)
     const { settings, document } = yield* (yield* LiveSettings).snapshot
     const client = yield* RoutedClient
     const log = yield* Logger
@@ -136,7 +164,7 @@ export const handleCall = <R>(call: HostCall, memo: HostBodyMemo, hooks: Request
       ms: (yield* Clock.currentTimeMillis) - startedAt,
     })
     const afterEnd =
-      hooks.served === undefined ? undefined : yield* hooks.served({ call, host, routed, settings, startedAt })
+      hooks.served === undefined ? undefined : yield* hooks.served({ call, host, notes, routed, settings, startedAt })
     // waits (forked, holding nothing the answer needs) for the end of the stream it is handed
     if (afterEnd !== undefined) yield* Effect.forkDetach(Effect.flatMap(routed.ended, afterEnd))
     return new Response(routed.response.body, {

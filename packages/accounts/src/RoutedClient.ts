@@ -174,7 +174,9 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const quota = yield* quotaCache.all
       const now = yield* Clock.currentTimeMillis
-      return selectAccounts(routingAccounts(doc, quota), policyOf(doc), now)
+      const accounts = routingAccounts(doc, quota)
+      yield* noteResets(accounts, now)
+      return selectAccounts(accounts, policyOf(doc), now)
     })
   const selection = Effect.flatMap(currentDocument, selectFrom)
 
@@ -187,7 +189,30 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       if ((exhaustedIn(yield* currentDocument, key) ?? Number.NEGATIVE_INFINITY) >= until) return
       yield* store.observe({ exhausted: { [key]: until } })
+      yield* Effect.logInfo("usage limit reached: the account is skipped until its reset", {
+        account: key,
+        until: new Date(until).toISOString(),
+      })
     })
+
+  // the accounts this process has seen out of quota, so the moment one is usable again is logged once
+  const exhaustedSeen = new Set<string>()
+  const noteResets = (accounts: ReadonlyArray<RoutingAccount>, now: number) => {
+    let reset: Array<string> | undefined
+    for (const a of accounts) {
+      if (a.exhaustedUntil !== undefined && a.exhaustedUntil > now) exhaustedSeen.add(a.key)
+      else if (exhaustedSeen.delete(a.key)) reset = [...(reset ?? []), a.key]
+    }
+    return reset === undefined
+      ? Effect.void
+      : Effect.forEach(
+          reset,
+          (account) => Effect.logInfo("usage limit reset: the account is used again", { account }),
+          {
+            discard: true,
+          },
+        )
+  }
 
   // untraced: a span per request costs more than the selection itself
   const send = Effect.fnUntraced(function* (host: HostRequest, options: SendOptions) {
@@ -235,6 +260,13 @@ export const make = Effect.gen(function* () {
           end.hear(event)
           options.onEvent?.(key, event)
         }
+        // trace: what goes on the wire, short of the body (the logger redacts the authorization header)
+        yield* Effect.logTrace("sending", {
+          account: key,
+          url: prepared.url,
+          headers: prepared.headers,
+          bodyBytes: prepared.body.length,
+        })
         const result = yield* transport
           .send(
             {
@@ -251,6 +283,12 @@ export const make = Effect.gen(function* () {
           .pipe(Effect.result)
         if (result._tag === "Success") {
           attempts.push({ account: key, outcome: "served" })
+          yield* Effect.logTrace("answered", {
+            account: key,
+            transport: result.success.transport,
+            status: result.success.status,
+            headers: result.success.headers,
+          })
           return {
             account: key,
             request: { url: prepared.url, headers: prepared.headers, body: prepared.body, json: prepared.json },
@@ -271,6 +309,13 @@ export const make = Effect.gen(function* () {
         if (error.quota !== undefined) quotaCache.offer(key, error.quota)
         const failure = error.failure
         attempts.push({ account: key, outcome: failure._tag, message: failure.message })
+        yield* Effect.logDebug("refused before any output", {
+          account: key,
+          status: error.status,
+          failure: failure._tag,
+          reason: failure.message,
+        })
+        yield* Effect.logTrace("refusal headers", { account: key, headers: error.headers })
         last = new RequestRefused({
           message: failure.message,
           status: error.status,

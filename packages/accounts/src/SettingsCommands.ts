@@ -18,6 +18,7 @@ import {
 import { formatDuration } from "./Format.ts"
 import { setOwn } from "./Migrations.ts"
 import type { RoutingMode, Threshold } from "./Routing.ts"
+import { dumpInEffect, logLevelInEffect } from "./SettingsInEffect.ts"
 import { StateFile } from "./StateFile.ts"
 import { Store } from "./Store.ts"
 import type { StoreDocument } from "./StoreSchema.ts"
@@ -103,15 +104,27 @@ export const makeSettingsCommands = Effect.gen(function* () {
     const logger = yield* Effect.serviceOption(Logger)
     const live = Option.isSome(logger) ? yield* logger.value.level : undefined
     const saved = doc.logLevel ?? undefined
-    const level = live ?? saved ?? "info"
-    return {
-      summary: `log level: ${level}${saved === undefined ? " (default)" : ""}`,
-      data: { level, saved },
-    }
+    const effect = yield* logLevelInEffect(doc, saved ?? "info")
+    const level = effect.overriddenBy === undefined ? (live ?? saved ?? "info") : effect.value
+    const why =
+      effect.overriddenBy !== undefined
+        ? ` (${effect.overriddenBy} overrides the file's ${saved ?? "info"})`
+        : saved === undefined
+          ? " (default)"
+          : ""
+    return { summary: `log level: ${level}${why}`, data: { level, saved, overriddenBy: effect.overriddenBy } }
   })
 
   const loggingSet = Effect.fn("Commands.loggingSet")(function* (level: LogLevelName) {
-    yield* store.update((doc) => ({ ...doc, logLevel: level }))
+    const doc = yield* store.update((d) => ({ ...d, logLevel: level }))
+    const effect = yield* logLevelInEffect(doc, level)
+    if (effect.overriddenBy !== undefined) {
+      // the environment wins over the file: the level in effect stays what it says
+      return {
+        summary: `log level set to ${level} in the file, but ${effect.overriddenBy} keeps it at ${effect.value}`,
+        data: { level: effect.value, saved: level, overriddenBy: effect.overriddenBy },
+      }
+    }
     const logger = yield* Effect.serviceOption(Logger)
     if (Option.isSome(logger)) yield* logger.value.setLevel(level)
     return { summary: `log level set to ${level}`, data: { level, saved: level } }
@@ -119,13 +132,26 @@ export const makeSettingsCommands = Effect.gen(function* () {
 
   const dumpShow = Effect.fn("Commands.dumpShow")(function* () {
     const doc = yield* store.read
-    const enabled = flag(doc.dump)
-    return { summary: `request dumps ${onOff(enabled)}`, data: { enabled } }
+    const saved = flag(doc.dump)
+    const effect = yield* dumpInEffect(doc, saved)
+    const why =
+      effect.overriddenBy === undefined ? "" : ` (${effect.overriddenBy} overrides the file's ${onOff(saved)})`
+    return {
+      summary: `request dumps ${onOff(effect.value)}${why}`,
+      data: { enabled: effect.value, saved, overriddenBy: effect.overriddenBy },
+    }
   })
 
   const dumpEnable = Effect.fn("Commands.dumpEnable")(function* (enabled: boolean) {
-    yield* store.update((doc) => ({ ...doc, dump: enabled }))
-    return { summary: `request dumps turned ${onOff(enabled)}`, data: { enabled } }
+    const doc = yield* store.update((d) => ({ ...d, dump: enabled }))
+    const effect = yield* dumpInEffect(doc, enabled)
+    if (effect.overriddenBy !== undefined) {
+      return {
+        summary: `request dumps turned ${onOff(enabled)} in the file, but ${effect.overriddenBy} keeps them ${onOff(effect.value)}`,
+        data: { enabled: effect.value, saved: enabled, overriddenBy: effect.overriddenBy },
+      }
+    }
+    return { summary: `request dumps turned ${onOff(enabled)}`, data: { enabled, saved: enabled } }
   })
 
   return {

@@ -78,7 +78,7 @@ export type CodexFailure =
   | BadRequest
 
 // ---------------------------------------------------------------------------------------------------------
-// Classification (codex-protocol.md §4, §5.2, §6; the rules and their sources are in docs/protocol-quota-errors.md)
+// Classification (codex-protocol.md §4, §5.2, §6; the rules and their sources are in docs/protocol.md)
 // ---------------------------------------------------------------------------------------------------------
 
 const ErrorDetail = Schema.Struct({

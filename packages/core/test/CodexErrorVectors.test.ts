@@ -1,7 +1,7 @@
 /**
  * Error classification against vectors ported (rewritten, with our own values) from other implementations'
  * public tests. Each test names its source: repository, file and test. "(disagreement)" marks a case where
- * the sources differ and the seed, then codex-rs, decided (docs/protocol-quota-errors.md lists them).
+ * the sources differ and the seed, then codex-rs, decided (docs/protocol.md lists them).
  */
 import { describe, expect, test } from "bun:test"
 import { type CodexFailure, classifyEvent, classifyHttp, retryAfterMs } from "@cortexkit/openai-auth-core/CodexError"

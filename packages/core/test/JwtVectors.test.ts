@@ -1,7 +1,7 @@
 /**
  * JWT identity against vectors ported (rewritten, with our own values) from other implementations' public
  * tests. Each test names its source: repository, file and test. "(disagreement)" marks a case decided by the
- * seed, then codex-rs (docs/protocol-quota-errors.md).
+ * seed, then codex-rs (docs/protocol.md).
  */
 import { describe, expect, test } from "bun:test"
 import { AUTH_CLAIM, JwtError, PROFILE_CLAIM, parseClaims, parseIdentity } from "@cortexkit/openai-auth-core/Jwt"

@@ -2,7 +2,7 @@
  * Quota parsing and combining, against vectors ported (rewritten, with our own values) from the public test
  * suites of other implementations. Each test names its source: repository, file and test. Where the sources
  * disagree the seed (cortexkit/openai-auth) decides, then codex-rs; such cases are marked "(disagreement)"
- * and listed in docs/protocol-quota-errors.md.
+ * and listed in docs/protocol.md.
  */
 import { describe, expect, test } from "bun:test"
 import {

@@ -31,7 +31,10 @@ export interface WarmRequest {
 export interface TrackInput {
   readonly sessionKey: string
   readonly account: string
-  readonly subagent: boolean
+  /** undefined when the host could not tell: such a session is never warmed */
+  readonly subagent: boolean | undefined
+  /** the host agent that made the request (OpenCode: `build`, `plan`, `title`, ...), when the host says */
+  readonly agent?: string | undefined
   /** the prepared wire JSON of the real request (full input, not a WebSocket delta) */
   readonly body: Record<string, unknown>
   readonly model: string
@@ -100,6 +103,20 @@ export const MAX_TRACKED = 200
 
 /** how long the backend keeps an idle prompt cache for `model` (codex-protocol.md §8, empirical) */
 export const cacheTtlMs = (model: string): number => (model.startsWith("gpt-5.6") ? GPT_5_6_TTL_MS : DEFAULT_TTL_MS)
+
+/**
+ * OpenCode's own side requests: the session title, the summary, the compaction. They share the session's
+ * key but not its prompt, so keeping them warm would only pay for a prompt nobody sends again; worse, one
+ * ending after the real turn would replace the turn as the session's warm body.
+ */
+export const HOST_SIDE_AGENTS: ReadonlySet<string> = new Set(["title", "summary", "compaction"])
+
+/** Why a request is not kept warm, or undefined when it is worth keeping warm. */
+export const notWarmed = (input: Pick<TrackInput, "agent" | "subagent">): string | undefined => {
+  if (input.agent !== undefined && HOST_SIDE_AGENTS.has(input.agent)) return `OpenCode's ${input.agent} request`
+  if (input.subagent === undefined) return "cannot tell whether the session is a subagent's"
+  return undefined
+}
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -170,7 +187,7 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
         entry.failures = 0
         const usage = result.success.usage
         lastWarm = usage === undefined ? { at: now, sessionKey } : { at: now, sessionKey, usage }
-        yield* log.debug("cache keep-warm sent", { sessionKey, account: entry.account, usage })
+        yield* log.info("cache keep-warm sent", { sessionKey, account: entry.account, usage })
         schedule(entry, now + interval(entry))
         if (options.onWarm !== undefined) {
           yield* options.onWarm({
@@ -228,8 +245,14 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
 
     // untraced: it runs after every request
     const track = Effect.fnUntraced(function* (input: TrackInput) {
+      const skip = notWarmed(input)
+      if (skip !== undefined) {
+        // leaves what the session's real turns set up as it is
+        yield* log.debug("cache keep-warm: not tracked", { sessionKey: input.sessionKey, reason: skip })
+        return
+      }
       const settings = yield* options.settings
-      if (!settings.enabled || (input.subagent && !settings.subagents)) {
+      if (!settings.enabled || (input.subagent === true && !settings.subagents)) {
         if (sessions.has(input.sessionKey)) yield* drop(input.sessionKey)
         return
       }
@@ -237,7 +260,7 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
       const previous = sessions.get(input.sessionKey)
       const entry: Entry = {
         account: input.account,
-        subagent: input.subagent,
+        subagent: input.subagent === true,
         body: input.body,
         model: input.model,
         lastActivity: now,
@@ -249,6 +272,14 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
       schedule(entry, now + interval(entry))
       if (previous === undefined && sessions.size >= maxSessions) yield* evictOldest
       sessions.set(input.sessionKey, entry)
+      yield* log.debug("cache keep-warm: tracking", {
+        sessionKey: input.sessionKey,
+        account: input.account,
+        agent: input.agent,
+        subagent: entry.subagent,
+        inputItems: Array.isArray(input.body.input) ? input.body.input.length : 0,
+        tools: Array.isArray(input.body.tools) ? input.body.tools.length : 0,
+      })
       yield* FiberMap.run(fibers, input.sessionKey, loop(input.sessionKey, entry))
     })
 

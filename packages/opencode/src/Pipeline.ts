@@ -9,6 +9,7 @@ import { dumpHook } from "@cortexkit/openai-auth-accounts/DumpHook"
 import type { Dumps } from "@cortexkit/openai-auth-accounts/Dumps"
 import {
   type AfterEnd,
+  HOST_NOTE_PREFIX,
   makeFetch as makePathFetch,
   type RequestHooks,
   type ServedTurn,
@@ -22,14 +23,28 @@ import type { PluginRuntime } from "./Runtime.ts"
 export { toResponse } from "@cortexkit/openai-auth-accounts/RequestPath"
 
 export interface FetchOptions {
-  /** whether the OpenCode session behind a prompt cache key is a subagent's (keep-warm skips those by default) */
-  readonly isSubagent?: (sessionKey: string) => boolean
+  /**
+   * whether the OpenCode session behind a prompt cache key is a subagent's (keep-warm skips those by default);
+   * undefined when the host cannot tell, and then keep-warm leaves the session alone
+   */
+  readonly isSubagent?: (sessionKey: string) => boolean | undefined
 }
+
+/**
+ * Set by the server's `chat.headers` to the OpenCode agent making the request (keep-warm must tell the title
+ * and summary requests from the conversation's turns); a host note, so the path never sends it on.
+ */
+export const AGENT_HEADER = `${HOST_NOTE_PREFIX}agent`
 
 type OpenCodeServices = Dumps | KeepWarm | StateFile
 
 /** After the answer ended: keep the session warm, tell the sidebar, and complete the dump with the usage. */
-const afterAnswer = (turn: ServedTurn, subagent: boolean, servedAt: number, dumped: AfterEnd<Dumps> | undefined) =>
+const afterAnswer = (
+  turn: ServedTurn,
+  subagent: boolean | undefined,
+  servedAt: number,
+  dumped: AfterEnd<Dumps> | undefined,
+) =>
   Effect.fnUntraced(function* (end: StreamEnd) {
     const { routed } = turn
     const keepWarm = yield* KeepWarm
@@ -37,6 +52,7 @@ const afterAnswer = (turn: ServedTurn, subagent: boolean, servedAt: number, dump
       sessionKey: routed.sessionKey,
       account: routed.account,
       subagent,
+      agent: turn.notes[AGENT_HEADER],
       body: routed.request.json as Record<string, unknown>,
       model: turn.host.body.model,
     })
@@ -62,7 +78,7 @@ export const openCodeHooks = (options: FetchOptions = {}): RequestHooks<OpenCode
       Effect.gen(function* () {
         const servedAt = yield* Clock.currentTimeMillis
         const dumped = yield* dump(turn)
-        const subagent = options.isSubagent?.(turn.routed.sessionKey) ?? false
+        const subagent = options.isSubagent === undefined ? false : options.isSubagent(turn.routed.sessionKey)
         return afterAnswer(turn, subagent, servedAt, dumped)
       }),
   }

@@ -4,6 +4,9 @@
  * It is a thin user of the accounts facade (`makeCodexClient`): OpenCode's main-account store, its request
  * hooks (dumps, keep-warm), and its way of showing things (toasts, dialogs) are all it adds.
  */
+
+import type { QuotaData } from "@cortexkit/openai-auth-accounts/CommandViews"
+import { formatQuota } from "@cortexkit/openai-auth-accounts/Format"
 import {
   type DeviceLogin,
   type LoginResult,
@@ -68,12 +71,20 @@ export interface OAuthStart {
   readonly callback: () => Promise<ReturnType<typeof oauthResult> | { readonly type: "failed" }>
 }
 
+/** `opencode run --command openai-quota`: the table `openai-auth quota` prints, failed polls included */
+const quotaText = (data: QuotaData, now: number): string =>
+  formatQuota(
+    data.accounts,
+    data.polled.flatMap((p) => (p.ok ? [] : [{ key: p.key, message: p.message }])),
+    now,
+  )
+
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 export const createCore = (
   input: PluginInput,
   getAuth: () => Promise<unknown>,
-  isSubagent: (session: string) => boolean,
+  isSubagent: (session: string) => boolean | undefined,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ) => {
   const runtime = makeRuntime(env, mainAccountLayer(openCodeMainAccount(input, getAuth)))
@@ -145,7 +156,13 @@ export const createCore = (
     }
     if (parsed.command._tag === "AccountAdd") return addAccount(parsed.command.label, headless)
     const outcome = await client.commands.run(parsed.command).then(
-      (result) => ({ ok: true, message: result.summary }),
+      (result) => ({
+        ok: true,
+        message:
+          parsed.command._tag === "QuotaShow" && headless
+            ? quotaText(result.data as QuotaData, Date.now())
+            : result.summary,
+      }),
       (error: unknown) => ({ ok: false, message: `openai-${name} failed: ${describe(error)}` }),
     )
     await notify(outcome.message, outcome.ok ? "success" : "error")

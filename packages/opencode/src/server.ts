@@ -5,8 +5,22 @@
  * the TUI entry; they always end by throwing a sentinel, the only clean stop OpenCode 1.18 offers.
  */
 import { applyCatalog, type HostModel } from "@cortexkit/openai-auth-core/Models"
-import type { Hooks, Plugin } from "@opencode-ai/plugin"
+import type { Hooks, Plugin, PluginInput } from "@opencode-ai/plugin"
 import type { ServerCore } from "./ServerCore.ts"
+
+/** `Pipeline.AGENT_HEADER` (not imported: this entry must load without the request path) */
+const AGENT_HEADER = "x-openai-auth-agent"
+
+/**
+ * Whether an OpenCode session was spawned by an agent's task (it has a parent): keep-warm treats it as a
+ * subagent's. Undefined when OpenCode cannot say right now; the caller asks again on the next request.
+ */
+export const subagentOf = async (client: PluginInput["client"], sessionID: string): Promise<boolean | undefined> => {
+  const session = await client.session.get({ path: { id: sessionID } }).catch(() => undefined)
+  const data = session?.data
+  if (data === undefined || data === null || typeof data !== "object") return undefined
+  return typeof data.parentID === "string"
+}
 
 export const PLUGIN_ID = "cortexkit-openai-auth"
 const PROVIDER = "openai"
@@ -32,11 +46,15 @@ export const server: Plugin = async (input) => {
       m.createCore(
         input,
         () => getAuth(),
-        (session) => subagentSessions.get(session) === true,
+        (session) => subagentSessions.get(session),
       ),
     )
     return loading
   }
+
+  // with an API key (or no login) OpenCode's own fetch serves `openai`: our hooks must leave its requests alone
+  const usingChatGpt = async () =>
+    ((await getAuth().catch(() => undefined)) as { type?: string } | undefined)?.type === "oauth"
 
   const oauthMethod = (label: string, headless: boolean) => ({
     type: "oauth" as const,
@@ -86,13 +104,14 @@ export const server: Plugin = async (input) => {
       },
     },
     "chat.headers": async (chat, output) => {
-      if (chat.model.providerID !== PROVIDER) return
+      if (chat.model.providerID !== PROVIDER || !(await usingChatGpt())) return
       output.headers.originator = "opencode"
       output.headers["session-id"] = chat.sessionID
+      // keep-warm must tell OpenCode's title and summary requests from the conversation's own turns
+      output.headers[AGENT_HEADER] = chat.agent
       if (!subagentSessions.has(chat.sessionID)) {
-        // a session with a parent was spawned by an agent's task: keep-warm treats it as a subagent's
-        const session = await input.client.session.get({ path: { id: chat.sessionID } }).catch(() => undefined)
-        subagentSessions.set(chat.sessionID, typeof session?.data?.parentID === "string")
+        const subagent = await subagentOf(input.client, chat.sessionID)
+        if (subagent !== undefined) subagentSessions.set(chat.sessionID, subagent)
       }
     },
     event: async ({ event }) => {
@@ -102,7 +121,7 @@ export const server: Plugin = async (input) => {
       await (await loading).untrack(id)
     },
     "chat.params": async (chat, output) => {
-      if (chat.model.providerID !== PROVIDER) return
+      if (chat.model.providerID !== PROVIDER || !(await usingChatGpt())) return
       // Codex rejects token caps and sampling parameters; the rewrite drops them too, this keeps them off the wire
       output.maxOutputTokens = undefined
     },

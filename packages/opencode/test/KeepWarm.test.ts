@@ -273,3 +273,62 @@ describe("the warm body", () => {
     }),
   )
 })
+
+describe("KeepWarm warms only what a user would pay to keep warm", () => {
+  /** OpenCode's title request: same session key, its own short prompt, no tools */
+  const titleBody = (sessionKey: string): Record<string, unknown> => ({
+    model: "gpt-5.5",
+    instructions: "You are a title generator. Output a short title.",
+    input: [{ role: "user", content: [{ type: "input_text", text: "hello" }] }],
+    reasoning: { effort: "none", summary: "auto" },
+    store: false,
+    stream: true,
+    prompt_cache_key: sessionKey,
+  })
+
+  it.effect("OpenCode's title request ending after the real turn never becomes the warmed prompt", () =>
+    Effect.gen(function* () {
+      const { keepWarm, sent, lines } = yield* setup()
+      yield* keepWarm.track(input("ses_1", { agent: "build" }))
+      // the title answer ends last: its bookkeeping runs after the turn's
+      yield* TestClock.adjust(1_000)
+      yield* keepWarm.track(input("ses_1", { agent: "title", body: titleBody("ses_1") }))
+      yield* keepWarm.track(input("ses_1", { agent: "summary", body: titleBody("ses_1") }))
+      // the timer was not restarted by them either: the warm goes out TTL - margin after the real turn
+      yield* TestClock.adjust(FIRST - 1_000)
+      expect(sent).toHaveLength(1)
+      expect(sent[0]?.body).toEqual(warmBody(body("ses_1"), "gpt-5.5"))
+      expect(sent[0]?.body.instructions).toBe("You are a coding agent.")
+      expect(lines.filter((l) => l.includes("not tracked")).map((l) => l.replace(/^\S+ /, ""))).toEqual([
+        `DEBUG cache keep-warm: not tracked {"sessionKey":"ses_1","reason":"OpenCode's title request"}\n`,
+        `DEBUG cache keep-warm: not tracked {"sessionKey":"ses_1","reason":"OpenCode's summary request"}\n`,
+      ])
+    }),
+  )
+
+  it.effect("a session made only of OpenCode's side requests is never warmed", () =>
+    Effect.gen(function* () {
+      const { keepWarm, sent } = yield* setup()
+      yield* keepWarm.track(input("ses_t", { agent: "title", body: titleBody("ses_t") }))
+      yield* keepWarm.track(input("ses_t", { agent: "compaction" }))
+      yield* TestClock.adjust(2 * FIRST)
+      expect(sent).toHaveLength(0)
+      expect((yield* keepWarm.status).tracked).toEqual([])
+    }),
+  )
+
+  it.effect("a session whose subagent status is unknown is not warmed", () =>
+    Effect.gen(function* () {
+      const { keepWarm, sent, lines } = yield* setup({ enabled: true, subagents: true })
+      yield* keepWarm.track(input("ses_u", { subagent: undefined }))
+      yield* TestClock.adjust(2 * FIRST)
+      expect(sent).toHaveLength(0)
+      expect((yield* keepWarm.status).tracked).toEqual([])
+      expect(lines.some((l) => l.includes("cannot tell whether the session is a subagent's"))).toBe(true)
+      // once the host can tell, the session is kept warm as usual
+      yield* keepWarm.track(input("ses_u", { subagent: false }))
+      yield* TestClock.adjust(FIRST)
+      expect(sent.map((r) => r.sessionKey)).toEqual(["ses_u"])
+    }),
+  )
+})

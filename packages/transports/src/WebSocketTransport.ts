@@ -122,7 +122,21 @@ const sendWebSocket = (
   const viaHttp = sendHttp(request, onEvent, ctx.http)
   /** a refusal before any output goes over HTTP, unless the fallback is off or the caller has aborted */
   const fallBack = (error: ConnectFailure | TransportTimeout | PreOutputFailure) =>
-    ctx.fallbackToHttp && request.signal?.aborted !== true ? viaHttp : Effect.fail(error)
+    ctx.fallbackToHttp && request.signal?.aborted !== true
+      ? Effect.andThen(
+          Effect.logInfo("the WebSocket failed before any output: the request goes over HTTP", {
+            account: request.accountKey,
+            transport: ctx.kind,
+            reason:
+              error._tag === "PreOutputFailure"
+                ? error.failure.message
+                : error._tag === "TransportTimeout"
+                  ? `${error.phase} timeout after ${error.afterMs} ms`
+                  : error.message,
+          }),
+          viaHttp,
+        )
+      : Effect.fail(error)
   const fallBackLater = (error: ConnectFailure | TransportTimeout | PreOutputFailure) => Effect.succeed(fallBack(error))
   const onSocket = (socket: PooledSocket, retried: boolean): Effect.Effect<TransportResponse, TransportError> =>
     respond(ctx, socket, request, onEvent).pipe(
@@ -159,7 +173,12 @@ const sendWebSocket = (
       ? onNewSocket(false)
       : leased === "busy"
         ? ctx.fallbackToHttp
-          ? viaHttp
+          ? Effect.andThen(
+              Effect.logDebug("the session's WebSocket is busy: this request goes over HTTP", {
+                account: request.accountKey,
+              }),
+              viaHttp,
+            )
           : onNewSocket(false)
         : onSocket(leased, false),
   )

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { decodeHostRequestResult, type HostRequest } from "@cortexkit/openai-auth-core/HostRequest"
+import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { Issuer, type TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { type ResolvedSettings, resolveSettings } from "@cortexkit/openai-auth-core/Settings"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
@@ -119,7 +120,9 @@ export const accountsLayer = (options: { sim: SimulatorHandle; storePath: string
   const credentials = Credentials.layer.pipe(Layer.provideMerge(base))
   const quota = QuotaCache.layer.pipe(Layer.provide(store))
   const routed = RoutedClient.layer.pipe(Layer.provideMerge(Layer.mergeAll(credentials, quota, Transports.layer)))
-  return routed
+  // what the services log (refreshes, usage limits) stays out of the test output; a test that checks the log
+  // provides its own capture over this
+  return routed.pipe(Layer.provideMerge(Logger.layerSilent))
 }
 
 /** The body OpenCode sends for a main turn (system prompt already moved into `instructions`). */

@@ -4,6 +4,7 @@
  * Args: <store path> <issuer url> <account key> [stale limit of the lock, ms].
  */
 import { Files } from "@cortexkit/openai-auth-core/Files"
+import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { Issuer } from "@cortexkit/openai-auth-core/OAuth"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Effect, Layer, Redacted } from "effect"
@@ -28,7 +29,8 @@ const program = Effect.gen(function* () {
   const grant = yield* credentials.access(key)
   return Redacted.value(grant.access)
 })
-const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(layer)))
+// stdout carries the outcome: what the library logs (the refresh) must not go there
+const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(layer), Effect.provide(Logger.layerSilent)))
 if (exit._tag === "Success") process.stdout.write(`${exit.value}\n`)
 else {
   process.stdout.write(`failed ${JSON.stringify(exit.cause)}\n`)

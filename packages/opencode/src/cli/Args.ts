@@ -4,8 +4,12 @@
  */
 import { type Command, labelProblem, parseCommand } from "@cortexkit/openai-auth-accounts/CommandSyntax"
 import { printableLine } from "@cortexkit/openai-auth-core/Printable"
+import { version } from "../../package.json" with { type: "json" }
 
 export const BIN = "openai-auth"
+
+/** the plugin package's version (the bundle inlines it) */
+export const VERSION: string = version
 
 export const USAGE = {
   login: "login [--label <name>] [--headless]",
@@ -39,6 +43,7 @@ export const DESCRIPTIONS: Readonly<Record<CliCommandName, string>> = {
 
 export type CliRequest =
   | { readonly _tag: "Help"; readonly topic?: CliCommandName | undefined }
+  | { readonly _tag: "Version" }
   | { readonly _tag: "Login"; readonly label?: string | undefined; readonly headless: boolean; readonly json: boolean }
   | { readonly _tag: "List"; readonly json: boolean }
   | { readonly _tag: "Quota"; readonly json: boolean }
@@ -73,6 +78,11 @@ const run = (name: CliCommandName, syntax: string, args: ReadonlyArray<string>, 
 export const parseArgs = (argv: ReadonlyArray<string>): ParsedArgs => {
   const [first, ...rest] = argv
   if (first === undefined || first === "--help" || first === "-h") return { ok: true, request: { _tag: "Help" } }
+  if (first === "--version" || first === "-V" || first === "version") {
+    return rest.length === 0
+      ? { ok: true, request: { _tag: "Version" } }
+      : bad(undefined, `unexpected argument "${rest[0]}"`)
+  }
   if (first === "help") {
     const topic = rest[0]
     if (topic === undefined) return { ok: true, request: { _tag: "Help" } }
@@ -150,6 +160,7 @@ export const helpText = (topic?: CliCommandName): string => {
     "",
     `Accounts are named by their ChatGPT account id or their label; the main account (OpenCode's /login openai) is "main".`,
     `Every command accepts --json (one JSON document on stdout) and --help. Exit status: 0 ok, 1 failed, 2 bad usage.`,
+    `${BIN} --version prints the version.`,
   ].join("\n")
 }
 

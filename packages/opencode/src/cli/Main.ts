@@ -6,7 +6,7 @@
  * has its control characters escaped (a label or a server's message cannot drive the terminal).
  */
 import { printable, printableJson, printableLine } from "@cortexkit/openai-auth-core/Printable"
-import { BIN, helpText, parseArgs } from "./Args.ts"
+import { BIN, helpText, parseArgs, VERSION } from "./Args.ts"
 import { takeHostFlag } from "./Hosts.ts"
 import type { CliIo } from "./Run.ts"
 
@@ -34,6 +34,10 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<numb
   const request = parsed.request
   if (request._tag === "Help") {
     io.out(helpText(request.topic))
+    return 0
+  }
+  if (request._tag === "Version") {
+    io.out(`${BIN} ${VERSION}`)
     return 0
   }
   // loaded only once the arguments parsed: --help and usage errors answer without the runtime

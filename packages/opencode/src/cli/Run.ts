@@ -48,7 +48,7 @@ const accountsJson = (data: {
 const pollJson = (p: PollOutcome) =>
   p.ok ? { key: p.key, ok: true } : { key: p.key, ok: false, reason: p.reason, error: p.message }
 
-const execute = (request: Exclude<CliRequest, { _tag: "Help" }>, io: CliIo) =>
+const execute = (request: Exclude<CliRequest, { _tag: "Help" | "Version" }>, io: CliIo) =>
   Effect.gen(function* () {
     const commands = yield* Commands
     const now = yield* Clock.currentTimeMillis
@@ -113,7 +113,10 @@ const describeFailure = (cause: Cause.Cause<unknown>): { readonly error: string;
   return { error: String(error), errorCode: tag }
 }
 
-export const runRequest = async (request: Exclude<CliRequest, { _tag: "Help" }>, io: CliIo): Promise<Outcome> => {
+export const runRequest = async (
+  request: Exclude<CliRequest, { _tag: "Help" | "Version" }>,
+  io: CliIo,
+): Promise<Outcome> => {
   const exit = await Effect.runPromiseExit(execute(request, io).pipe(Effect.provide(cliLayer(io.env))))
   return Exit.isSuccess(exit) ? exit.value : { code: EXIT_FAILED, ...describeFailure(exit.cause) }
 }

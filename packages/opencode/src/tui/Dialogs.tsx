@@ -16,7 +16,8 @@ import type { CommandResult, CommandsShape } from "@cortexkit/openai-auth-accoun
 import { displayName, formatState } from "@cortexkit/openai-auth-accounts/Format"
 import type { TuiDialogSelectOption, TuiDialogSelectProps, TuiPluginApi } from "@opencode-ai/plugin/tui"
 import type { Effect } from "effect"
-import { quotaRows } from "./QuotaView.ts"
+import type { QuotaPolls } from "./QuotaPolls.ts"
+import { accountKeys, quotaDialogModel } from "./QuotaView.ts"
 import type { Outcome, TuiRuntime } from "./Runtime.ts"
 
 export interface DialogContext {
@@ -24,6 +25,7 @@ export interface DialogContext {
   readonly runtime: TuiRuntime
   /** re-read the files after a change (the sidebar) */
   readonly changed: () => void
+  readonly quota: QuotaPolls
 }
 
 const TITLE = "OpenAI"
@@ -81,19 +83,28 @@ const onOffOptions = (ctx: DialogContext, current: boolean, what: string, to: (e
     }),
   )
 
+/**
+ * Opens at once with what the store knows, polls every account's usage (main and every fallback, whether or
+ * not it ever served a request) and fills each row in as its poll answers; a failed poll says why.
+ */
 const openQuota = async (ctx: DialogContext) => {
-  const listed = await read(ctx, (c) => c.listAccounts())
-  if (listed === undefined) return
-  const now = Date.now()
-  select(ctx, {
-    title: `OpenAI quota (routing ${listed.data.routing}; * = selected account)`,
-    options: quotaRows(listed.data.accounts, now).map((row) => ({
-      title: row.title,
-      value: row.key,
-      description: row.description,
-    })),
-    onSelect: () => ctx.api.ui.dialog.clear(),
-  })
+  const snap = await ctx.runtime.snapshot()
+  if ("error" in snap) {
+    ctx.api.ui.toast({ variant: "error", title: TITLE, message: snap.error })
+    return
+  }
+  void ctx.quota.refresh(accountKeys(snap.doc))
+  const model = () => quotaDialogModel(snap.doc, ctx.quota.states(), Date.now(), snap.mainLoggedIn)
+  const DialogSelect = ctx.api.ui.DialogSelect
+  ctx.api.ui.dialog.replace(() => (
+    <DialogSelect<string>
+      title={model().title}
+      options={model().rows.map((row) => ({ title: row.title, value: row.key, description: row.description }))}
+      onSelect={() => ctx.api.ui.dialog.clear()}
+    />
+  ))
+  // a row carries two windows, the state and a failed poll's reason: the medium width cuts it
+  ctx.api.ui.dialog.setSize("xlarge")
 }
 
 const openAccount = async (ctx: DialogContext) => {

@@ -11,6 +11,7 @@ import type { TuiPluginApi } from "@opencode-ai/plugin/tui"
 import { openCodeSettings } from "../OpenCodeHost.ts"
 import { applyWords, DIALOGS, type DialogContext } from "./Dialogs.tsx"
 import { removeTuiMarker, writeTuiMarker } from "./Marker.ts"
+import { makeQuotaPolls } from "./QuotaPolls.ts"
 import { makeTuiRuntime } from "./Runtime.ts"
 import { registerQuotaSidebar } from "./Sidebar.tsx"
 
@@ -28,7 +29,8 @@ export const startLive = (api: TuiPluginApi): Live => {
   writeTuiMarker(storePath)
   const runtime = makeTuiRuntime()
   const sidebar = registerQuotaSidebar(api, runtime, storePath)
-  const ctx: DialogContext = { api, runtime, changed: () => void sidebar.refresh() }
+  const changed = () => void sidebar.refresh()
+  const ctx: DialogContext = { api, runtime, changed, quota: makeQuotaPolls(runtime.pollQuota, changed) }
   void sidebar.refresh()
   return {
     open: (name) =>

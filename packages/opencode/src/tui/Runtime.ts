@@ -1,24 +1,38 @@
 /**
- * The services the TUI thread needs to read and change the store: the same `Store` (with its cross-process
- * lock) and `Commands` bodies as the server part and the CLI, without credentials, HTTP or a quota poller
- * (the quota dialog shows the cached readings; the server refreshes them before it opens the dialog).
+ * The services the TUI thread needs: the same `Store` (with its cross-process lock) and `Commands` bodies as
+ * the server part and the CLI, and the quota poller with the credentials it needs, so the quota dialog asks
+ * the usage endpoint itself. The main account's tokens are OpenCode's `auth.json`, read and written the way
+ * the CLI does (a refresh is coordinated with the server part through the store's lock, as with any other
+ * process). Lines go to the plugin's log file, never to the terminal the TUI draws on.
  */
 
+import { accountServices } from "@cortexkit/openai-auth-accounts/AccountServices"
 import type { Command } from "@cortexkit/openai-auth-accounts/CommandSyntax"
 import { type CommandResult, Commands, runCommand } from "@cortexkit/openai-auth-accounts/Commands"
-import { FileLock } from "@cortexkit/openai-auth-accounts/FileLock"
-import { parseState, type StateDocument, StateFile, stateFilePath } from "@cortexkit/openai-auth-accounts/StateFile"
+import { MainCredentials } from "@cortexkit/openai-auth-accounts/Credentials"
+import { QuotaCache } from "@cortexkit/openai-auth-accounts/QuotaCache"
+import { type PollOutcome, QuotaPoller } from "@cortexkit/openai-auth-accounts/QuotaPoller"
+import { SettingsSourceRef } from "@cortexkit/openai-auth-accounts/SettingsInEffect"
+import { parseState, type StateDocument, stateFilePath } from "@cortexkit/openai-auth-accounts/StateFile"
 import { Store } from "@cortexkit/openai-auth-accounts/Store"
 import type { StoreDocument } from "@cortexkit/openai-auth-accounts/StoreSchema"
 import { Files } from "@cortexkit/openai-auth-core/Files"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
+import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
+import { Logger } from "@cortexkit/openai-auth-core/Logger"
+import { type Env, Settings } from "@cortexkit/openai-auth-core/Settings"
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
-import { openCodeSettings } from "../OpenCodeHost.ts"
+import { HostAuthFile } from "../HostAuthFile.ts"
+import { OPENCODE_IDENTITY, openCodeSettings } from "../OpenCodeHost.ts"
 
-export const tuiLayer = (settings: Layer.Layer<Settings, unknown, Files> = Settings.layerFrom(openCodeSettings())) => {
-  const base = FileLock.layer.pipe(Layer.provideMerge(settings), Layer.provideMerge(Files.layer))
-  const store = Store.layer.pipe(Layer.provideMerge(base))
-  return Layer.mergeAll(Commands.layer, StateFile.layer).pipe(Layer.provideMerge(store))
+/** the TUI thread's services, from the environment OpenCode runs in (a test gives its own) */
+export const tuiLayer = (env: Env = process.env) => {
+  const source = openCodeSettings(env)
+  return Commands.layer.pipe(
+    Layer.provideMerge(accountServices(Layer.merge(HostAuthFile.layer(env), Logger.layer), Settings.layerFrom(source))),
+    // read by the services that name the host on the wire (the quota poller)
+    Layer.provideMerge(Layer.succeed(HostIdentity, OPENCODE_IDENTITY)),
+    Layer.provideMerge(Layer.succeed(SettingsSourceRef, source)),
+  )
 }
 
 export type TuiServices = Layer.Success<ReturnType<typeof tuiLayer>>
@@ -42,17 +56,28 @@ export interface TuiRuntime {
   /** runs one of the `Commands` bodies; never rejects */
   readonly commands: <A>(f: (c: Commands["Service"]) => Effect.Effect<CommandResult<A>, unknown>) => Promise<Outcome<A>>
   readonly storePath: () => Promise<string | undefined>
-  /** the store and the state file as they are on disk now */
+  /** the store and the state file as they are on disk now, and whether OpenCode holds a ChatGPT login */
   readonly snapshot: () => Promise<
-    { readonly doc: StoreDocument; readonly state: StateDocument } | { readonly error: string }
+    | { readonly doc: StoreDocument; readonly state: StateDocument; readonly mainLoggedIn?: boolean | undefined }
+    | { readonly error: string }
   >
+  /**
+   * Polls the usage endpoint for main and every fallback in `keys` at once, calling `onOutcome` as each
+   * answers; the readings are in the store when it resolves. Never rejects.
+   */
+  readonly pollQuota: (keys: ReadonlyArray<string>, onOutcome: (outcome: PollOutcome) => void) => Promise<void>
   readonly dispose: () => Promise<void>
 }
 
 export const makeTuiRuntime = (layer: Layer.Layer<TuiServices, unknown> = tuiLayer()): TuiRuntime => {
   const runtime = ManagedRuntime.make(layer)
   const settle = async <A>(effect: Effect.Effect<CommandResult<A>, unknown, TuiServices>): Promise<Outcome<A>> => {
-    const exit = await runtime.runPromiseExit(effect)
+    const exit = await runtime.runPromiseExit(
+      effect.pipe(
+        Effect.tapCause((cause) => Effect.logWarning("a TUI command failed", { cause: Cause.squash(cause) })),
+        Effect.tap((result) => Effect.logDebug("TUI command", { summary: result.summary })),
+      ),
+    )
     return Exit.isSuccess(exit)
       ? { ok: true, summary: exit.value.summary, data: exit.value.data }
       : { ok: false, message: messageOf(exit.cause) }
@@ -82,10 +107,28 @@ export const makeTuiRuntime = (layer: Layer.Layer<TuiServices, unknown> = tuiLay
           const text = yield* files
             .readText(stateFilePath(store.path))
             .pipe(Effect.orElseSucceed(() => Option.none<string>()))
-          return { doc, state: parseState(Option.getOrUndefined(text)) }
+          const host = yield* MainCredentials
+          const mainLoggedIn = yield* host.read.pipe(
+            Effect.map(Option.isSome),
+            Effect.orElseSucceed(() => undefined),
+          )
+          return { doc, state: parseState(Option.getOrUndefined(text)), mainLoggedIn }
         }),
       )
       return Exit.isSuccess(exit) ? exit.value : { error: messageOf(exit.cause) }
+    },
+    pollQuota: async (keys, onOutcome) => {
+      await runtime.runPromiseExit(
+        Effect.gen(function* () {
+          const poller = yield* QuotaPoller
+          yield* Effect.forEach(keys, (key) => Effect.tap(poller.poll(key), (o) => Effect.sync(() => onOutcome(o))), {
+            concurrency: "unbounded",
+            discard: true,
+          })
+          // the sidebar and other processes read the readings from the store
+          yield* (yield* QuotaCache).flush
+        }),
+      )
     },
     dispose: () => runtime.dispose(),
   }

@@ -57,7 +57,24 @@ export interface Sandbox {
     extraEnv?: Record<string, string>,
     options?: RunOptions,
   ): Promise<{ code: number; stdout: string; stderr: string }>
+  /** `opencode serve` on a free loopback port in the project: a long-lived OpenCode, driven over its HTTP API */
+  serve(extraEnv?: Record<string, string>): Promise<Served>
   [Symbol.dispose](): void
+}
+
+export interface Served {
+  readonly url: string
+  /** a new session in the sandbox's project; returns its id */
+  session(): Promise<string>
+  /** sends `text` to the session with `model` and waits for the answer; returns the answer's text */
+  prompt(session: string, text: string, model?: string): Promise<string>
+  /**
+   * Runs a server command the way the TUI submits `/<name> <args>`; returns the HTTP status (our commands
+   * always end with an error, the only way OpenCode 1.18 lets a command stop the model turn: 500)
+   */
+  command(session: string, name: string, args: string, model?: string): Promise<number>
+  stop(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 export const makeSandbox = (
@@ -139,7 +156,80 @@ export const makeSandbox = (
       clearTimeout(timer)
       return { code, stdout: out.stdout, stderr: out.stderr }
     },
+    serve: async (more = {}) => {
+      const proc = Bun.spawn([binary, "serve", "--hostname=127.0.0.1", "--port=0"], {
+        cwd: project,
+        env: { ...env, ...more },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      })
+      const stop = async () => {
+        proc.kill()
+        await proc.exited
+      }
+      const url = await listeningUrl(proc.stdout).catch(async (error: unknown) => {
+        await stop()
+        throw error
+      })
+      const query = `?directory=${encodeURIComponent(project)}`
+      const send = (path: string, body: unknown) =>
+        fetch(`${url}${path}${query}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+      const post = async (path: string, body: unknown) => {
+        const response = await send(path, body)
+        const text = await response.text()
+        if (!response.ok) throw new Error(`POST ${path} answered ${response.status}: ${text}`)
+        return JSON.parse(text) as Record<string, unknown>
+      }
+      return {
+        url,
+        session: async () => String((await post("/session", {})).id),
+        prompt: async (session, text, model = "openai/gpt-5.5") => {
+          const [providerID, modelID] = model.split("/")
+          const answer = await post(`/session/${session}/message`, {
+            model: { providerID, modelID },
+            parts: [{ type: "text", text }],
+          })
+          const parts = (answer.parts ?? []) as Array<{ type?: string; text?: string }>
+          return parts
+            .filter((p) => p.type === "text")
+            .map((p) => p.text ?? "")
+            .join("")
+        },
+        command: async (session, name, args, model = "openai/gpt-5.5") => {
+          const response = await send(`/session/${session}/command`, { command: name, arguments: args, model })
+          await response.arrayBuffer()
+          return response.status
+        },
+        stop,
+        [Symbol.asyncDispose]: stop,
+      }
+    },
     [Symbol.dispose]: () => rmSync(root, { recursive: true, force: true }),
+  }
+}
+
+/** reads `opencode serve`'s stdout until it says where it listens (bounded: a stuck start fails the test) */
+const listeningUrl = async (stdout: ReadableStream<Uint8Array>, timeoutMs = 120_000): Promise<string> => {
+  const decoder = new TextDecoder()
+  let seen = ""
+  const reader = stdout.getReader()
+  const timer = setTimeout(() => void reader.cancel(), timeoutMs)
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) throw new Error(`opencode serve stopped before listening; it said: ${seen}`)
+      seen += decoder.decode(value, { stream: true })
+      const match = /listening on (http:\/\/[^\s]+)/.exec(seen)
+      if (match?.[1] !== undefined) return match[1]
+    }
+  } finally {
+    clearTimeout(timer)
+    reader.releaseLock()
   }
 }
 

@@ -115,3 +115,28 @@ export const startTui = async (
     [Symbol.asyncDispose]: close,
   }
 }
+
+const settles = (tui: Tui, what: string, test: (screen: string) => boolean, timeoutMs: number) =>
+  tui.waitFor(what, test, timeoutMs).then(
+    () => true,
+    () => false,
+  )
+
+/**
+ * Waits until the home prompt takes keys: on a busy machine it is drawn (placeholder "Ask anything") before
+ * it has focus, and keys sent then are lost. Probes with one key until it shows, then erases it.
+ */
+export const waitForPromptInput = async (tui: Tui, timeoutMs = 60_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    await tui.type("x")
+    if (await settles(tui, "the probe key in the prompt", (s) => !s.includes("Ask anything"), 3_000)) break
+    if (Date.now() >= deadline)
+      throw new Error(`the prompt took no keys within ${timeoutMs} ms:\n${await tui.screen()}`)
+  }
+  for (let i = 0; i < 20; i++) {
+    await tui.keys("BSpace")
+    if (await settles(tui, "the empty prompt", (s) => s.includes("Ask anything"), 1_000)) return
+  }
+  throw new Error(`the probe key could not be erased:\n${await tui.screen()}`)
+}

@@ -1,15 +1,7 @@
 import { expect, test } from "bun:test"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import {
-  baseArgs,
-  makeSandbox,
-  notification,
-  promptAndWait,
-  responsesFor,
-  useNetwork,
-  writePiAuth,
-} from "./harness.ts"
+import { baseArgs, makeSandbox, notification, promptAndWait, responsesFor, useNetwork, writePiAuth } from "./harness.ts"
 
 const setup = useNetwork()
 
@@ -35,11 +27,7 @@ test("/openai-dump on in pi: the next turn's wire body, redacted headers and Pi'
   const sessions = readdirSync(dumpDir).filter((name) => name !== "README.txt")
   expect(sessions).toHaveLength(1)
   const files = readdirSync(join(dumpDir, sessions[0] as string)).sort()
-  expect(files.map((name) => name.replace(/^\d+-[^.]+/, "*"))).toEqual([
-    "*.body.json",
-    "*.meta.json",
-    "*.request.json",
-  ])
+  expect(files.map((name) => name.replace(/^\d+-[^.]+/, "*"))).toEqual(["*.body.json", "*.meta.json", "*.request.json"])
   const base = join(dumpDir, sessions[0] as string, (files[0] as string).replace(/\.body\.json$/, ""))
   // the body is exactly what went on the wire, the meta names the account and Pi's transport, the token is out
   const body = JSON.parse(readFileSync(`${base}.body.json`, "utf8")) as { input: unknown; tools: unknown }
