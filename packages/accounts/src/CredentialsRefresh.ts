@@ -13,6 +13,7 @@
  * new tokens are installed unless the store already moved on, a refusal of a token someone else already
  * replaced adopts theirs.
  */
+import { HostIdentity, mainLoginOf } from "@cortexkit/openai-auth-core/HostIdentity"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { type RefreshError, TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Clock, Effect, Option, Redacted, Result } from "effect"
@@ -208,9 +209,13 @@ export const makeRefresh = Effect.gen(function* () {
         return [{ ...step, spent: outcome }, next] as const
       })
 
-  // ---- the main account: its tokens live in the host (OpenCode's auth.json); the store records its state ----
+  // ---- the main account: its tokens live in the host (OpenCode's or Pi's auth.json); the store records its state ----
 
-  const noLogin = new NeedsRelogin({ key: MAIN, reason: "no-login", message: "no ChatGPT login: run /login openai" })
+  const noLogin = new NeedsRelogin({
+    key: MAIN,
+    reason: "no-login",
+    message: `no ChatGPT login: run ${mainLoginOf(yield* HostIdentity).command}`,
+  })
 
   /** what the host and the store keep after `outcome`, given both as they are now (`doc` undefined: corrupt) */
   const settleMain = (access: MainCredentialsAccess, doc: StoreDocument | undefined, outcome: Spent, now: number) =>

@@ -113,6 +113,10 @@ describe("openai-auth --host pi, as a user runs it", () => {
     ])
     expect(list.accounts[0]).toMatchObject({ state: "active", loggedIn: true })
     expect(JSON.parse(readFileSync(home.piStore, "utf8")).accounts).toHaveLength(1)
+    // messages about the main account send the user to Pi's login, not OpenCode's
+    const refused = await suite.cli({ env }, "--host", "pi", "remove", "main")
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain("it is Pi's own login (/login openai-codex)")
     // OpenCode's store and auth.json were never touched
     expect(existsSync(home.config)).toBe(false)
     expect(existsSync(home.auth)).toBe(false)

@@ -34,10 +34,12 @@ export const STATUS_KEY = "openai-auth"
  * a version (a tool outside Pi) it is Pi's short form, `pi`.
  */
 export const piIdentity = (version?: string): HostIdentity => {
-  if (version === undefined) return { originator: ORIGINATOR, userAgent: "pi" }
+  const mainLogin = { host: "Pi", command: `/login ${PROVIDER_ID}` }
+  if (version === undefined) return { originator: ORIGINATOR, userAgent: "pi", mainLogin }
   const runtime =
     typeof process.versions.bun === "string" ? `bun/${process.versions.bun}` : `node/${process.versions.node}`
-  return { originator: ORIGINATOR, userAgent: `pi/${version} (${process.platform}; ${runtime}; ${process.arch})` }
+  const userAgent = `pi/${version} (${process.platform}; ${runtime}; ${process.arch})`
+  return { originator: ORIGINATOR, userAgent, mainLogin }
 }
 
 /** `$PI_CODING_AGENT_DIR` (a leading `~` expanded), else `~/.pi/agent` (config.js getAgentDir). */
