@@ -42,18 +42,13 @@ export interface DumpEntry {
   readonly usage?: DumpUsage
 }
 
-/** What `.meta.json` holds. */
-export interface DumpMeta {
-  readonly sessionKey: string
-  readonly sequence: number
-  readonly at: number
-  readonly account: string
-  readonly transport: string
-  readonly model: string
-  readonly url: string
+/** What `.meta.json` holds: the entry's facts without its bodies, the redacted headers, and the body's size and hash. */
+export interface DumpMeta
+  extends Pick<
+    DumpEntry,
+    "sessionKey" | "sequence" | "at" | "account" | "transport" | "model" | "url" | "status" | "usage"
+  > {
   readonly headers: unknown
-  readonly status?: number
-  readonly usage?: DumpUsage
   readonly bytes: number
   readonly sha256: string
 }
