@@ -9,6 +9,7 @@ import { MainCredentials } from "@cortexkit/openai-auth-accounts/CredentialsCont
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { configPath } from "@cortexkit/openai-auth-core/Settings"
 import { Effect, Layer } from "effect"
+import { helpText } from "../src/cli/Args.ts"
 import { cliHost, takeHostFlag } from "../src/cli/Hosts.ts"
 import { cliSuite } from "./support/cli.ts"
 
@@ -38,6 +39,9 @@ describe("openai-auth --host", () => {
       ok: false,
       error: expect.stringContaining('unknown host "mars"'),
     })
+    // --help says how to reach Pi's accounts and what Pi's main account is
+    expect(helpText()).toContain("With --host pi (or OPENAI_AUTH_HOST=pi)")
+    expect(helpText()).toContain("Pi's /login openai-codex")
   })
 
   test("pi: the store in Pi's agent dir (or $PI_OPENAI_AUTH_FILE), Pi's identity, Pi's auth.json under Pi's lock", async () => {
