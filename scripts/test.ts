@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 
 const root = join(import.meta.dir, "..")
-const order = ["testkit", "core", "transports", "accounts", "opencode"]
+const order = ["testkit", "core", "transports", "accounts", "opencode", "pi"]
 const present = new Set(readdirSync(join(root, "packages")))
 // the example hosts last: they install the packed libraries like an outside project (examples/test)
 const suites = [

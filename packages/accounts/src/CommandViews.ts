@@ -1,3 +1,4 @@
+import { HostIdentity, mainLoginOf } from "@cortexkit/openai-auth-core/HostIdentity"
 import { printableLine } from "@cortexkit/openai-auth-core/Printable"
 import { parseBoolean } from "@cortexkit/openai-auth-core/Settings"
 import { Effect, Schema } from "effect"
@@ -94,8 +95,9 @@ export const fallbackByName = (doc: StoreDocument, name: string, action: string)
   Effect.gen(function* () {
     const key = yield* resolveKey(doc, name)
     if (key === MAIN) {
+      const login = mainLoginOf(yield* HostIdentity)
       return yield* new CommandRefused({
-        message: `cannot ${action} the main account: it is OpenCode's own login (/login openai)`,
+        message: `cannot ${action} the main account: it is ${login.host}'s own login (${login.command})`,
       })
     }
     const index = doc.accounts.findIndex((a) => keyOf(a) === key)

@@ -6,6 +6,7 @@
  * in?), `StateFile` (keep-warm status), `Logger` (apply a level live), `QuotaPoller` (fresh quota).
  */
 
+import { HostIdentity, mainLoginOf } from "@cortexkit/openai-auth-core/HostIdentity"
 import { parseIdentity } from "@cortexkit/openai-auth-core/Jwt"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { printableLine } from "@cortexkit/openai-auth-core/Printable"
@@ -98,8 +99,9 @@ export const make = Effect.gen(function* () {
 
   const addAccount = Effect.fn("Commands.addAccount")(function* (tokens: TokenSet, label?: string) {
     if (yield* isMainLogin(tokens)) {
+      const login = mainLoginOf(yield* HostIdentity)
       return yield* new CommandRefused({
-        message: `${tokens.email ?? tokens.accountId} is already the main account (OpenCode's /login openai); log in with another ChatGPT account to add a fallback`,
+        message: `${tokens.email ?? tokens.accountId} is already the main account (${login.host}'s ${login.command}); log in with another ChatGPT account to add a fallback`,
       })
     }
     const now = yield* Clock.currentTimeMillis

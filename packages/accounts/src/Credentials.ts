@@ -20,14 +20,21 @@ import {
   grantOf,
   MainCredentials,
 } from "./CredentialsContract.ts"
-import { EXPIRY_SKEW_MS, fresh, logAdopted, makeRefresh, sameToken } from "./CredentialsRefresh.ts"
+import {
+  EXPIRY_SKEW_MS,
+  fresh,
+  logAdopted,
+  makeRefresh,
+  PERMANENT_REFRESH_FAILURES,
+  sameToken,
+} from "./CredentialsRefresh.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
 import { Store } from "./Store.ts"
 
 // the contract is part of this module's face: every name of it is reachable from here as before the split
 export * from "./CredentialsContract.ts"
 
-export { EXPIRY_SKEW_MS }
+export { EXPIRY_SKEW_MS, PERMANENT_REFRESH_FAILURES }
 
 export const BACKOFF_BASE_MS = 5_000
 export const BACKOFF_MAX_MS = 5 * 60_000

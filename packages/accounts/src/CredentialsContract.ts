@@ -20,15 +20,30 @@ export class MainCredentialsError extends Schema.TaggedError<MainCredentialsErro
   message: Schema.String,
 }) {}
 
+/** Reading and writing the host's tokens. */
+export interface MainCredentialsAccess {
+  /** the host's current OAuth tokens for `openai` (None when it holds none, or an API key) */
+  readonly read: Effect.Effect<Option.Option<HostTokens>, MainCredentialsError>
+  readonly write: (tokens: TokenSet) => Effect.Effect<void, MainCredentialsError>
+}
+
+export interface MainCredentialsShape extends MainCredentialsAccess {
+  /**
+   * For a host whose store has a lock of its own and whose own code refreshes under it (Pi's `auth.json`):
+   * runs `body` holding that lock, with `held` reading and writing as its holder. A refresh of the main
+   * account runs inside it, so the host's refresher and ours never spend the same refresh token. It is
+   * taken before our store's lock and never while that lock is held, so `read`/`write` outside `body` must
+   * not wait for it. Absent: our store's lock alone serialises refreshes (OpenCode's store has no lock).
+   */
+  readonly exclusive?: <A, E, R>(
+    body: (held: MainCredentialsAccess) => Effect.Effect<A, E, R>,
+  ) => Effect.Effect<A, E | MainCredentialsError, R>
+}
+
 /** The host's side of the main account: where its tokens are read from and written back to. */
-export class MainCredentials extends Context.Service<
-  MainCredentials,
-  {
-    /** the host's current OAuth tokens for `openai` (None when it holds none, or an API key) */
-    readonly read: Effect.Effect<Option.Option<HostTokens>, MainCredentialsError>
-    readonly write: (tokens: TokenSet) => Effect.Effect<void, MainCredentialsError>
-  }
->()("@cortexkit/openai-auth-accounts/MainCredentials") {
+export class MainCredentials extends Context.Service<MainCredentials, MainCredentialsShape>()(
+  "@cortexkit/openai-auth-accounts/MainCredentials",
+) {
   /** no main account (a script, the CLI before login): every access to `main` says so */
   static readonly layerNone = Layer.succeed(MainCredentials, {
     read: Effect.succeed(Option.none()),

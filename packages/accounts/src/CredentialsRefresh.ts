@@ -13,6 +13,7 @@
  * new tokens are installed unless the store already moved on, a refusal of a token someone else already
  * replaced adopts theirs.
  */
+import { HostIdentity, mainLoginOf } from "@cortexkit/openai-auth-core/HostIdentity"
 import type { TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { type RefreshError, TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
 import { Clock, Effect, Option, Redacted, Result } from "effect"
@@ -24,6 +25,7 @@ import {
   grantOf,
   type HostTokens,
   MainCredentials,
+  type MainCredentialsAccess,
   NeedsRelogin,
 } from "./CredentialsContract.ts"
 import { FileLock } from "./FileLock.ts"
@@ -33,8 +35,13 @@ import type { Account, StoreDocument } from "./StoreSchema.ts"
 /** A token is refreshed this long before it expires, so a request never leaves with a token about to die. */
 export const EXPIRY_SKEW_MS = 60_000
 
-/** the issuer's own refusals: the refresh token is dead, only a new login helps */
-const PERMANENT = new Set(["RefreshTokenReused", "RefreshTokenExpired", "RefreshTokenInvalidated", "RefreshRejected"])
+/** the issuer's own refusals: the refresh token is dead, only a new login helps (a host refreshing itself asks here) */
+export const PERMANENT_REFRESH_FAILURES: ReadonlySet<string> = new Set([
+  "RefreshTokenReused",
+  "RefreshTokenExpired",
+  "RefreshTokenInvalidated",
+  "RefreshRejected",
+])
 
 /** how many times a refresh starts over when the lock changed hands under it */
 const ROUNDS = 3
@@ -117,7 +124,7 @@ export const makeRefresh = Effect.gen(function* () {
       Effect.tap((t) => logRefreshed(key, t.expiresAt)),
       Effect.map((t): Spent => ({ _tag: "Refreshed", spent: refresh, tokens: t })),
       Effect.catch((error) =>
-        PERMANENT.has(error._tag)
+        PERMANENT_REFRESH_FAILURES.has(error._tag)
           ? Effect.succeed<Spent>({ _tag: "Refused", spent: refresh, error })
           : Effect.fail(unavailable(key)(error)),
       ),
@@ -202,14 +209,18 @@ export const makeRefresh = Effect.gen(function* () {
         return [{ ...step, spent: outcome }, next] as const
       })
 
-  // ---- the main account: its tokens live in the host (OpenCode's auth.json); the store records its state ----
+  // ---- the main account: its tokens live in the host (OpenCode's or Pi's auth.json); the store records its state ----
 
-  const noLogin = new NeedsRelogin({ key: MAIN, reason: "no-login", message: "no ChatGPT login: run /login openai" })
+  const noLogin = new NeedsRelogin({
+    key: MAIN,
+    reason: "no-login",
+    message: `no ChatGPT login: run ${mainLoginOf(yield* HostIdentity).command}`,
+  })
 
   /** what the host and the store keep after `outcome`, given both as they are now (`doc` undefined: corrupt) */
-  const settleMain = (doc: StoreDocument | undefined, outcome: Spent, now: number) =>
+  const settleMain = (access: MainCredentialsAccess, doc: StoreDocument | undefined, outcome: Spent, now: number) =>
     Effect.gen(function* () {
-      const current = yield* host.read.pipe(Effect.mapError(unavailable(MAIN)))
+      const current = yield* access.read.pipe(Effect.mapError(unavailable(MAIN)))
       if (Option.isNone(current)) return [decided(Result.fail(noLogin)), doc] as const
       const stored = current.value
       if (!sameToken(stored.refresh, outcome.spent)) {
@@ -224,7 +235,7 @@ export const makeRefresh = Effect.gen(function* () {
         return [decided("again"), doc] as const
       }
       if (outcome._tag === "Refreshed") {
-        yield* host.write(outcome.tokens).pipe(Effect.mapError(unavailable(MAIN)))
+        yield* access.write(outcome.tokens).pipe(Effect.mapError(unavailable(MAIN)))
         return [decided(Result.succeed(grantOf(MAIN, outcome.tokens))), mainCleared(doc)] as const
       }
       const error = outcome.error
@@ -236,11 +247,11 @@ export const makeRefresh = Effect.gen(function* () {
     })
 
   const mainStep =
-    (rejected: Redacted.Redacted<string> | undefined, issuer: string) =>
+    (access: MainCredentialsAccess, rejected: Redacted.Redacted<string> | undefined, issuer: string) =>
     (doc: StoreDocument | undefined, held: HeldLock) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const current = yield* host.read.pipe(Effect.mapError(unavailable(MAIN)))
+        const current = yield* access.read.pipe(Effect.mapError(unavailable(MAIN)))
         if (Option.isNone(current)) return [decided(Result.fail(noLogin)), doc] as const
         const stored = current.value
         const someoneElseRefreshed = rejected !== undefined && !sameToken(stored.access, rejected)
@@ -250,36 +261,53 @@ export const makeRefresh = Effect.gen(function* () {
         }
         if (!(yield* held.stillHeld)) return [decided("again"), doc] as const
         const outcome = yield* spend(MAIN, stored.refresh, issuer)
-        const [step, next] = yield* settleMain(doc, outcome, now)
+        const [step, next] = yield* settleMain(access, doc, outcome, now)
         return [{ ...step, spent: outcome }, next] as const
       })
 
   const storeFailure = (key: string) => (e: { readonly message: string }) => Effect.fail(unavailable(key)(e))
+
+  /** the main account's round under our store's lock, reading and writing the host's tokens through `access` */
+  const mainRound = (
+    access: MainCredentialsAccess,
+    rejected: Redacted.Redacted<string> | undefined,
+    issuer: string,
+    now: number,
+  ) =>
+    Effect.gen(function* () {
+      const step = mainStep(access, rejected, issuer)
+      const attempt = yield* store
+        .modifyOnce(
+          (doc, held): Effect.Effect<Modification<Step>, CredentialsError> =>
+            Effect.map(step(doc, held), ([s, next]) => [s, next ?? doc] as const),
+        )
+        .pipe(
+          // an unreadable store does not stop the main account: the lock alone serialises its refreshes
+          Effect.catchTag("StoreCorrupt", () =>
+            lock.withLock(`${store.path}.lock`, (handle) =>
+              Effect.map(step(undefined, handle), ([s]) => ({ result: s, fenced: false })),
+            ),
+          ),
+        )
+      const spent = attempt.result.spent
+      if (!attempt.fenced || spent === undefined) return attempt.result.decision
+      return yield* store.modify((doc) =>
+        Effect.map(settleMain(access, doc, spent, now), ([s, next]) => [s.decision, next ?? doc] as const),
+      )
+    })
 
   /** one round: the step under the lock, then (when its write was fenced) its outcome settled on the store as it is */
   const round = (key: string, rejected: Redacted.Redacted<string> | undefined, issuer: string) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (key === MAIN) {
-        const step = mainStep(rejected, issuer)
-        const attempt = yield* store
-          .modifyOnce(
-            (doc, held): Effect.Effect<Modification<Step>, CredentialsError> =>
-              Effect.map(step(doc, held), ([s, next]) => [s, next ?? doc] as const),
-          )
-          .pipe(
-            // an unreadable store does not stop the main account: the lock alone serialises its refreshes
-            Effect.catchTag("StoreCorrupt", () =>
-              lock.withLock(`${store.path}.lock`, (handle) =>
-                Effect.map(step(undefined, handle), ([s]) => ({ result: s, fenced: false })),
-              ),
-            ),
-          )
-        const spent = attempt.result.spent
-        if (!attempt.fenced || spent === undefined) return attempt.result.decision
-        return yield* store.modify((doc) =>
-          Effect.map(settleMain(doc, spent, now), ([s, next]) => [s.decision, next ?? doc] as const),
-        )
+        // a host whose store has a lock of its own (Pi) is entered first: its refresher and ours never both spend
+        const underStoreLock = (access: MainCredentialsAccess) => mainRound(access, rejected, issuer, now)
+        return yield* host.exclusive === undefined
+          ? underStoreLock(host)
+          : host
+              .exclusive(underStoreLock)
+              .pipe(Effect.catchTag("MainCredentialsError", (e) => Effect.fail(unavailable(MAIN)(e))))
       }
       const attempt = yield* store.modifyOnce(fallbackStep(key, rejected, issuer))
       const spent = attempt.result.spent

@@ -66,6 +66,14 @@ const usageLimitResponse = (message: string, resetsAt: number | undefined, now: 
 export const toResponse = (error: Exclude<RoutedError, RequestAborted>, now: number): Response => {
   switch (error._tag) {
     case "AllAccountsGated":
+      // waiting cures a quota; only a login cures a dead token (a 401, so no client retries it or calls it a
+      // usage limit); a token endpoint that failed for now is a 503 a client may retry
+      if (error.blockedBy === "login") {
+        return json(401, { error: { type: "no_usable_account", code: "needs_login", message: error.message } })
+      }
+      if (error.blockedBy === "credentials") {
+        return json(503, { error: { type: "credentials_unavailable", message: error.message } })
+      }
       return usageLimitResponse(error.message, error.retryAt, now)
     case "RequestRefused": {
       const failure = error.failure

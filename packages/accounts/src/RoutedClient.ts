@@ -72,13 +72,33 @@ export interface SendOptions {
   readonly document?: StoreDocument | undefined
 }
 
-/** Every account is exhausted, gated by the killswitch or needs a login: the caller gets a 429 at once. */
+/**
+ * No account could be asked: each is exhausted, held back by the killswitch, waiting for a new login, or its
+ * token could not be had right now. `blockedBy` says which wait it is when it is not a quota one: only a login
+ * helps (`login`), or a token refresh failed for a passing reason (`credentials`).
+ */
 export class AllAccountsGated extends Schema.TaggedError<AllAccountsGated>()("AllAccountsGated", {
   message: Schema.String,
   /** epoch ms at which the first account becomes usable again */
   retryAt: Schema.optional(Schema.Number),
+  blockedBy: Schema.optional(Schema.Literals(["login", "credentials"])),
   attempts: Schema.Array(Schema.Any),
 }) {}
+
+/** What keeps every account from serving when none has a quota reset ahead (see `AllAccountsGated`). */
+const blockerOf = (
+  /** the earliest quota reset among the accounts left out, if any */
+  retryAt: number | undefined,
+  skipped: ReadonlyArray<{ readonly reason: SkipReason }>,
+  attempts: ReadonlyArray<Attempt>,
+): { readonly blockedBy?: "login" | "credentials" } => {
+  if (attempts.some((a) => a.outcome === "CredentialsUnavailable")) return { blockedBy: "credentials" }
+  const waitsForLogin =
+    retryAt === undefined &&
+    skipped.every((s) => s.reason._tag === "NeedsRelogin") &&
+    attempts.every((a) => a.outcome === "NeedsRelogin")
+  return waitsForLogin ? { blockedBy: "login" } : {}
+}
 
 /** The last refusal, passed on to the caller as the backend's own status. */
 export class RequestRefused extends Schema.TaggedError<RequestRefused>()("RequestRefused", {
@@ -210,6 +230,7 @@ export const make = Effect.gen(function* () {
       return yield* new AllAccountsGated({
         message: `no account can serve this request: ${chosen.skipped.map((s) => describeSkip(s.account.key, s.reason)).join("; ")}`,
         retryAt: chosen.retryAt,
+        ...blockerOf(chosen.retryAt, chosen.skipped, attempts),
         attempts,
       })
     }
@@ -333,6 +354,7 @@ export const make = Effect.gen(function* () {
     if (last !== undefined) return yield* last
     return yield* new AllAccountsGated({
       message: `no account could be used: ${attempts.map((a) => `${a.account}: ${a.message ?? a.outcome}`).join("; ")}`,
+      ...blockerOf(undefined, chosen.skipped, attempts),
       attempts,
     })
   })

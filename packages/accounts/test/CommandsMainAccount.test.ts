@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { DeviceFlow } from "@cortexkit/openai-auth-core/DeviceFlow"
 import { Files } from "@cortexkit/openai-auth-core/Files"
+import { HostIdentity } from "@cortexkit/openai-auth-core/HostIdentity"
 import { Http } from "@cortexkit/openai-auth-core/Http"
 import { Issuer, TokenSet } from "@cortexkit/openai-auth-core/OAuth"
 import { TokenClient } from "@cortexkit/openai-auth-core/TokenClient"
@@ -51,14 +52,25 @@ describe("adding the main account again as a fallback", () => {
     const storePath = join(dir.dir, "openai-auth.json")
     const main = sim.addAccount({ accountId: "acct_again_main", userId: "user_again_main", email: "me@example.com" })
     const host = new HostStore(main)
-    sim.nextLogin(main.accountId)
-    const error = await Effect.runPromise(
-      Effect.flip(deviceLoginAndAdd("again")).pipe(Effect.provide(layerFor(storePath, host))),
-    )
-    expect(error._tag).toBe("CommandRefused")
-    expect(error.message).toBe(
+    // the line names the host's own login: OpenCode's, Pi's, or (a host that named none) the facade's
+    const refusal = async (mainLogin?: { host: string; command: string }) => {
+      sim.nextLogin(main.accountId)
+      const error = await Effect.runPromise(
+        Effect.flip(deviceLoginAndAdd("again")).pipe(
+          Effect.provide(layerFor(storePath, host)),
+          Effect.provideService(HostIdentity, { originator: "test", userAgent: "test", mainLogin }),
+        ),
+      )
+      expect(error._tag).toBe("CommandRefused")
+      return error.message
+    }
+    expect(await refusal({ host: "OpenCode", command: "/login openai" })).toBe(
       "me@example.com is already the main account (OpenCode's /login openai); log in with another ChatGPT account to add a fallback",
     )
+    expect(await refusal({ host: "Pi", command: "/login openai-codex" })).toContain(
+      "already the main account (Pi's /login openai-codex)",
+    )
+    expect(await refusal()).toContain("already the main account (the host's login.browser() or login.device())")
     expect(existsSync(storePath) ? (JSON.parse(readFileSync(storePath, "utf8")).accounts ?? []) : []).toEqual([])
   })
 

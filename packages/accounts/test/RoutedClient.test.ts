@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { Effect, ManagedRuntime } from "effect"
 import { MAIN } from "../src/AccountKey.ts"
+import { toResponse } from "../src/RequestPath.ts"
 import { RoutedClient } from "../src/RoutedClient.ts"
 import { Store } from "../src/Store.ts"
 import {
@@ -254,5 +255,56 @@ describe("RoutedClient", () => {
     const second = await t.sendResult("ses_reused")
     expect(second._tag).toBe("Failure")
     expect(sim.refreshes.length).toBe(refreshes)
+  })
+
+  test("every account waiting for a login is told apart from a quota wait: a 401 at the request path", async () => {
+    await using t = await setup()
+    const dead = async (refresh: string | undefined) =>
+      fetch(`${sim.url}/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: refresh ?? "",
+          client_id: "app_EMoamEEZ73f0CkXaXp7hrann",
+        }),
+      })
+    // both refresh tokens are spent elsewhere and both access tokens expired: only new logins help
+    expect((await dead(t.main.tokens.refresh)).status).toBe(200)
+    expect((await dead(t.fallbacks[0]?.tokens.refresh)).status).toBe(200)
+    t.host.tokens = hostTokens(t.main, Date.now() - 1000)
+    await t.expireFallbacks()
+    for (const session of ["ses_login_1", "ses_login_2"]) {
+      // the first request finds out (attempts), the second is refused at selection (skipped)
+      const result = await t.sendResult(session)
+      if (result._tag !== "Failure" || result.failure._tag !== "AllAccountsGated") throw new Error("expected gated")
+      expect(result.failure.blockedBy).toBe("login")
+      const response = toResponse(result.failure, Date.now())
+      expect(response.status).toBe(401)
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("needs_login")
+    }
+  })
+
+  test("a token endpoint that fails for now is a 503 to retry, not a usage limit and not a logout", async () => {
+    await using t = await setup({ fallbacks: 0 })
+    t.host.tokens = hostTokens(t.main, Date.now() - 1000)
+    sim.scriptRefresh(t.main.accountId, { kind: "status", status: 503 })
+    const result = await t.sendResult("ses_token_down")
+    if (result._tag !== "Failure" || result.failure._tag !== "AllAccountsGated") throw new Error("expected gated")
+    expect(result.failure.blockedBy).toBe("credentials")
+    expect(toResponse(result.failure, Date.now()).status).toBe(503)
+    expect((await t.readStore()).main?.state).toBeUndefined()
+  })
+
+  test("a quota wait stays the backend's usage-limit answer, with the reset", async () => {
+    await using t = await setup({ fallbacks: 0 })
+    sim.script(t.main.accountId, { fault: { kind: "usage_limit", resetsInSeconds: 600 } })
+    await t.sendResult("ses_quota_wait")
+    const result = await t.sendResult("ses_quota_wait")
+    if (result._tag !== "Failure" || result.failure._tag !== "AllAccountsGated") throw new Error("expected gated")
+    expect(result.failure.blockedBy).toBeUndefined()
+    const response = toResponse(result.failure, Date.now())
+    expect(response.status).toBe(429)
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(500)
   })
 })

@@ -11,7 +11,21 @@ export interface HostIdentity {
   readonly originator: string
   /** e.g. `opencode/1.18.33` */
   readonly userAgent: string
+  /** how a user of this host signs the main account in, for messages that send them there */
+  readonly mainLogin?: MainLogin | undefined
 }
+
+export interface MainLogin {
+  /** the host's name as a user knows it: `OpenCode`, `Pi` */
+  readonly host: string
+  /** what signs the main account in: `/login openai` */
+  readonly command: string
+}
+
+/** A host that named no login of its own: a plain host of the facade signs the main account in with `login.*`. */
+export const DEFAULT_MAIN_LOGIN: MainLogin = { host: "the host", command: "login.browser() or login.device()" }
+
+export const mainLoginOf = (identity: HostIdentity): MainLogin => identity.mainLogin ?? DEFAULT_MAIN_LOGIN
 
 export const LIBRARY_IDENTITY: HostIdentity = {
   originator: "cortexkit_openai_auth",

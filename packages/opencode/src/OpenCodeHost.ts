@@ -15,7 +15,11 @@ import {
 } from "@cortexkit/openai-auth-core/Settings"
 
 /** What OpenCode's own Codex hook sends (OpenCode 1.18.33's built-in `codex` plugin); OpenCode's requests carry their own User-Agent. */
-export const OPENCODE_IDENTITY: HostIdentity = { originator: "opencode", userAgent: "opencode/1.18.33" }
+export const OPENCODE_IDENTITY: HostIdentity = {
+  originator: "opencode",
+  userAgent: "opencode/1.18.33",
+  mainLogin: { host: "OpenCode", command: "/login openai" },
+}
 
 const SETTINGS_FILE = "openai-auth.json"
 

@@ -5,7 +5,10 @@
  * once the answer has ended, keep-warm tracking, the state file the sidebar reads, and the dump's usage.
  * Neither competes with the first byte or the stream.
  */
+import { dumpHook } from "@cortexkit/openai-auth-accounts/DumpHook"
+import type { Dumps } from "@cortexkit/openai-auth-accounts/Dumps"
 import {
+  type AfterEnd,
   HOST_NOTE_PREFIX,
   makeFetch as makePathFetch,
   type RequestHooks,
@@ -13,11 +16,9 @@ import {
 } from "@cortexkit/openai-auth-accounts/RequestPath"
 import type { StreamEnd } from "@cortexkit/openai-auth-accounts/RoutedClient"
 import { StateFile } from "@cortexkit/openai-auth-accounts/StateFile"
-import { Clock, Effect, Ref } from "effect"
-import { Dumps } from "./Dumps.ts"
+import { Clock, Effect } from "effect"
 import { KeepWarm } from "./KeepWarm.ts"
 import type { PluginRuntime } from "./Runtime.ts"
-import { warmUsage } from "./Warmer.ts"
 
 export { toResponse } from "@cortexkit/openai-auth-accounts/RequestPath"
 
@@ -37,31 +38,12 @@ export const AGENT_HEADER = `${HOST_NOTE_PREFIX}agent`
 
 type OpenCodeServices = Dumps | KeepWarm | StateFile
 
-/** The dump of one served request: what went on the wire and what OpenCode handed to `fetch`. */
-const writeDump = (turn: ServedTurn, sequence: number) =>
-  Effect.gen(function* () {
-    const { call, host, routed } = turn
-    yield* (yield* Dumps).write({
-      sessionKey: routed.sessionKey,
-      sequence,
-      at: turn.startedAt,
-      account: routed.account,
-      transport: routed.response.transport,
-      model: host.body.model,
-      url: routed.request.url,
-      headers: routed.request.headers,
-      body: routed.request.body,
-      hostRequest: { url: call.url, headers: host.headers, body: typeof call.body === "string" ? call.body : "" },
-      status: routed.response.status,
-    })
-  })
-
 /** After the answer ended: keep the session warm, tell the sidebar, and complete the dump with the usage. */
 const afterAnswer = (
   turn: ServedTurn,
   subagent: boolean | undefined,
   servedAt: number,
-  dumpSequence: number | undefined,
+  dumped: AfterEnd<Dumps> | undefined,
 ) =>
   Effect.fnUntraced(function* (end: StreamEnd) {
     const { routed } = turn
@@ -85,22 +67,19 @@ const afterAnswer = (
         ...(s.keepWarm?.lastWarm === undefined ? {} : { lastWarm: s.keepWarm.lastWarm }),
       },
     }))
-    if (dumpSequence !== undefined && end.usage !== undefined) {
-      yield* (yield* Dumps).complete(routed.sessionKey, dumpSequence, warmUsage(end.usage))
-    }
+    if (dumped !== undefined) yield* dumped(end)
   })
 
 /** OpenCode's request hooks; `sequence` numbers this fetch's dumps. */
 export const openCodeHooks = (options: FetchOptions = {}): RequestHooks<OpenCodeServices> => {
-  const sequence = Ref.makeUnsafe(0)
+  const dump = dumpHook()
   return {
     served: (turn) =>
       Effect.gen(function* () {
         const servedAt = yield* Clock.currentTimeMillis
-        const dumpSequence = turn.settings.dump ? yield* Ref.updateAndGet(sequence, (n) => n + 1) : undefined
-        if (dumpSequence !== undefined) yield* Effect.forkDetach(writeDump(turn, dumpSequence))
+        const dumped = yield* dump(turn)
         const subagent = options.isSubagent === undefined ? false : options.isSubagent(turn.routed.sessionKey)
-        return afterAnswer(turn, subagent, servedAt, dumpSequence)
+        return afterAnswer(turn, subagent, servedAt, dumped)
       }),
   }
 }

@@ -6,10 +6,9 @@
  */
 import { clientServices } from "@cortexkit/openai-auth-accounts/ClientServices"
 import type { MainCredentials } from "@cortexkit/openai-auth-accounts/Credentials"
-import { LiveSettings } from "@cortexkit/openai-auth-accounts/LiveSettings"
-import { type Env, Settings } from "@cortexkit/openai-auth-core/Settings"
-import { Effect, Layer, ManagedRuntime } from "effect"
-import { Dumps } from "./Dumps.ts"
+import { dumpsLayer } from "@cortexkit/openai-auth-accounts/DumpHook"
+import type { Env } from "@cortexkit/openai-auth-core/Settings"
+import { Layer, ManagedRuntime } from "effect"
 import { OPENCODE_IDENTITY, openCodeSettings } from "./OpenCodeHost.ts"
 import { WarmerLayer } from "./Warmer.ts"
 
@@ -21,17 +20,7 @@ export const pluginLayer = (env: Env, main: Layer.Layer<MainCredentials>) => {
     main,
     ignoreBadFile: true,
   })
-  const dumps = Layer.effect(
-    Dumps,
-    Effect.gen(function* () {
-      const settings = yield* LiveSettings
-      const startup = yield* Settings
-      return yield* Dumps.make({
-        dumpDir: startup.dumpDir,
-        enabled: Effect.map(settings.current, (s) => s.dump),
-      })
-    }),
-  ).pipe(Layer.provideMerge(client))
+  const dumps = dumpsLayer(openCodeSettings(env)).pipe(Layer.provideMerge(client))
   return WarmerLayer.pipe(Layer.provideMerge(dumps))
 }
 

@@ -1,4 +1,4 @@
-export * as Dumps from "./Dumps.ts"
+export * as Dumps from "@cortexkit/openai-auth-accounts/Dumps"
 export * as KeepWarm from "./KeepWarm.ts"
 export * as OpenCodeHost from "./OpenCodeHost.ts"
 export * as Pipeline from "./Pipeline.ts"

@@ -2,6 +2,7 @@ import { describe, expect } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Dumps, type DumpUsage } from "@cortexkit/openai-auth-accounts/Dumps"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
@@ -12,7 +13,6 @@ import { commonPrefix, describeCause } from "../src/analyze/Diff.ts"
 import { loadSession } from "../src/analyze/Load.ts"
 import { analyzeSession } from "../src/analyze/Report.ts"
 import { runAnalyzeCache } from "../src/analyze/Run.ts"
-import { Dumps, type DumpUsage } from "../src/Dumps.ts"
 
 type Body = Record<string, unknown>
 const encoder = new TextEncoder()

@@ -4,8 +4,8 @@
  * something core `Files` offers (the plugin never needs it), so this CLI-only reader uses `FileSystem`.
  */
 import { join } from "node:path"
+import { parseDumpName, sanitizeSessionKey } from "@cortexkit/openai-auth-accounts/Dumps"
 import { Effect, FileSystem, Schema } from "effect"
-import { parseDumpName, sanitizeSessionKey } from "../Dumps.ts"
 import type { DumpRecord } from "./Report.ts"
 
 export class DumpDirMissing extends Schema.TaggedError<DumpDirMissing>()("DumpDirMissing", {

@@ -153,11 +153,13 @@ export const helpText = (topic?: CliCommandName): string => {
   )
   return [
     `${BIN}: manage ChatGPT accounts for the OpenCode OpenAI auth plugin`,
+    `With --host pi (or OPENAI_AUTH_HOST=pi): the Pi coding agent extension's accounts instead, in Pi's agent dir.`,
     "",
     "Commands:",
     ...lines,
     "",
-    `Accounts are named by their ChatGPT account id or their label; the main account (OpenCode's /login openai) is "main".`,
+    `Accounts are named by their ChatGPT account id or their label; the main account is "main" (OpenCode's`,
+    `/login openai, or with --host pi Pi's /login openai-codex).`,
     `Every command accepts --json (one JSON document on stdout) and --help. Exit status: 0 ok, 1 failed, 2 bad usage.`,
     `${BIN} --version prints the version.`,
   ].join("\n")

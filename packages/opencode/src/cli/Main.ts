@@ -7,6 +7,7 @@
  */
 import { printable, printableJson, printableLine } from "@cortexkit/openai-auth-core/Printable"
 import { BIN, helpText, parseArgs, VERSION } from "./Args.ts"
+import { takeHostFlag } from "./Hosts.ts"
 import type { CliIo } from "./Run.ts"
 
 export type { CliIo } from "./Run.ts"
@@ -26,7 +27,9 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<numb
     io.err(`${BIN}: ${oneLine(message)}`)
     return status
   }
-  const parsed = parseArgs(argv)
+  const host = takeHostFlag(argv, io.env)
+  if (!host.ok) return failed(EXIT_USAGE, "Usage", host.error)
+  const parsed = parseArgs(host.argv)
   if (!parsed.ok) return failed(EXIT_USAGE, "Usage", parsed.error)
   const request = parsed.request
   if (request._tag === "Help") {
@@ -39,7 +42,7 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<numb
   }
   // loaded only once the arguments parsed: --help and usage errors answer without the runtime
   const { redact, runRequest } = await import("./Run.ts")
-  const outcome = await runRequest(request, io)
+  const outcome = await runRequest(request, { ...io, env: host.env })
   const hasText = outcome.text !== undefined && outcome.text !== ""
   if (hasText) io.out(json ? printableJson(redact(outcome.text ?? "")) : printable(redact(outcome.text ?? "")))
   if (outcome.error === undefined) return outcome.code

@@ -7,6 +7,7 @@
 import { expect, test } from "bun:test"
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
+import { README_NAME, readmeText } from "@cortexkit/openai-auth-accounts/Dumps"
 import { STATE_FILE_NAME } from "@cortexkit/openai-auth-accounts/StateFile"
 import { listen } from "@cortexkit/openai-auth-core/CallbackServer"
 import { Files } from "@cortexkit/openai-auth-core/Files"
@@ -14,7 +15,6 @@ import { MAX_LOG_BYTES } from "@cortexkit/openai-auth-core/Logger"
 import { resolveSettings } from "@cortexkit/openai-auth-core/Settings"
 import { Effect, Exit, Fiber, Layer, Result, Scope } from "effect"
 import { fallbackAccount, hostRequest, simulatorSuite } from "../../../accounts/test/support/fixture.ts"
-import { README_NAME, README_TEXT } from "../../src/Dumps.ts"
 import { HostAuthFile, hostAuthPath } from "../../src/HostAuthFile.ts"
 import { openCodeSettings } from "../../src/OpenCodeHost.ts"
 import { makeFetch } from "../../src/Pipeline.ts"
@@ -85,7 +85,7 @@ test("dumps are off by default, and the dump README says they hold prompts", () 
   const resolved = resolveSettings(openCodeSettings({}), undefined, { tmpDir: "/tmp", homeDir: "/home/x" })
   if (Result.isFailure(resolved)) throw new Error(resolved.failure.message)
   expect(resolved.success.dump).toBe(false)
-  expect(README_TEXT).toMatch(/FULL PROMPTS/)
+  expect(readmeText("CORTEXKIT_OPENAI_AUTH_DUMP")).toMatch(/FULL PROMPTS/)
   held.push("dumps: off by default; README says FULL PROMPTS")
 })
 

@@ -2,15 +2,15 @@
  * Request dumps for prompt-cache debugging: the exact wire body of every Codex request, its redacted
  * metadata, and the host's original request, one set of files per request under a per-session folder.
  * Opt-in only (the files hold full prompts), read by `analyze:cache`. Nothing here may fail or slow the
- * caller's request: every failure ends in the log.
+ * caller's request: every failure ends in the log. A host's request path writes them through `dumpHook`
+ * (DumpHook.ts); the OpenCode plugin and the Pi extension both do.
  */
 import { createHash } from "node:crypto"
 import { join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { redactValue } from "@cortexkit/openai-auth-core/Redact"
-import { Settings } from "@cortexkit/openai-auth-core/Settings"
-import { Context, Effect, Layer } from "effect"
+import { Context, Deferred, Effect, Exit, Layer } from "effect"
 
 export interface DumpUsage {
   readonly inputTokens: number
@@ -42,34 +42,35 @@ export interface DumpEntry {
   readonly usage?: DumpUsage
 }
 
-/** What `.meta.json` holds. */
-export interface DumpMeta {
-  readonly sessionKey: string
-  readonly sequence: number
-  readonly at: number
-  readonly account: string
-  readonly transport: string
-  readonly model: string
-  readonly url: string
+/** What `.meta.json` holds: the entry's facts without its bodies, the redacted headers, and the body's size and hash. */
+export interface DumpMeta
+  extends Pick<
+    DumpEntry,
+    "sessionKey" | "sequence" | "at" | "account" | "transport" | "model" | "url" | "status" | "usage"
+  > {
   readonly headers: unknown
-  readonly status?: number
-  readonly usage?: DumpUsage
   readonly bytes: number
   readonly sha256: string
 }
 
 export const README_NAME = "README.txt"
 
-export const README_TEXT = `These are OpenCode OpenAI auth request dumps (dump setting / CORTEXKIT_OPENAI_AUTH_DUMP).
+/** the dump switch OpenCode and Pi share */
+const DUMP_VARIABLE = "CORTEXKIT_OPENAI_AUTH_DUMP"
+
+/** The README written into the dump directory; `dumpVariable` is the host's name of the dump switch. */
+export const readmeText = (
+  dumpVariable: string,
+) => `These are ChatGPT (openai-auth) request dumps (dump setting / ${dumpVariable}).
 
 The *.body.json and *.request.json files hold FULL PROMPTS: your conversation, file contents, tool output.
 Headers in *.meta.json are redacted, bodies are not.
 
 Delete this directory as soon as you are done debugging, and turn dumps off again:
-  /openai-dump off      (or unset CORTEXKIT_OPENAI_AUTH_DUMP)
+  /openai-dump off      (or unset ${dumpVariable})
 
-Analyze one session with:
-  bun run analyze:cache -- --session <session id> [--no-timeline] [--wire-context N]
+Analyze one session with (from a checkout of the plugin's repository):
+  bun run analyze:cache -- --dir <this directory> --session <session id> [--no-timeline] [--wire-context N]
 `
 
 /** a session key as one safe path segment */
@@ -112,6 +113,8 @@ const parseOrText = (text: string): unknown => {
 
 export interface DumpsOptions {
   readonly dumpDir: string
+  /** the host's environment variable for the dump switch, named in the README (default: the shared one) */
+  readonly dumpVariable?: string
   /** the live dump flag, read on every write */
   readonly enabled: Effect.Effect<boolean>
   /** how many recent requests `complete` can still find (default 1000) */
@@ -121,11 +124,18 @@ export interface DumpsOptions {
 export interface DumpsShape {
   /** writes the three files when dumps are on; never fails */
   readonly write: (entry: DumpEntry) => Effect.Effect<void>
-  /** usage arrived after the request was written: rewrite its meta; never fails */
+  /** `write` without waiting for the disk (a request path's way); `complete` and the service's end wait for it */
+  readonly writeInBackground: (entry: DumpEntry) => Effect.Effect<void>
+  /** usage arrived after the request was written: rewrite its meta (once its write is done); never fails */
   readonly complete: (sessionKey: string, sequence: number, usage: DumpUsage) => Effect.Effect<void>
 }
 
-export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/opencode-openai-auth/Dumps") {
+/** how long the end of the service (the host shutting down) waits for dumps still being written */
+const SHUTDOWN_WAIT_MS = 2_000
+
+const keyOf = (sessionKey: string, sequence: number) => `${sessionKey}\u0000${sequence}`
+
+export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/openai-auth-accounts/Dumps") {
   static readonly make = Effect.fnUntraced(function* (options: DumpsOptions) {
     const files = yield* Files
     const log = yield* Logger
@@ -133,10 +143,24 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
     // key `<session>\u0000<seq>` -> meta path + meta; insertion order doubles as the eviction order
     const written = new Map<string, { readonly path: string; readonly meta: DumpMeta }>()
     const sessionsSeen = new Set<string>()
+    // writes still going on, by key: a completion waits for its own, the end of the service for all of them
+    const pending = new Map<string, Deferred.Deferred<void>>()
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...pending.values()], Deferred.await, { discard: true }).pipe(
+        Effect.timeout(SHUTDOWN_WAIT_MS),
+        Effect.ignore,
+      ),
+    )
 
     const ensureReadme = Effect.gen(function* () {
       yield* files.makeDir(options.dumpDir, { mode: 0o700 })
-      yield* files.createExclusive(join(options.dumpDir, README_NAME), README_TEXT, { mode: 0o600 })
+      yield* files.createExclusive(
+        join(options.dumpDir, README_NAME),
+        readmeText(options.dumpVariable ?? DUMP_VARIABLE),
+        {
+          mode: 0o600,
+        },
+      )
     })
 
     const writeFiles = (entry: DumpEntry) =>
@@ -171,7 +195,7 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
         yield* files.writeAtomic(`${base}.body.json`, wire, { mode: 0o600 })
         yield* files.writeAtomic(`${base}.request.json`, `${JSON.stringify(request, null, 2)}\n`, { mode: 0o600 })
         yield* files.writeAtomic(`${base}.meta.json`, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
-        const key = `${entry.sessionKey}\u0000${entry.sequence}`
+        const key = keyOf(entry.sessionKey, entry.sequence)
         written.delete(key)
         written.set(key, { path: `${base}.meta.json`, meta })
         if (written.size > remember) {
@@ -189,11 +213,26 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
       )
     })
 
+    const writeInBackground = (entry: DumpEntry) =>
+      Effect.gen(function* () {
+        const key = keyOf(entry.sessionKey, entry.sequence)
+        const done = Deferred.makeUnsafe<void>()
+        pending.set(key, done)
+        const settle = Effect.sync(() => {
+          if (pending.get(key) === done) pending.delete(key)
+          Deferred.doneUnsafe(done, Exit.void)
+        })
+        yield* Effect.forkDetach(write(entry).pipe(Effect.ensuring(settle)))
+      })
+
     const complete = Effect.fn("Dumps.complete")(function* (sessionKey: string, sequence: number, usage: DumpUsage) {
-      const found = written.get(`${sessionKey}\u0000${sequence}`)
+      const key = keyOf(sessionKey, sequence)
+      const writing = pending.get(key)
+      if (writing !== undefined) yield* Deferred.await(writing)
+      const found = written.get(key)
       if (found === undefined) return
       const meta: DumpMeta = { ...found.meta, usage }
-      written.set(`${sessionKey}\u0000${sequence}`, { path: found.path, meta })
+      written.set(key, { path: found.path, meta })
       yield* files
         .writeAtomic(found.path, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
         .pipe(
@@ -201,20 +240,11 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
         )
     })
 
-    return Dumps.of({ write, complete })
+    return Dumps.of({ write, writeInBackground, complete })
   })
 
   static readonly layerWith = (options: DumpsOptions): Layer.Layer<Dumps, never, Files | Logger> =>
     Layer.effect(Dumps, Dumps.make(options))
-
-  /** dump flag and directory from the resolved settings (fixed for the process) */
-  static readonly layer: Layer.Layer<Dumps, never, Files | Logger | Settings> = Layer.effect(
-    Dumps,
-    Effect.gen(function* () {
-      const settings = yield* Settings
-      return yield* Dumps.make({ dumpDir: settings.dumpDir, enabled: Effect.succeed(settings.dump) })
-    }),
-  )
 }
 
 /** decoded `.body.json` bytes as text (the analyzer's view) */

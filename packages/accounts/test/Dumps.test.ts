@@ -141,3 +141,31 @@ it.live("a failing disk is logged, never raised to the caller", () =>
     rmSync(dir, { recursive: true, force: true })
   }),
 )
+
+it.live("a write in the background: the usage waits for its own dump, and the service's end for every dump", () =>
+  Effect.gen(function* () {
+    const dir = tempDir()
+    const usage = { inputTokens: 12, cachedTokens: 4, outputTokens: 3 }
+    yield* Effect.gen(function* () {
+      const dumps = yield* Dumps
+      // the answer ends at once: its usage comes before the dump is on disk
+      yield* dumps.writeInBackground(entry(1, "{}"))
+      yield* dumps.complete("ses_abc/../x", 1, usage)
+      // nobody waits for this one but the end of the service
+      yield* dumps.writeInBackground(entry(2, "{}"))
+    }).pipe(Effect.provide(withDumps(dir, () => true, [])))
+    const sessionDir = join(dir, sanitizeSessionKey("ses_abc/../x"))
+    const names = readdirSync(sessionDir).sort()
+    expect(names.map((name) => name.slice(0, 7))).toEqual([
+      "000001-",
+      "000001-",
+      "000001-",
+      "000002-",
+      "000002-",
+      "000002-",
+    ])
+    const meta = names.find((name) => name.startsWith("000001-") && name.endsWith(".meta.json")) ?? ""
+    expect(JSON.parse(readFileSync(join(sessionDir, meta), "utf8")).usage).toEqual(usage)
+    rmSync(dir, { recursive: true, force: true })
+  }),
+)
