@@ -2,7 +2,7 @@
  * A tool-using OpenCode session of `turns` turns through the plugin fetch against an in-process simulator,
  * for the WebSocket chaining bench: every turn the simulator answers with reasoning and a tool call (every
  * tenth with text, after which the user speaks again), and the next host request replays the whole
- * conversation as OpenCode does. Optionally, at turn `eventAt`, the main account refuses with a usage limit
+ * conversation in the shape OpenCode sends it. Optionally, at turn `eventAt`, the main account refuses with a usage limit
  * (the plugin falls back to the store's fallback account) or the simulator drops the socket or body mid-stream
  * (the host sends the turn again, as OpenCode retries a broken stream).
  *
@@ -84,6 +84,30 @@ const completedOutput = (sse: string): Array<Record<string, unknown>> => {
   throw new Error("no response.completed event")
 }
 
+/**
+ * A response's output item as OpenCode (the AI SDK) sends it back on the next turn, as the real binary does
+ * (websocket.e2e.test.ts): its own key order, no ids, an assistant message without `type` and its text parts
+ * without `annotations`.
+ */
+const replayed = (item: Record<string, unknown>): Record<string, unknown> => {
+  switch (item.type) {
+    case "reasoning":
+      return { type: "reasoning", encrypted_content: item.encrypted_content, summary: item.summary }
+    case "function_call":
+      return { type: "function_call", call_id: item.call_id, name: item.name, arguments: item.arguments }
+    case "message":
+      return {
+        role: item.role,
+        content: (item.content as Array<{ type: string; text: string }>).map((part) => ({
+          type: part.type,
+          text: part.text,
+        })),
+      }
+    default:
+      throw new Error(`an output item the bench cannot replay: ${String(item.type)}`)
+  }
+}
+
 export const runChainSession = async (
   turns: number,
   env: Record<string, string>,
@@ -143,10 +167,7 @@ export const runChainSession = async (
         accountId: record?.accountId,
         firstOutput: reply.firstOutput,
       })
-      const output = completedOutput(reply.text).map((item) => {
-        const { status: _status, ...rest } = item
-        return rest
-      })
+      const output = completedOutput(reply.text).map(replayed)
       input.push(...output)
       for (const item of output) {
         if (item.type === "function_call") {
