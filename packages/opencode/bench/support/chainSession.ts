@@ -56,7 +56,7 @@ const readReply = async (
   const chunks: Array<Buffer> = []
   let firstOutput: number | undefined
   for (;;) {
-    let next: ReadableStreamReadResult<Uint8Array>
+    let next: Awaited<ReturnType<typeof reader.read>>
     try {
       next = await reader.read()
     } catch {
