@@ -10,8 +10,8 @@
  * medians (the typical request, which no collection interrupts).
  */
 import { atMost, type Bench, figure, median } from "@cortexkit/openai-auth-testkit/Bench"
-import { buildPlugin, drain, makeSandbox, sessionKey, turnBodies, withEnv } from "./support/plugin.ts"
-import { startSimProcess } from "./support/simProcess.ts"
+import { drain, sessionKey, turnBodies } from "./support/plugin.ts"
+import { pluginOnSimProcess } from "./support/simProcess.ts"
 
 const HOST_URL = "https://api.openai.com/v1/responses"
 
@@ -30,12 +30,7 @@ const cpuOf = async (send: () => Promise<Response>): Promise<number> => {
 }
 
 const bench: Bench = async () => {
-  const sim = await startSimProcess(["acct_main"])
-  const main = sim.accounts[0]
-  if (main === undefined) throw new Error("no simulator account")
-  const box = makeSandbox(sim)
-  const restore = withEnv(box.env)
-  const plugin = await buildPlugin(main)
+  const { sim, main, plugin, close } = await pluginOnSimProcess()
   const figures = []
   let n = 0
   try {
@@ -87,10 +82,7 @@ const bench: Bench = async () => {
       )
     }
   } finally {
-    await plugin.dispose()
-    restore()
-    await sim.stop()
-    box.dispose()
+    await close()
   }
   return { name: "cpu", figures }
 }

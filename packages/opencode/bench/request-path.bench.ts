@@ -22,16 +22,8 @@
  * time to the first output included) is reported beside it with the same target.
  */
 import { atLeast, atMost, type Bench, figure, median } from "@cortexkit/openai-auth-testkit/Bench"
-import {
-  buildPlugin,
-  makeSandbox,
-  sessionKey,
-  type Timing,
-  timeRequest,
-  turnBodies,
-  withEnv,
-} from "./support/plugin.ts"
-import { startSimProcess } from "./support/simProcess.ts"
+import { sessionKey, type Timing, timeRequest, turnBodies } from "./support/plugin.ts"
+import { pluginOnSimProcess } from "./support/simProcess.ts"
 
 const HOST_URL = "https://api.openai.com/v1/responses"
 
@@ -42,12 +34,7 @@ const cases = [
 ]
 
 const bench: Bench = async () => {
-  const sim = await startSimProcess(["acct_main"])
-  const main = sim.accounts[0]
-  if (main === undefined) throw new Error("no simulator account")
-  const box = makeSandbox(sim)
-  const restore = withEnv(box.env)
-  const plugin = await buildPlugin(main)
+  const { sim, main, plugin, close } = await pluginOnSimProcess()
   const figures = []
   const notes: Array<string> = []
   let n = 0
@@ -155,10 +142,7 @@ const bench: Bench = async () => {
       )
     }
   } finally {
-    await plugin.dispose()
-    restore()
-    await sim.stop()
-    box.dispose()
+    await close()
   }
   return { name: "request-path", figures, notes }
 }

@@ -14,6 +14,7 @@
 import { startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { hostHeaders, mainTurn, userMessage } from "../../../core/test/fixtures/opencode.ts"
 import { buildPlugin, makeSandbox, withEnv, writeStore } from "./plugin.ts"
+import { appendTurn } from "./session.ts"
 
 export type ChainEvent = "none" | "fallback" | "drop"
 
@@ -42,9 +43,6 @@ export interface ChainResult {
 }
 
 const OUTPUT_MARK = Buffer.from("response.output_item.added")
-
-const toolOutput = (turn: number) =>
-  `<file>\n${`export const value${turn} = ${turn} // a line of the file the tool read\n`.repeat(30)}</file>`
 
 /** Reads the reply; the SSE text and the time of the first output event, or undefined when the stream broke. */
 const readReply = async (
@@ -167,14 +165,7 @@ export const runChainSession = async (
         accountId: record?.accountId,
         firstOutput: reply.firstOutput,
       })
-      const output = completedOutput(reply.text).map(replayed)
-      input.push(...output)
-      for (const item of output) {
-        if (item.type === "function_call") {
-          input.push({ type: "function_call_output", call_id: item.call_id, output: toolOutput(turn) })
-        }
-      }
-      if (talk) input.push(userMessage(`Good. Now continue with part ${turn + 1}.`))
+      appendTurn(input, completedOutput(reply.text).map(replayed), turn, talk)
     }
   } finally {
     await plugin.dispose()
