@@ -221,7 +221,8 @@ export const handleResponsesHttp = async (state: SimState, request: Request, pat
     body = JSON.parse(text)
   } catch {}
   const auth = authenticate(state, headers)
-  const base = { at: state.now(), path, method: request.method, headers, body, transport: "http" as const }
+  const bytes = Buffer.byteLength(text)
+  const base = { at: state.now(), path, method: request.method, headers, body, bytes, transport: "http" as const }
   const record = state.record(auth.ok ? { ...base, accountId: auth.accountId } : base)
   const answer = (response: Response) => {
     record.status = response.status

@@ -92,6 +92,7 @@ const turn = async (state: SimState, ws: Ws, text: string): Promise<void> => {
     method: "WS",
     headers: data.headers,
     body: frame,
+    bytes: Buffer.byteLength(text),
     accountId: data.accountId,
     transport: "ws",
   })

@@ -120,6 +120,8 @@ export interface SimRequest {
   readonly body: unknown
   readonly accountId?: string
   readonly transport: "http" | "ws"
+  /** bytes received for this request: the HTTP body, or the WebSocket text frame's payload (UTF-8) */
+  readonly bytes?: number
   /** set once a Codex response was generated for this request */
   usage?: SimUsage
   /** the id of the generated response */

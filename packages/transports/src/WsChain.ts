@@ -41,10 +41,34 @@ export const fieldsKey = (json: Readonly<Record<string, unknown>>): string => {
 
 const itemKey = (item: unknown): string => JSON.stringify(item)
 
+// a content part's empty lists say nothing: the server writes `annotations: []`, hosts leave it out
+const EMPTY_MEANS_ABSENT = new Set(["annotations", "logprobs"])
+
+const canonical = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(canonical)
+  if (typeof value !== "object" || value === null) return value
+  const record = value as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(record).sort()) {
+    const field = record[key]
+    if (EMPTY_MEANS_ABSENT.has(key) && Array.isArray(field) && field.length === 0) continue
+    out[key] = canonical(field)
+  }
+  return out
+}
+
+/**
+ * An output item as the model reads it, whether the server wrote it or a host sent it back: without the
+ * server's `id`/`status`, keys in sorted order, an item with a `role` and no `type` read as a `message`, and
+ * empty `annotations`/`logprobs` as absent. OpenCode (the AI SDK) replays the server's items with its own key
+ * order, an assistant message without `type` and its text parts without `annotations`: compared byte for byte
+ * no real OpenCode turn ever matched, and every turn went out full.
+ */
 const outputKey = (item: unknown): string => {
   if (typeof item !== "object" || item === null || Array.isArray(item)) return JSON.stringify(item)
   const { id: _id, status: _status, ...rest } = item as Record<string, unknown>
-  return JSON.stringify(rest)
+  if (rest.type === undefined && typeof rest.role === "string") rest.type = "message"
+  return JSON.stringify(canonical(rest))
 }
 
 const inputOf = (json: Readonly<Record<string, unknown>>): ReadonlyArray<unknown> | undefined =>

@@ -37,6 +37,37 @@ describe("WsChain.planRequest", () => {
     expect(plan.json.input).toEqual([callOutput])
   })
 
+  test("items sent back as OpenCode does (own key order, no message type, no empty annotations) still chain", () => {
+    const reasoning = {
+      id: "rs_1",
+      type: "reasoning",
+      summary: [{ type: "summary_text", text: "Hm" }],
+      encrypted_content: "enc",
+    }
+    const spoken = { ...answer, content: [{ type: "output_text", text: "Hi", annotations: [] }] }
+    const chain = chainAfter(first, "resp_1", [reasoning, call, spoken])
+    // what the AI SDK replays: the same items, keys in its own order, without the server's defaults
+    const replayed = [
+      { type: "reasoning", encrypted_content: "enc", summary: [{ type: "summary_text", text: "Hm" }] },
+      { type: "function_call", call_id: "c1", arguments: "{}", name: "ls" },
+      { role: "assistant", content: [{ type: "output_text", text: "Hi" }] },
+    ]
+    const plan = planRequest({ ...base, input: [user("q1"), ...replayed, user("q2")] }, chain)
+    expect(plan.chained).toBe(true)
+    expect(plan.json.input).toEqual([user("q2")])
+    // a different text, reasoning or argument is a different conversation: full request
+    const edits = [
+      [replayed[0], replayed[1], { role: "assistant", content: [{ type: "output_text", text: "Ho" }] }],
+      [{ ...replayed[0], encrypted_content: "other" }, replayed[1], replayed[2]],
+      [replayed[0], { ...replayed[1], arguments: '{"a":1}' }, replayed[2]],
+      [replayed[0], replayed[1], { role: "user", content: [{ type: "output_text", text: "Hi" }] }],
+      [replayed[0], replayed[1], { ...replayed[2], content: [{ type: "output_text", text: "Hi", annotations: [{}] }] }],
+    ]
+    for (const edited of edits) {
+      expect(planRequest({ ...base, input: [user("q1"), ...edited, user("q2")] }, chain).chained).toBe(false)
+    }
+  })
+
   test("a function call the response never finalized is not trimmed: it is resent with the new items", () => {
     // the stream died before output_item.done for the call: the chain recorded no output
     const chain = chainAfter(first, "resp_1", [])

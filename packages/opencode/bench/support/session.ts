@@ -23,8 +23,27 @@ export interface SessionResult {
   readonly firstUnstable?: string
 }
 
-const toolOutput = (turn: number) =>
+export const toolOutput = (turn: number) =>
   `<file>\n${`export const value${turn} = ${turn} // a line of the file the tool read\n`.repeat(30)}</file>`
+
+/**
+ * What the host appends after turn `turn` answered with `output`: the output items, the tool's output for each
+ * function call, and after a turn that talked (`talk`) the user's next message.
+ */
+export const appendTurn = (
+  input: Array<unknown>,
+  output: ReadonlyArray<Record<string, unknown>>,
+  turn: number,
+  talk: boolean,
+): void => {
+  input.push(...output)
+  for (const item of output) {
+    if (item.type === "function_call") {
+      input.push({ type: "function_call_output", call_id: item.call_id, output: toolOutput(turn) })
+    }
+  }
+  if (talk) input.push(userMessage(`Good. Now continue with part ${turn + 1}.`))
+}
 
 export const runSession = async (turns: number, env: Record<string, string>): Promise<SessionResult> => {
   const sim = await startSimulator()
@@ -58,13 +77,7 @@ export const runSession = async (turns: number, env: Record<string, string>): Pr
           return rest
         },
       )
-      input.push(...output)
-      for (const item of output) {
-        if (item.type === "function_call") {
-          input.push({ type: "function_call_output", call_id: item.call_id, output: toolOutput(turn) })
-        }
-      }
-      if (talk) input.push(userMessage(`Good. Now continue with part ${turn + 1}.`))
+      appendTurn(input, output, turn, talk)
     }
   } finally {
     await plugin.dispose()

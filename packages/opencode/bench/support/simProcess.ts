@@ -56,3 +56,24 @@ export const startSimProcess = async (accountIds: ReadonlyArray<string>): Promis
     },
   }
 }
+
+/**
+ * The plugin built against a simulator process with one account, as the request-path and cpu benches use it:
+ * the simulator, its account, the plugin's `fetch`, and `close` (which undoes all of it).
+ */
+export const pluginOnSimProcess = async () => {
+  const { buildPlugin, makeSandbox, withEnv } = await import("./plugin.ts")
+  const sim = await startSimProcess(["acct_main"])
+  const main = sim.accounts[0]
+  if (main === undefined) throw new Error("no simulator account")
+  const box = makeSandbox(sim)
+  const restore = withEnv(box.env)
+  const plugin = await buildPlugin(main)
+  const close = async () => {
+    await plugin.dispose()
+    restore()
+    await sim.stop()
+    box.dispose()
+  }
+  return { sim, main, plugin, close }
+}

@@ -1,7 +1,8 @@
 /**
  * One fresh process of the plugin-start bench:
- * `bun startChild.ts empty|published|sources <simUrl> <accountJson> [<published server.js>]`.
- * `empty` imports an empty module and makes one bare request; `published` imports the built `server.js`
+ * `bun startChild.ts empty|builtins|published|sources <simUrl> <accountJson> [<published server.js>]`.
+ * `empty` imports an empty module and makes one bare request; `builtins` also loads the Node built-ins the
+ * runtime chunk imports (`node:crypto`, `fs`, `os`, `path`), which OpenCode has loaded before any plugin; `published` imports the built `server.js`
  * (scripts/build.ts output), calls `server(input)` and the auth loader as OpenCode does, and makes its first
  * request through the plugin fetch (the runtime's layers are built on first use, so that request is part of
  * what starting costs). `sources` is the same from `src/server.ts`.
@@ -39,8 +40,10 @@ if (mode === "sources" || mode === "published") {
     headers: { "content-type": "application/json", "session-id": `ses_start_${process.pid}` },
     body,
   })
-} else if (mode === "empty") {
+} else if (mode === "empty" || mode === "builtins") {
   await import("./empty.ts")
+  // what every OpenCode process has loaded before any plugin: the Node built-ins the runtime chunk imports
+  if (mode === "builtins") await Promise.all(["node:crypto", "node:fs", "node:os", "node:path"].map((m) => import(m)))
   imported = performance.now()
   ready = performance.now()
   response = await fetch(codexEndpoint, {

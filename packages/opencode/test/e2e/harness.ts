@@ -64,8 +64,8 @@ export interface Sandbox {
 
 export interface Served {
   readonly url: string
-  /** a new session in the sandbox's project; returns its id */
-  session(): Promise<string>
+  /** a new session in the sandbox's project; returns its id (a given title skips OpenCode's title turn) */
+  session(title?: string): Promise<string>
   /** sends `text` to the session with `model` and waits for the answer; returns the answer's text */
   prompt(session: string, text: string, model?: string): Promise<string>
   /**
@@ -187,7 +187,7 @@ export const makeSandbox = (
       }
       return {
         url,
-        session: async () => String((await post("/session", {})).id),
+        session: async (title) => String((await post("/session", title === undefined ? {} : { title })).id),
         prompt: async (session, text, model = "openai/gpt-5.5") => {
           const [providerID, modelID] = model.split("/")
           const answer = await post(`/session/${session}/message`, {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { type SimRequest, type SimulatorHandle, startSimulator } from "@cortexkit/openai-auth-testkit/Simulator"
 import { makeSandbox, readJson, responsesFor } from "./harness.ts"
 
 let sim: SimulatorHandle
@@ -72,6 +74,52 @@ describe("the real OpenCode binary over the WebSocket transports", () => {
       expect(turn).toContain("Hello over a WebSocket")
       expect(turn).toContain("and once more")
       expect(later.at(-1)?.status).toBe(200)
+    }, 200_000)
+  }
+})
+
+describe("a multi-turn OpenCode session over the WebSocket is chained", () => {
+  for (const transport of TRANSPORTS) {
+    test(`${transport.name}: a tool call, its output and a second prompt each go as previous_response_id + only the new items`, async () => {
+      const main = sim.addAccount({
+        accountId: `acct_ws_chain_${transport.name}`,
+        userId: `user_ws_chain_${transport.name}`,
+      })
+      using box = makeSandbox(sim, main, transport.env)
+      const file = join(box.project, "notes.txt")
+      writeFileSync(file, "the notes the model asked to read\n")
+      // prompt 1: the model reads a file (OpenCode runs its `read` tool and sends the output back), then answers;
+      // prompt 2: the user speaks again in the same session
+      sim.script(
+        main.accountId,
+        { reply: { reasoning: "Reading the notes", toolCalls: [{ name: "read", arguments: { filePath: file } }] } },
+        { reply: { text: "The notes are read" } },
+        { reply: { text: "And the second answer" } },
+      )
+      await using served = await box.serve()
+      // a title of its own, so that no title turn takes the scripted replies or the session's socket
+      const session = await served.session("ws chain e2e")
+      expect(await served.prompt(session, "read notes.txt")).toContain("The notes are read")
+      expect(await served.prompt(session, "and now?")).toContain("And the second answer")
+
+      // the main agent's turns (the title turn has no tools and may go over HTTP: the pool's race, see above)
+      const turns = responsesFor(sim, main.accountId).filter(
+        (r: SimRequest) => Array.isArray((r.body as { tools?: unknown }).tools) && r.status === 200,
+      )
+      expect(turns).toHaveLength(3)
+      for (const turn of turns) expect(turn.transport).toBe("ws")
+      const bodies = turns.map(
+        (t) => t.body as { previous_response_id?: string; input: Array<{ type?: string; role?: string }> },
+      )
+      expect(bodies[0]?.previous_response_id).toBeUndefined()
+      // turn 2: only the tool's output, chained to the response that called the tool
+      expect(bodies[1]?.previous_response_id).toBe(turns[0]?.responseId)
+      expect(bodies[1]?.input.map((item) => item.type)).toEqual(["function_call_output"])
+      // turn 3: only the new user message, chained to the answer
+      expect(bodies[2]?.previous_response_id).toBe(turns[1]?.responseId)
+      expect(bodies[2]?.input.map((item) => item.role)).toEqual(["user"])
+      // the chained frames are a fraction of the full conversation they continue
+      expect(turns[2]?.bytes ?? 0).toBeLessThan(turns[1]?.bytes ?? 0)
     }, 200_000)
   }
 })
