@@ -409,3 +409,19 @@ describe("the release workflow", () => {
     }
   })
 })
+
+describe("the README's test command", () => {
+  test("is what .ci/run runs, step for step (CI runs what a newcomer runs)", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8")
+    const line = readme.split("\n").find((l) => l.includes("bun run test") && l.startsWith("npm i -g bun@"))
+    expect(line).toBeDefined()
+    const readmeSteps = (line as string).split(" && ").map((s) => s.trim())
+    const ciSteps = readFileSync(join(ROOT, ".ci/run"), "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith("set ") && !l.startsWith("cd "))
+      // tmux is the TUI test's tool, installed by CI when missing (the README says so)
+      .filter((l) => !l.startsWith("command -v tmux"))
+    expect(ciSteps).toEqual(readmeSteps)
+  })
+})
