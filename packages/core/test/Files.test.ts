@@ -31,6 +31,29 @@ describe("Files", () => {
     }),
   )
 
+  it.live(
+    "readText (straight through node:fs) reads as the platform file system does: BOM dropped, bad bytes replaced",
+    () =>
+      Effect.gen(function* () {
+        const files = yield* Files
+        const dir = fresh()
+        yield* files.makeDir(dir)
+        const path = join(dir, "settings.json")
+        writeFileSync(
+          path,
+          Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"\u00e9"}'), Buffer.from([0xff])]),
+        )
+        const platform = yield* Effect.gen(function* () {
+          return yield* (yield* Files).readText(path)
+        }).pipe(Effect.provide(Files.layerNoDeps.pipe(Layer.provide(NodeFileSystem.layer))))
+        const text = yield* files.readText(path)
+        expect(text).toEqual(platform)
+        expect(text).toEqual(Option.some('{"a":"\u00e9"}\ufffd'))
+        const error = yield* Effect.flip(files.readText(dir))
+        expect(error.code).toBe("EISDIR")
+      }),
+  )
+
   it.live("writeAtomic: file 0600 and new dir 0700 even under a permissive umask, no temp left", () =>
     Effect.gen(function* () {
       const files = yield* Files

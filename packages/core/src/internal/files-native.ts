@@ -39,10 +39,14 @@ export const readNow = (path: string): string | undefined => {
   }
 }
 
-/** the text of a file, or undefined when it does not exist; other errors reject */
+/**
+ * The text of a file, or undefined when it does not exist; other errors reject. Decoded as the platform
+ * `FileSystem.readFileString` decodes (`TextDecoder`: a leading BOM dropped, invalid bytes replaced), which
+ * `readFile(path, "utf8")` does not (it keeps the BOM, and a settings file saved with one must still parse).
+ */
 export const readText = async (path: string): Promise<string | undefined> => {
   try {
-    return await readFile(path, "utf8")
+    return new TextDecoder().decode(await readFile(path))
   } catch (error) {
     if ((error as { readonly code?: unknown }).code === "ENOENT") return undefined
     throw error
