@@ -5,8 +5,8 @@
  * caller's request: every failure ends in the log. A host's request path writes them through `dumpHook`
  * (DumpHook.ts); the OpenCode plugin and the Pi extension both do.
  */
-import { createHash } from "node:crypto"
 import { join } from "node:path"
+import { sha256Hex } from "@cortexkit/openai-auth-core/Digest"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { Logger } from "@cortexkit/openai-auth-core/Logger"
 import { redactValue } from "@cortexkit/openai-auth-core/Redact"
@@ -184,7 +184,7 @@ export class Dumps extends Context.Service<Dumps, DumpsShape>()("@cortexkit/open
           ...(entry.status === undefined ? {} : { status: entry.status }),
           ...(entry.usage === undefined ? {} : { usage: entry.usage }),
           bytes: wire.byteLength,
-          sha256: createHash("sha256").update(wire).digest("hex"),
+          sha256: sha256Hex(wire),
         }
         const request = {
           url: entry.hostRequest.url,

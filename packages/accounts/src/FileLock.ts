@@ -14,8 +14,8 @@
  * killed process left beside the lock (its temp file, a lock moved aside) is removed by the next holder.
  */
 
-import { randomBytes } from "node:crypto"
 import { basename, dirname, join } from "node:path"
+import { randomHex } from "@cortexkit/openai-auth-core/Digest"
 import { FileError, Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
 import { Clock, Context, Duration, Effect, Fiber, Layer, Option, Schema, type Scope } from "effect"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
@@ -183,7 +183,7 @@ export const make = Effect.gen(function* () {
           // followed before the attempt, so a release right after a failed attempt still wakes us
           notices?.follow(lockName)
           const now = yield* Clock.currentTimeMillis
-          const token = randomBytes(12).toString("hex")
+          const token = randomHex(12)
           const mine: LockOwner = { pid: process.pid, hostname: host, createdAt: now, token }
           const ownerText = JSON.stringify(mine)
           if (yield* files.createExclusive(path, ownerText)) {

@@ -7,14 +7,15 @@
  * safety net. Tickets only order the attempts; the lock's exclusive create is still what guarantees one
  * owner, so a ticket that is lost, stale or ignored costs fairness, never safety.
  */
-import { createHash, randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import { basename, dirname, join } from "node:path"
+import { randomHex, sha256Hex } from "@cortexkit/openai-auth-core/Digest"
 import { deadTemps, type Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
 import { Clock, Deferred, Effect, Latch, Option, Stream } from "effect"
 
 export const host = hostname()
-export const hostTag = createHash("sha256").update(host).digest("hex").slice(0, 8)
+/** the short tag of a host name in ticket names (a function: hashing loads `node:crypto`, see core Digest.ts) */
+const tagOf = (name: string) => sha256Hex(name).slice(0, 8)
 /** a waiter refreshes its ticket's mtime this often; one left alone for TICKET_IDLE_MS loses its place */
 export const TICKET_BEAT_MS = 250
 export const TICKET_IDLE_MS = 2_000
@@ -23,9 +24,9 @@ export const POLL_MS = { head: 25, queued: 200, headUnwatched: 4, queuedUnwatche
 
 /** the name of a waiter's ticket next to the lock; sorted by name, tickets are in arrival order */
 export const ticketName = (lockPath: string, atMs: number, pid = process.pid, onHost = host): string =>
-  `${basename(lockPath)}.q.${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}.${
-    onHost === host ? hostTag : createHash("sha256").update(onHost).digest("hex").slice(0, 8)
-  }.${pid}.${randomBytes(4).toString("hex")}`
+  `${basename(lockPath)}.q.${String(Math.max(0, Math.floor(atMs))).padStart(15, "0")}.${tagOf(
+    onHost,
+  )}.${pid}.${randomHex(4)}`
 
 /**
  * Wakes a waiter when one name changes in the lock's directory: the lock itself for the head of the queue
@@ -75,8 +76,7 @@ export const watchDir = (files: Files["Service"], dir: string) =>
 
 export type DirWatch = Effect.Success<ReturnType<typeof watchDir>>
 
-export const uniqueAside = (path: string, what: string) =>
-  `${path}.${what}.${process.pid}.${randomBytes(6).toString("hex")}`
+export const uniqueAside = (path: string, what: string) => `${path}.${what}.${process.pid}.${randomHex(6)}`
 
 /** a lock moved aside by `breakStale` or `release` whose mover died before removing it */
 const deadAsides = (path: string, names: ReadonlyArray<string>) => {
@@ -111,7 +111,7 @@ export const makeQueue = (files: Files["Service"]) => {
       if (name === mine) return { head: name, ahead }
       const [, tag, pid] = name.slice(prefix.length).split(".")
       const ticket = join(dirname(path), name)
-      if (tag === hostTag && !pidAlive(Number(pid))) {
+      if (tag === tagOf(host) && !pidAlive(Number(pid))) {
         yield* Effect.ignore(files.remove(ticket))
         continue
       }

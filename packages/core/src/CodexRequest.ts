@@ -9,8 +9,8 @@
  * candidate account. For a body the memo parsed, items the rules leave alone go out as the host's own text
  * and items a previous turn sent as that turn's text: those items are frozen, so the text is theirs.
  */
-import { createHash } from "node:crypto"
 import { Redacted } from "effect"
+import { sha256Hex } from "./Digest.ts"
 import type { HostIdentity } from "./HostIdentity.ts"
 import type { HostRequest } from "./HostRequest.ts"
 import {
@@ -112,9 +112,8 @@ const nonEmpty = (value: unknown): string | undefined =>
  * conversation (model, instructions, first input item), so it is the same on every turn.
  */
 const derivedSessionKey = (model: string, instructions: string, input: ReadonlyArray<unknown>): string => {
-  const hash = createHash("sha256").update(model).update("\0").update(instructions).update("\0")
-  if (input.length > 0) hash.update(JSON.stringify(input[0]))
-  return `ses_derived_${hash.digest("hex").slice(0, 32)}`
+  const first = input.length > 0 ? [JSON.stringify(input[0])] : []
+  return `ses_derived_${sha256Hex(model, "\0", instructions, "\0", ...first).slice(0, 32)}`
 }
 
 const isLiteHead = (item: unknown): boolean =>

@@ -7,11 +7,10 @@
  * packages build on these operations: add to them, do not change what they do.
  */
 
-import { randomBytes } from "node:crypto"
 import { basename, dirname, join } from "node:path"
-import { NodeFileSystem } from "@effect/platform-node-shared"
 import { Context, Effect, FileSystem, Layer, Option, Stream } from "effect"
-import { deadTemps, renameIfNow, statNow } from "./internal/files-native.ts"
+import { randomHex } from "./Digest.ts"
+import { deadTemps, readText as readTextNative, renameIfNow, statNow } from "./internal/files-native.ts"
 import {
   type Expectation,
   type FileError,
@@ -34,7 +33,7 @@ const toBytes = (data: string | Uint8Array) => (typeof data === "string" ? encod
 
 /** `<name>.<pid>.<random>.tmp` next to the target, so the rename never crosses a filesystem */
 export const tempPathFor = (path: string): string =>
-  join(dirname(path), `${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`)
+  join(dirname(path), `${basename(path)}.${process.pid}.${randomHex(6)}.tmp`)
 
 /**
  * `stat` straight through `node:fs`: it runs several times per request (the store's change check), where a
@@ -47,8 +46,22 @@ const nativeStat = (path: string): Effect.Effect<Option.Option<FileStat>, FileEr
     catch: nativeError(path, "stat"),
   })
 
+/**
+ * `readText` straight through `node:fs` (`Files.layer` only): the store and settings file are read on the first
+ * request, and through the platform `FileSystem` that read would load it. Same answers as `make`'s `readText`.
+ */
+const nativeReadText = (path: string): Effect.Effect<Option.Option<string>, FileError> =>
+  Effect.flatMap(nativeStat(path), (found) => {
+    if (Option.isNone(found)) return Effect.succeed(Option.none<string>())
+    if (found.value.kind !== "file") return Effect.fail(notAFile(path, "read", found.value.kind))
+    return Effect.tryPromise({
+      try: () => readTextNative(path),
+      catch: (error) => plainly(nativeError(path, "read")(error)),
+    }).pipe(Effect.map(Option.fromUndefinedOr))
+  })
+
 /** Set by `Files.layer` (the real disk); over any other `FileSystem` (tests injecting faults) stat goes through it. */
-const NativeStat = Context.Reference<boolean>("@cortexkit/openai-auth-core/Files/NativeStat", {
+export const NativeStat = Context.Reference<boolean>("@cortexkit/openai-auth-core/Files/NativeStat", {
   defaultValue: () => false,
 })
 
@@ -293,12 +306,46 @@ export const make = Effect.gen(function* () {
   })
 })
 
+/**
+ * `Files` over an implementation loaded on first use: `stat` (every request's store check) and `readText` run at
+ * once through `node:fs`; every other operation waits for `load` (once per layer, `Effect.cached`) and goes to what it gave.
+ */
+const onFirstUse = (load: Effect.Effect<FilesShape>): FilesShape => {
+  const via =
+    <A extends ReadonlyArray<unknown>, B, E>(pick: (files: FilesShape) => (...args: A) => Effect.Effect<B, E>) =>
+    (...args: A) =>
+      Effect.flatMap(load, (files) => pick(files)(...args))
+  return {
+    readText: nativeReadText,
+    writeAtomic: via((f) => f.writeAtomic),
+    append: via((f) => f.append),
+    stat: nativeStat,
+    rename: via((f) => f.rename),
+    remove: via((f) => f.remove),
+    makeDir: via((f) => f.makeDir),
+    createExclusive: via((f) => f.createExclusive),
+    touch: via((f) => f.touch),
+    writeAtomicIf: via((f) => f.writeAtomicIf),
+    list: via((f) => f.list),
+    createEmpty: via((f) => f.createEmpty),
+    chmod: via((f) => f.chmod),
+    watchNames: (dir, onReady) => Stream.unwrap(Effect.map(load, (f) => f.watchNames(dir, onReady))),
+  }
+}
+
 export class Files extends Context.Service<Files, FilesShape>()("@cortexkit/openai-auth-core/Files") {
   /** Files over an already provided `FileSystem` (tests may swap in a faulty one) */
   static readonly layerNoDeps: Layer.Layer<Files, never, FileSystem.FileSystem> = Layer.effect(Files, make)
-  /** the real disk; `stat` skips the platform layer (see `nativeStat`) */
-  static readonly layer: Layer.Layer<Files> = Files.layerNoDeps.pipe(
-    Layer.provide(NodeFileSystem.layer),
-    Layer.provide(Layer.succeed(NativeStat, true)),
+  /**
+   * The real disk; `stat` skips the platform layer (see `nativeStat`). The platform file system
+   * (`NodeFileSystem`, internal/files-node.ts) is loaded by the first operation other than `stat` and `readText`:
+   * a plugin whose requests only read the store never loads it (docs/performance.md, start memory).
+   */
+  static readonly layer: Layer.Layer<Files> = Layer.effect(
+    Files,
+    Effect.map(
+      Effect.cached(Effect.promise(() => import("./internal/files-node.ts")).pipe(Effect.flatMap((m) => m.nodeFiles))),
+      (load) => Files.of(onFirstUse(load)),
+    ),
   )
 }

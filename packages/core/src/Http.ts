@@ -1,20 +1,14 @@
 /**
- * The project's only door to `effect/http`. The module is `@stability unstable`, so every other file speaks
- * this small, buffered request/response shape instead, and an upstream API change is fixed here once.
+ * The project's only door to `effect/http` (through internal/http-fetch.ts). The module is `@stability
+ * unstable`, so every other file speaks this small, buffered request/response shape instead, and an upstream
+ * API change is fixed there once.
  *
  * Every answer is read with a cap (1 MiB unless the request says otherwise): the token, usage and device
  * endpoints answer a few KB, and a proxy or a broken server that streams more is cut off and reported instead
  * of filling the memory of the process that hosts us. A timeout says where it happened: no first byte (the
  * server accepted and stalled, or never answered), or a body that stopped coming.
  */
-import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
-import {
-  FetchHttpClient,
-  HttpClient,
-  type HttpClientError,
-  HttpClientRequest,
-  type HttpClientResponse,
-} from "effect/http"
+import { Context, Duration, Effect, Layer, Schema } from "effect"
 
 export type HttpBody =
   | { readonly _tag: "Form"; readonly fields: Readonly<Record<string, string>> }
@@ -67,101 +61,15 @@ export interface HttpShape {
   ) => Effect.Effect<HttpResponse, HttpError>
 }
 
-const DEFAULT_TIMEOUT = Duration.seconds(30)
+export const DEFAULT_TIMEOUT = Duration.seconds(30)
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
-const withBody = (req: HttpClientRequest.HttpClientRequest, body: HttpBody | undefined) => {
-  if (body === undefined) return req
-  switch (body._tag) {
-    case "Form":
-      return HttpClientRequest.bodyUrlParams(req, body.fields)
-    case "Json":
-      return HttpClientRequest.bodyJsonUnsafe(req, body.value)
-    case "Text":
-      return HttpClientRequest.bodyText(req, body.text, body.contentType)
-  }
-}
-
-const describe = (cause: unknown): string => {
-  if (typeof cause === "object" && cause !== null) {
-    const inner = (cause as { cause?: unknown }).cause
-    if (inner instanceof Error) return inner.message
-    const message = (cause as { message?: unknown }).message
-    if (typeof message === "string" && message !== "") return message
-  }
-  return String(cause)
-}
-
-const decoder = new TextDecoder()
-
-const concat = (parts: ReadonlyArray<Uint8Array>, size: number) => {
-  const all = new Uint8Array(size)
-  let offset = 0
-  for (const part of parts) {
-    all.set(part, offset)
-    offset += part.length
-  }
-  return all
-}
-
-const sizeText = (bytes: number) =>
-  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`
-
-export const make = (client: HttpClient.HttpClient): HttpShape => {
-  const request = (input: HttpRequest): Effect.Effect<HttpResponse, HttpError> => {
-    const base = input.method === "GET" ? HttpClientRequest.get(input.url) : HttpClientRequest.post(input.url)
-    const req = withBody(HttpClientRequest.setHeaders(base, input.headers ?? {}), input.body)
-    const timeout = input.timeout ?? DEFAULT_TIMEOUT
-    const max = input.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-    const fail = (message: string, timedOut: boolean, cause?: unknown) =>
-      new HttpError({ method: input.method, url: input.url, message, timedOut, cause })
-    // what the timeout message reports: whether the head arrived, and how much of the body
-    const progress = { answered: false, bytes: 0 }
-    const tooLarge = () => fail(`the answer is larger than ${sizeText(max)}; it was cut off unread`, false)
-    const readBody = (response: HttpClientResponse.HttpClientResponse) =>
-      response.stream.pipe(
-        Stream.runFoldEffect(
-          () => ({ parts: [] as Array<Uint8Array>, size: 0 }),
-          (acc, chunk) => {
-            acc.size += chunk.length
-            progress.bytes = acc.size
-            if (acc.size > max) return Effect.fail(tooLarge())
-            acc.parts.push(chunk)
-            return Effect.succeed(acc)
-          },
-        ),
-        Effect.map((acc) => decoder.decode(concat(acc.parts, acc.size))),
-        Effect.catchIf(
-          (e): e is HttpClientError.HttpClientError =>
-            e._tag === "HttpClientError" && e.reason._tag === "EmptyBodyError",
-          () => Effect.succeed(""),
-        ),
-      )
-    return client.execute(req).pipe(
-      Effect.mapError((cause) => fail(describe(cause), false, cause)),
-      Effect.flatMap((response) => {
-        progress.answered = true
-        return readBody(response).pipe(
-          Effect.mapError((e) => (e._tag === "HttpError" ? e : fail(describe(e), false, e))),
-          Effect.map((text) => ({ status: response.status, headers: { ...response.headers }, text })),
-        )
-      }),
-      Effect.timeoutOrElse({
-        duration: timeout,
-        orElse: () => {
-          const ms = Duration.toMillis(Duration.fromInputUnsafe(timeout))
-          return Effect.fail(
-            fail(
-              progress.answered
-                ? `the answer stalled: ${sizeText(progress.bytes)} of its body in ${ms} ms, then nothing`
-                : `no answer within ${ms} ms (stalled before the first byte)`,
-              true,
-            ),
-          )
-        },
-      }),
-    )
-  }
+/**
+ * What a layer provides before the implementation is loaded: every call waits for `load` (once per layer,
+ * `Effect.cached`) and then goes to what it produced.
+ */
+const onFirstUse = (load: Effect.Effect<HttpShape>): HttpShape => {
+  const request = (input: HttpRequest) => Effect.flatMap(load, (http) => http.request(input))
   return {
     request,
     get: (url, options) => request({ ...options, method: "GET", url }),
@@ -171,11 +79,16 @@ export const make = (client: HttpClient.HttpClient): HttpShape => {
 }
 
 export class Http extends Context.Service<Http, HttpShape>()("@cortexkit/openai-auth-core/Http") {
-  /** Built on `FetchHttpClient` (the global `fetch`). */
+  /**
+   * Built on `FetchHttpClient` (the global `fetch`). `effect/http` is loaded with the first call, not with the
+   * layer: a plugin's request path, which builds this layer for the token and usage endpoints, may never call
+   * either (docs/performance.md, start memory).
+   */
   static readonly layer: Layer.Layer<Http> = Layer.effect(
     Http,
-    Effect.gen(function* () {
-      return Http.of(make(yield* HttpClient.HttpClient))
-    }),
-  ).pipe(Layer.provide(FetchHttpClient.layer))
+    Effect.map(
+      Effect.cached(Effect.promise(() => import("./internal/http-fetch.ts")).pipe(Effect.flatMap((m) => m.fetchHttp))),
+      (load) => Http.of(onFirstUse(load)),
+    ),
+  )
 }

@@ -11,36 +11,42 @@ export class JwtError extends Schema.TaggedError<JwtError>()("JwtError", {
   message: Schema.String,
 }) {}
 
-/** an optional claim; `null` or a value of another type reads as absent */
-const field = <S extends Schema.Top>(schema: S) =>
-  Schema.optional(
-    Schema.UndefinedOr(Schema.NullOr(schema)).pipe(Schema.catchDecoding(() => Effect.succeed(Option.some(undefined)))),
-  )
-
-const AuthNamespace = Schema.Struct({
-  chatgpt_account_id: field(Schema.String),
-  chatgpt_user_id: field(Schema.String),
-  user_id: field(Schema.String),
-  chatgpt_plan_type: field(Schema.String),
-})
-
 export const AUTH_CLAIM = "https://api.openai.com/auth"
 export const PROFILE_CLAIM = "https://api.openai.com/profile"
 
-/** The claims we read; anything else in the payload is ignored. */
-export const JwtClaims = Schema.Struct({
-  chatgpt_account_id: field(Schema.String),
-  chatgpt_user_id: field(Schema.String),
-  user_id: field(Schema.String),
-  chatgpt_plan_type: field(Schema.String),
-  email: field(Schema.String),
-  exp: field(Schema.Number),
-  /** only the first entry is read (`organizations[0].id`), so the rest may be anything */
-  organizations: field(Schema.Array(Schema.Unknown)),
-  [AUTH_CLAIM]: field(AuthNamespace),
-  [PROFILE_CLAIM]: field(Schema.Struct({ email: field(Schema.String) })),
-})
-export type JwtClaims = typeof JwtClaims.Type
+/**
+ * The claims we read; anything else in the payload is ignored. Built by the first token read rather than when
+ * the module loads: a logged-in plugin's requests rarely read a token, and building it at load cost ~2 MB of
+ * the plugin's start memory (docs/performance.md, issue 18).
+ */
+const jwtClaimsSchema = () => {
+  /** an optional claim; `null` or a value of another type reads as absent */
+  const field = <S extends Schema.Top>(schema: S) =>
+    Schema.optional(
+      Schema.UndefinedOr(Schema.NullOr(schema)).pipe(
+        Schema.catchDecoding(() => Effect.succeed(Option.some(undefined))),
+      ),
+    )
+  const AuthNamespace = Schema.Struct({
+    chatgpt_account_id: field(Schema.String),
+    chatgpt_user_id: field(Schema.String),
+    user_id: field(Schema.String),
+    chatgpt_plan_type: field(Schema.String),
+  })
+  return Schema.Struct({
+    chatgpt_account_id: field(Schema.String),
+    chatgpt_user_id: field(Schema.String),
+    user_id: field(Schema.String),
+    chatgpt_plan_type: field(Schema.String),
+    email: field(Schema.String),
+    exp: field(Schema.Number),
+    /** only the first entry is read (`organizations[0].id`), so the rest may be anything */
+    organizations: field(Schema.Array(Schema.Unknown)),
+    [AUTH_CLAIM]: field(AuthNamespace),
+    [PROFILE_CLAIM]: field(Schema.Struct({ email: field(Schema.String) })),
+  })
+}
+export type JwtClaims = ReturnType<typeof jwtClaimsSchema>["Type"]
 
 export interface Identity {
   readonly accountId: string
@@ -51,7 +57,12 @@ export interface Identity {
   readonly exp?: number
 }
 
-const decodeClaimsResult = Schema.decodeUnknownResult(JwtClaims)
+/** the decoder, made by the first token read; immutable, so every later read gets the same one */
+let claimsDecoder: ((payload: unknown) => Result.Result<JwtClaims, Schema.SchemaError>) | undefined
+const decodeClaimsResult = (payload: unknown) => {
+  claimsDecoder ??= Schema.decodeUnknownResult(jwtClaimsSchema())
+  return claimsDecoder(payload)
+}
 /** base64url as the issuer sends it; the standard alphabet is taken too, as the seed's and ND's decoders do */
 const BASE64 = /^[A-Za-z0-9_\-+/]+={0,2}$/
 const utf8 = new TextDecoder("utf-8", { fatal: true })

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
 import { NodeFileSystem } from "@effect/platform-node-shared"
-import { Effect, Exit, FileSystem, Layer, Option } from "effect"
+import { Effect, Exit, Fiber, FileSystem, Layer, Option } from "effect"
 import * as PlatformError from "effect/PlatformError"
 import { FileError, Files } from "../src/Files.ts"
 
@@ -28,6 +28,47 @@ describe("Files", () => {
       const stat = Option.getOrThrow(yield* files.stat(path))
       expect(stat.size).toBe(5)
       expect(stat.mtimeMs).toBeGreaterThan(0)
+    }),
+  )
+
+  it.live(
+    "readText (straight through node:fs) reads as the platform file system does: BOM dropped, bad bytes replaced",
+    () =>
+      Effect.gen(function* () {
+        const files = yield* Files
+        const dir = fresh()
+        yield* files.makeDir(dir)
+        const path = join(dir, "settings.json")
+        writeFileSync(
+          path,
+          Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"\u00e9"}'), Buffer.from([0xff])]),
+        )
+        const platform = yield* Effect.gen(function* () {
+          return yield* (yield* Files).readText(path)
+        }).pipe(Effect.provide(Files.layerNoDeps.pipe(Layer.provide(NodeFileSystem.layer))))
+        const text = yield* files.readText(path)
+        expect(text).toEqual(platform)
+        expect(text).toEqual(Option.some('{"a":"\u00e9"}\ufffd'))
+        const error = yield* Effect.flip(files.readText(dir))
+        expect(error.code).toBe("EISDIR")
+      }),
+  )
+
+  it.live("a fresh Files.layer: concurrent first writes all land, and an interrupted first one spoils nothing", () =>
+    Effect.gen(function* () {
+      const dir = fresh()
+      const firstUse = Effect.gen(function* () {
+        const files = yield* Files
+        // interrupted while the platform file system may still be loading: the next callers load it again
+        const abandoned = yield* Effect.forkChild(files.makeDir(join(dir, "abandoned")))
+        yield* Fiber.interrupt(abandoned)
+        yield* Effect.forEach([1, 2, 3, 4], (i) => files.writeAtomic(join(dir, `f${i}.json`), `${i}`), {
+          concurrency: "unbounded",
+        })
+        return yield* files.readText(join(dir, "f3.json"))
+      })
+      expect(yield* firstUse.pipe(Effect.provide(Files.layer))).toEqual(Option.some("3"))
+      for (const i of [1, 2, 3, 4]) expect(readFileSync(join(dir, `f${i}.json`), "utf8")).toBe(`${i}`)
     }),
   )
 

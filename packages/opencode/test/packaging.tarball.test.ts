@@ -65,6 +65,52 @@ afterAll(async () => {
   if (root !== undefined) rmSync(root, { recursive: true, force: true })
 })
 
+/** the chunks a chunk imports statically (`import ... from"./x.js"`), and the other modules it imports so */
+const staticImports = (file: string) => {
+  const text = readFileSync(file, "utf8")
+  const specifiers = [...text.matchAll(/(?:^|[;}\s])import\s*(?:\{[^}]*\}|\*\s*as\s+\w+|\w+)\s*from\s*"([^"]+)"/g)].map(
+    (m) => m[1] as string,
+  )
+  return {
+    text,
+    chunks: specifiers.filter((s) => s.startsWith("./")).map((s) => join(dirname(file), s)),
+    modules: specifiers.filter((s) => !s.startsWith("./")),
+  }
+}
+
+describe("what a logged-in plugin's first request loads (docs/performance.md, start memory)", () => {
+  test("no effect/http, no platform file system and no node:crypto: they load with a refresh, a poll or a write", () => {
+    const entry = readFileSync(join(installed, "server.js"), "utf8")
+    const core = /import\("\.\/(chunks\/ServerCore-[^"]+\.js)"\)/.exec(entry)?.[1]
+    if (core === undefined) throw new Error("server.js does not import the ServerCore chunk on first use")
+    const seen = new Set<string>()
+    const modules = new Set<string>()
+    const texts: Array<string> = []
+    const visit = (file: string) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const found = staticImports(file)
+      texts.push(found.text)
+      for (const m of found.modules) modules.add(m)
+      for (const chunk of found.chunks) visit(chunk)
+    }
+    visit(join(installed, "server.js"))
+    visit(join(installed, core))
+    expect(seen.size).toBeGreaterThan(2)
+    expect([...modules].filter((m) => /crypto/.test(m))).toEqual([])
+    const code = texts.join("\n")
+    // identifiers are kept by the build, so the modules' own names show whether their code is in these chunks
+    for (const name of ["FetchHttpClient", "HttpClientRequest", "handleErrnoException"]) {
+      expect(code.includes(name)).toBe(false)
+    }
+    // while the lazily loaded chunks do hold them
+    const lazy = readdirSync(join(installed, "chunks"))
+      .map((name) => readFileSync(join(installed, "chunks", name), "utf8"))
+      .join("\n")
+    for (const name of ["FetchHttpClient", "handleErrnoException"]) expect(lazy.includes(name)).toBe(true)
+  })
+})
+
 describe("the packed plugin, installed from its tarball", () => {
   test("installs alone: no dependency, nothing from the workspace or the host", () => {
     const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"))

@@ -1,9 +1,11 @@
 /**
  * The few disk operations `Files` makes straight through `node:fs` instead of the platform `FileSystem`, each
  * for a reason given where it is used: the per-request stat, the guarded rename of a fenced write, and the
- * process-liveness test that decides whether a leftover temp file's writer is gone.
+ * process-liveness test that decides whether a leftover temp file's writer is gone; and, through `Files.layer`,
+ * reading a file's text, so that reading the store does not load the platform file system (Files.ts).
  */
 import { readFileSync, renameSync, statSync } from "node:fs"
+import { readFile } from "node:fs/promises"
 import { basename } from "node:path"
 
 export interface NativeStat {
@@ -31,6 +33,20 @@ export const statNow = (path: string): NativeStat | undefined => {
 export const readNow = (path: string): string | undefined => {
   try {
     return readFileSync(path, "utf8")
+  } catch (error) {
+    if ((error as { readonly code?: unknown }).code === "ENOENT") return undefined
+    throw error
+  }
+}
+
+/**
+ * The text of a file, or undefined when it does not exist; other errors reject. Decoded as the platform
+ * `FileSystem.readFileString` decodes (`TextDecoder`: a leading BOM dropped, invalid bytes replaced), which
+ * `readFile(path, "utf8")` does not (it keeps the BOM, and a settings file saved with one must still parse).
+ */
+export const readText = async (path: string): Promise<string | undefined> => {
+  try {
+    return new TextDecoder().decode(await readFile(path))
   } catch (error) {
     if ((error as { readonly code?: unknown }).code === "ENOENT") return undefined
     throw error

@@ -32,62 +32,76 @@ import {
   validPercent,
 } from "./quota-model.ts"
 
-const JsonWindow = Schema.Struct({
-  used_percent: lenient(LooseNumber),
-  window_minutes: lenient(LooseNumber),
-  limit_window_seconds: lenient(LooseNumber),
-  reset_at: lenient(Schema.Union([Schema.Finite, Schema.String])),
-  reset_after_seconds: lenient(LooseNumber),
-  resets_in_seconds: lenient(LooseNumber),
-})
-type JsonWindow = typeof JsonWindow.Type
+/**
+ * The JSON shapes, built by the first reading that needs them rather than when the module loads: a plugin on
+ * HTTP never reads quota JSON (headers carry it), and building these at load cost ~1 MB of its start memory
+ * (docs/performance.md, issue 18).
+ */
+const jsonSchemas = () => {
+  const JsonWindow = Schema.Struct({
+    used_percent: lenient(LooseNumber),
+    window_minutes: lenient(LooseNumber),
+    limit_window_seconds: lenient(LooseNumber),
+    reset_at: lenient(Schema.Union([Schema.Finite, Schema.String])),
+    reset_after_seconds: lenient(LooseNumber),
+    resets_in_seconds: lenient(LooseNumber),
+  })
 
-/** a slot: a window, `null` (retired), or absent; anything else is unreadable */
-const JsonSlot = lenient(Schema.NullOr(JsonWindow))
+  /** a slot: a window, `null` (retired), or absent; anything else is unreadable */
+  const JsonSlot = lenient(Schema.NullOr(JsonWindow))
 
-const JsonBucket = Schema.Struct({
-  primary: JsonSlot,
-  secondary: JsonSlot,
-  primary_window: JsonSlot,
-  secondary_window: JsonSlot,
-  limit_reached: lenient(Schema.Boolean),
-  allowed: lenient(Schema.Boolean),
-})
-type JsonBucket = typeof JsonBucket.Type
+  const JsonBucket = Schema.Struct({
+    primary: JsonSlot,
+    secondary: JsonSlot,
+    primary_window: JsonSlot,
+    secondary_window: JsonSlot,
+    limit_reached: lenient(Schema.Boolean),
+    allowed: lenient(Schema.Boolean),
+  })
 
-const JsonCredits = Schema.Struct({
-  has_credits: lenient(Schema.Unknown),
-  unlimited: lenient(Schema.Unknown),
-  balance: lenient(Schema.Union([Schema.String, Schema.Finite])),
-})
+  const JsonCredits = Schema.Struct({
+    has_credits: lenient(Schema.Unknown),
+    unlimited: lenient(Schema.Unknown),
+    balance: lenient(Schema.Union([Schema.String, Schema.Finite])),
+  })
 
-/** One additional limit: the array element shape (`rate_limit` nested) or a bare bucket (map values). */
-const JsonNamed = Schema.Struct({
-  ...JsonBucket.fields,
-  limit_name: lenient(Schema.String),
-  metered_feature: lenient(Schema.String),
-  rate_limit: lenient(JsonBucket),
-  rate_limits: lenient(JsonBucket),
-})
-type JsonNamed = typeof JsonNamed.Type
+  /** One additional limit: the array element shape (`rate_limit` nested) or a bare bucket (map values). */
+  const JsonNamed = Schema.Struct({
+    ...JsonBucket.fields,
+    limit_name: lenient(Schema.String),
+    metered_feature: lenient(Schema.String),
+    rate_limit: lenient(JsonBucket),
+    rate_limits: lenient(JsonBucket),
+  })
 
-const JsonAdditional = Schema.Union([
-  Schema.Array(lenientValue(JsonNamed)),
-  Schema.Record(Schema.String, lenientValue(JsonNamed)),
-])
+  const JsonAdditional = Schema.Union([
+    Schema.Array(lenientValue(JsonNamed)),
+    Schema.Record(Schema.String, lenientValue(JsonNamed)),
+  ])
 
-const JsonQuota = Schema.Struct({
-  plan_type: lenient(Schema.String),
-  rate_limits: lenient(JsonBucket),
-  rate_limit: lenient(JsonBucket),
-  credits: lenient(JsonCredits),
-  limit_name: lenient(Schema.String),
-  metered_limit_name: lenient(Schema.String),
-  additional_rate_limits: lenient(JsonAdditional),
-})
-type JsonQuota = typeof JsonQuota.Type
+  const JsonQuota = Schema.Struct({
+    plan_type: lenient(Schema.String),
+    rate_limits: lenient(JsonBucket),
+    rate_limit: lenient(JsonBucket),
+    credits: lenient(JsonCredits),
+    limit_name: lenient(Schema.String),
+    metered_limit_name: lenient(Schema.String),
+    additional_rate_limits: lenient(JsonAdditional),
+  })
+  return { JsonWindow, JsonBucket, JsonNamed, JsonQuota }
+}
+type JsonSchemas = ReturnType<typeof jsonSchemas>
+type JsonWindow = JsonSchemas["JsonWindow"]["Type"]
+type JsonBucket = JsonSchemas["JsonBucket"]["Type"]
+type JsonNamed = JsonSchemas["JsonNamed"]["Type"]
+type JsonQuota = JsonSchemas["JsonQuota"]["Type"]
 
-const decodeJsonQuota = Schema.decodeUnknownOption(JsonQuota)
+/** the decoder, made on the first reading; immutable, so every later reading gets the same one */
+let decoder: ((json: unknown) => Option.Option<JsonQuota>) | undefined
+const decodeJsonQuota = (json: unknown) => {
+  decoder ??= Schema.decodeUnknownOption(jsonSchemas().JsonQuota)
+  return decoder(json)
+}
 
 /**
  * One slot, by the same rules as a header slot: `null`, or the seed's zero shape (0 % used, no length, no
