@@ -1,6 +1,6 @@
 /**
  * HTTP/SSE transport: one POST through the runtime `fetch`. The request up to the commit is an Effect (the
- * fetch and an error body interruptible, their deadline an `Effect.timeout` on the `Clock`, failures typed);
+ * fetch and an error body interruptible, their deadline an alarm on the `Clock`, failures typed);
  * the answer's body stays a raw `ReadableStream` with a single JS stage on it (the commit point's, with the SSE
  * observer called inline) because an Effect HTTP client, or a stage per concern, would add work per chunk on
  * the hottest path of the plugin.
