@@ -127,8 +127,13 @@ export const make = Effect.gen(function* () {
     )
 
   return {
-    // untraced: every request asks, and almost always gets the cached grant
-    access: (key: string) => obtain(key, undefined),
+    // untraced: every request asks, and almost always gets the cached grant, then without taking the mutex
+    // (a cached grant that is fresh is what the locked path would return too)
+    access: (key: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const cached = cache.get(key)
+        return cached !== undefined && fresh(cached.expiresAt, now) ? Effect.succeed(cached) : obtain(key, undefined)
+      }),
     afterUnauthorized: (key: string, rejected: Redacted.Redacted<string>) =>
       obtain(key, rejected).pipe(Effect.withSpan("Credentials.afterUnauthorized")),
   } satisfies CredentialsShape

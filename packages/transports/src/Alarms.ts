@@ -2,10 +2,15 @@
  * Deadlines on the Effect `Clock` for code that runs in socket and stream callbacks rather than in a fiber: the
  * watchdogs of a raw WebSocket connection and of the commit point. Such code stamps the time of the last chunk
  * (`now`) and keeps at most one alarm armed, re-arming it when it fires early rather than resetting a timer per
- * chunk. An armed alarm is one fiber sleeping on the `Clock` of the fiber that made the `Alarms`, so `TestClock`
- * moves it like any `Effect.sleep`, and a cancelled one is that fiber interrupted.
+ * chunk. On any `Clock` but the live one an armed alarm is one fiber sleeping on it, so `TestClock` moves it like any
+ * `Effect.sleep`, and a cancelled one is that fiber interrupted. On the live `Clock` (whose `sleep` is a
+ * `setTimeout`) it is that timer alone: a fiber per arm cost more CPU than the rest of the deadline work.
  */
-import { Clock, Duration, Effect, type Fiber } from "effect"
+import { Clock, Context, Duration, Effect, type Fiber } from "effect"
+
+/** the `Clock` a fiber has when nothing provides one (Effect keeps one per runtime as the reference's default) */
+const liveClock = (): Clock.Clock => Context.get(Context.empty(), Clock.Clock)
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface Alarms {
   /** the Clock they run on: an Effect deadline of the same owner runs on it too (`onClockOf`) */
@@ -23,13 +28,21 @@ export interface Alarms {
 export const alarmsOf = (fiber: Fiber.Fiber<unknown, unknown>): Alarms => {
   const clock = fiber.getRef(Clock.Clock)
   const run = Effect.runForkWith(fiber.context)
+  const asleep = (ms: number, fire: () => void) => {
+    const sleeper = run(Effect.andThen(clock.sleep(Duration.millis(ms)), Effect.sync(fire)))
+    return () => sleeper.interruptUnsafe()
+  }
+  const timer = (ms: number, fire: () => void) => {
+    // past the timer's range Node fires at once: the fiber's sleep splits such a wait
+    if (ms > MAX_TIMER_MS) return asleep(ms, fire)
+    const handle = setTimeout(fire, ms)
+    return () => clearTimeout(handle)
+  }
+  const after = clock === liveClock() ? timer : asleep
   return {
     clock,
     now: () => clock.currentTimeMillisUnsafe(),
-    after: (ms, fire) => {
-      const sleeper = run(Effect.andThen(clock.sleep(Duration.millis(Math.max(1, ms))), Effect.sync(fire)))
-      return () => sleeper.interruptUnsafe()
-    },
+    after: (ms, fire) => after(Math.max(1, ms), fire),
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * HTTP/SSE transport: one POST through the runtime `fetch`. The request up to the commit is an Effect (the
- * fetch and an error body interruptible, their deadline an `Effect.timeout` on the `Clock`, failures typed);
+ * fetch and an error body interruptible, their deadline an alarm on the `Clock`, failures typed);
  * the answer's body stays a raw `ReadableStream` with a single JS stage on it (the commit point's, with the SSE
  * observer called inline) because an Effect HTTP client, or a stage per concern, would add work per chunk on
  * the hottest path of the plugin.
@@ -9,8 +9,8 @@ import { classifyHttp } from "@cortexkit/openai-auth-core/CodexError"
 import { type QuotaSnapshot, quotaFromHeaders } from "@cortexkit/openai-auth-core/Quota"
 import { SseBodyObserver } from "@cortexkit/openai-auth-core/SseObserver"
 import type { StreamEventListener } from "@cortexkit/openai-auth-core/StreamEvent"
-import { Duration, Effect } from "effect"
-import { type Alarms, currentAlarms, onClockOf } from "./Alarms.ts"
+import { Effect } from "effect"
+import { type Alarms, currentAlarms } from "./Alarms.ts"
 import { CommitPoint } from "./CommitPoint.ts"
 import {
   ConnectFailure,
@@ -87,37 +87,45 @@ const toRecord = (headers: Headers): Record<string, string> => {
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
- * A promise-returning step of one request as an Effect: an interruption (a deadline) aborts `controller`, which
- * ends the fetch and its body; a rejection is the caller's abort when its signal fired, else `ConnectFailure`.
+ * A promise-returning step of one request as an Effect, within the rest of the first-byte budget counted from
+ * `startedAt`: the deadline (an alarm on the transport's Clock, so no race fiber per request) or an interruption
+ * aborts `controller`, which ends the fetch and its body; a rejection is the caller's abort when its signal
+ * fired, else `ConnectFailure`.
  */
 const step = <A>(
   request: TransportRequest,
   controller: AbortController,
+  options: ResolvedHttpOptions,
+  startedAt: number,
   run: () => Promise<A>,
-): Effect.Effect<A, ConnectFailure | TransportAborted> =>
+): Effect.Effect<A, ConnectFailure | TransportAborted | TransportTimeout> =>
   Effect.callback((resume) => {
+    const budget = options.firstByteTimeoutMs
+    const cancel = options.alarms.after(budget - (options.alarms.now() - startedAt), () => {
+      resume(Effect.fail(new TransportTimeout({ phase: "first-byte", afterMs: budget })))
+      controller.abort()
+    })
     run().then(
-      (value) => resume(Effect.succeed(value)),
-      (error: unknown) =>
+      (value) => {
+        cancel()
+        resume(Effect.succeed(value))
+      },
+      (error: unknown) => {
+        cancel()
         resume(
           Effect.fail(
             request.signal?.aborted
               ? new TransportAborted()
               : new ConnectFailure({ message: messageOf(error), cause: error }),
           ),
-        ),
+        )
+      },
     )
-    return Effect.sync(() => controller.abort())
+    return Effect.sync(() => {
+      cancel()
+      controller.abort()
+    })
   })
-
-/** The deadline of a phase: the rest of the first-byte budget counted from `startedAt`, on the transport's Clock. */
-const within =
-  (options: ResolvedHttpOptions, startedAt: number, phase: "first-byte") =>
-  <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | TransportTimeout> =>
-    Effect.timeoutOrElse(effect, {
-      duration: Duration.millis(Math.max(1, options.firstByteTimeoutMs - (options.alarms.now() - startedAt))),
-      orElse: () => Effect.fail(new TransportTimeout({ phase, afterMs: options.firstByteTimeoutMs })),
-    }).pipe(onClockOf(options.alarms))
 
 /**
  * Sends one request. Interrupting the Effect counts until the commit; the request's own `signal` counts until
@@ -134,14 +142,14 @@ export const sendHttp = (
     const controller = new AbortController()
     request.signal?.addEventListener("abort", () => controller.abort(), { once: true })
     // fetch cannot tell "never connected" from "connected, then nothing": both are a stall before the first byte
-    const fetched = step(request, controller, () =>
+    const fetched = step(request, controller, options, startedAt, () =>
       options.fetch(request.url, {
         method: "POST",
         headers: request.headers as Record<string, string>,
         body: request.body,
         signal: controller.signal,
       }),
-    ).pipe(within(options, startedAt, "first-byte"))
+    )
     return Effect.flatMap(fetched, (response) => {
       const headers = toRecord(response.headers)
       const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.alarms.now())
@@ -180,8 +188,7 @@ const refused = (
   options: ResolvedHttpOptions,
   startedAt: number,
 ): Effect.Effect<never, TransportError> =>
-  step(request, controller, () => readBounded(response.body, options.maxErrorBodyBytes)).pipe(
-    within(options, startedAt, "first-byte"),
+  step(request, controller, options, startedAt, () => readBounded(response.body, options.maxErrorBodyBytes)).pipe(
     Effect.flatMap((text) => {
       const failure = classifyHttp(response.status, text, headers)
       onEvent({ _tag: "Terminal", outcome: "error", failure })
