@@ -57,12 +57,8 @@ export interface Identity {
   readonly exp?: number
 }
 
-/** the decoder, made by the first token read; immutable, so every later read gets the same one */
-let claimsDecoder: ((payload: unknown) => Result.Result<JwtClaims, Schema.SchemaError>) | undefined
-const decodeClaimsResult = (payload: unknown) => {
-  claimsDecoder ??= Schema.decodeUnknownResult(jwtClaimsSchema())
-  return claimsDecoder(payload)
-}
+/** suspended: the schema is built by the first token read, not at module load (docs/performance.md, start) */
+const decodeClaimsResult = Schema.decodeUnknownResult(Schema.suspend(jwtClaimsSchema))
 /** base64url as the issuer sends it; the standard alphabet is taken too, as the seed's and ND's decoders do */
 const BASE64 = /^[A-Za-z0-9_\-+/]+={0,2}$/
 const utf8 = new TextDecoder("utf-8", { fatal: true })

@@ -96,12 +96,8 @@ type JsonBucket = JsonSchemas["JsonBucket"]["Type"]
 type JsonNamed = JsonSchemas["JsonNamed"]["Type"]
 type JsonQuota = JsonSchemas["JsonQuota"]["Type"]
 
-/** the decoder, made on the first reading; immutable, so every later reading gets the same one */
-let decoder: ((json: unknown) => Option.Option<JsonQuota>) | undefined
-const decodeJsonQuota = (json: unknown) => {
-  decoder ??= Schema.decodeUnknownOption(jsonSchemas().JsonQuota)
-  return decoder(json)
-}
+/** suspended: the schemas are built by the first reading, not at module load (docs/performance.md, start) */
+const decodeJsonQuota = Schema.decodeUnknownOption(Schema.suspend(() => jsonSchemas().JsonQuota))
 
 /**
  * One slot, by the same rules as a header slot: `null`, or the seed's zero shape (0 % used, no length, no
