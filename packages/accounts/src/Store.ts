@@ -195,8 +195,8 @@ export const makeAt = (path: string, options?: StoreOptions) =>
 
     /** one locked read-modify-write; `doc` is the document as a reader now decodes it */
     const attempt = <A, E>(f: Modify<A, E>) =>
-      lock
-        .withLock(
+      Effect.gen(function* () {
+        const outcome = yield* lock.withLock(
           lockPath,
           (handle) =>
             Effect.gen(function* () {
@@ -226,21 +226,15 @@ export const makeAt = (path: string, options?: StoreOptions) =>
             }),
           options?.lock,
         )
-        .pipe(
-          // decoded after the release: the next writer need not wait for it, and the stat taken under the lock
-          // ties the decoded document to the file we wrote, whatever has been written since
-          Effect.flatMap((outcome) =>
-            outcome.written === undefined
-              ? Effect.succeed(outcome)
-              : Effect.gen(function* () {
-                  const { text, stat } = outcome.written
-                  // the doc as a reader will decode it (defaults filled, extras split)
-                  const decoded = yield* parse(text)
-                  cached = Option.isSome(stat) ? { stat: stat.value, doc: decoded } : undefined
-                  return { result: outcome.result, fenced: false, doc: yield* Effect.fromResult(decoded) }
-                }),
-          ),
-        )
+        if (outcome.written === undefined) return outcome
+        // decoded after the release, so the next writer does not wait for it; the stat taken under the lock
+        // ties it to the file we wrote, whatever has been written since (a reader with another stat reads again);
+        // decoded, not `next`: the doc as a reader will decode it (defaults filled, extras split)
+        const decoded = yield* parse(outcome.written.text)
+        const stat = outcome.written.stat
+        cached = Option.isSome(stat) ? { stat: stat.value, doc: decoded } : undefined
+        return { result: outcome.result, fenced: false, doc: yield* Effect.fromResult(decoded) }
+      })
 
     const fencedError = new StoreFenced({
       path,
