@@ -180,14 +180,19 @@ export const make = Effect.gen(function* () {
         const state = ticket === null ? { head: undefined, ahead: undefined } : yield* queueState(path, ticket, staleMs)
         const myTurn = state.head === undefined || state.head === ticket
         if (myTurn) {
-          // followed before the attempt, so a release right after a failed attempt still wakes us
+          // followed before the look, so a release right after it (or after a failed attempt) still wakes us
           notices?.follow(lockName)
-          const now = yield* Clock.currentTimeMillis
-          const token = randomHex(12)
-          const mine: LockOwner = { pid: process.pid, hostname: host, createdAt: now, token }
-          const ownerText = JSON.stringify(mine)
-          if (yield* files.createExclusive(path, ownerText)) {
-            return { token, ownerText, waitedMs: now - start, recovered }
+          // A lock that is there is not tried: the attempt (a temp file, a link, a removal) would fail and take
+          // CPU from its holder; the new head of the queue meets it every time, as the holder took it just before
+          // leaving the queue. Whether it is stale is judged below either way.
+          if (Option.isNone(yield* files.stat(path))) {
+            const now = yield* Clock.currentTimeMillis
+            const token = randomHex(12)
+            const mine: LockOwner = { pid: process.pid, hostname: host, createdAt: now, token }
+            const ownerText = JSON.stringify(mine)
+            if (yield* files.createExclusive(path, ownerText)) {
+              return { token, ownerText, waitedMs: now - start, recovered }
+            }
           }
           owner = yield* readOwner(path)
           if (yield* isStale(path, owner, staleMs)) {

@@ -195,38 +195,46 @@ export const makeAt = (path: string, options?: StoreOptions) =>
 
     /** one locked read-modify-write; `doc` is the document as a reader now decodes it */
     const attempt = <A, E>(f: Modify<A, E>) =>
-      lock.withLock(
-        lockPath,
-        (handle) =>
-          Effect.gen(function* () {
-            const loaded = yield* load()
-            const current = yield* Effect.fromResult(loaded.doc)
-            const applied = f(current, { stillHeld: handle.stillHeld })
-            const [result, next] = Effect.isEffect(applied) ? yield* applied : applied
-            const encoded = encodeDocument(next)
-            if (Result.isFailure(encoded)) {
-              return yield* new StoreInvalidUpdate({
-                path,
-                reason: encoded.failure,
-                message: `refused to write ${path}: ${encoded.failure}`,
-              })
-            }
-            const text = serialize(encoded.success)
-            if (text === loaded.text) return { result, fenced: false, doc: current }
-            // written only if the lock is still ours and nobody changed the file since `load`
-            const written = yield* files.writeAtomicIf(path, text, [
-              { path: lockPath, text: handle.ownerText },
-              { path, text: loaded.text },
-            ])
-            if (!written) return { result, fenced: true, doc: current }
-            const stat = yield* files.stat(path)
-            // the doc as a reader will decode it (defaults filled, extras split)
-            const decoded = yield* parse(text)
-            cached = Option.isSome(stat) ? { stat: stat.value, doc: decoded } : undefined
-            return { result, fenced: false, doc: yield* Effect.fromResult(decoded) }
-          }),
-        options?.lock,
-      )
+      Effect.gen(function* () {
+        const outcome = yield* lock.withLock(
+          lockPath,
+          (handle) =>
+            Effect.gen(function* () {
+              const loaded = yield* load()
+              const current = yield* Effect.fromResult(loaded.doc)
+              const applied = f(current, { stillHeld: handle.stillHeld })
+              const [result, next] = Effect.isEffect(applied) ? yield* applied : applied
+              const encoded = encodeDocument(next)
+              if (Result.isFailure(encoded)) {
+                return yield* new StoreInvalidUpdate({
+                  path,
+                  reason: encoded.failure,
+                  message: `refused to write ${path}: ${encoded.failure}`,
+                })
+              }
+              const text = serialize(encoded.success)
+              if (text === loaded.text) return { result, fenced: false, doc: current }
+              // written only if the lock is still ours and nobody changed the file since `load`
+              const written = yield* files.writeAtomicIf(path, text, [
+                { path: lockPath, text: handle.ownerText },
+                { path, text: loaded.text },
+              ])
+              if (!written) return { result, fenced: true, doc: current }
+              // taken under the lock, so it is the stat of what we wrote
+              const stat = yield* files.stat(path)
+              return { result, fenced: false, doc: current, written: { text, stat } }
+            }),
+          options?.lock,
+        )
+        if (outcome.written === undefined) return outcome
+        // decoded after the release, so the next writer does not wait for it; the stat taken under the lock
+        // ties it to the file we wrote, whatever has been written since (a reader with another stat reads again);
+        // decoded, not `next`: the doc as a reader will decode it (defaults filled, extras split)
+        const decoded = yield* parse(outcome.written.text)
+        const stat = outcome.written.stat
+        cached = Option.isSome(stat) ? { stat: stat.value, doc: decoded } : undefined
+        return { result: outcome.result, fenced: false, doc: yield* Effect.fromResult(decoded) }
+      })
 
     const fencedError = new StoreFenced({
       path,

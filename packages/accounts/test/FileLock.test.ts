@@ -27,6 +27,23 @@ const deadPid = async () => {
 }
 
 const it = testEffect(FileLock.layer.pipe(Layer.provideMerge(Files.layer)))
+
+/** the real disk, counting exclusive creates (each a temp file, a link and a removal beside the lock) and looks at a lock's owner */
+const creates = { count: 0, looks: 0 }
+const countingFiles = Layer.effect(
+  Files,
+  Effect.gen(function* () {
+    const files = yield* Files
+    return Files.of({
+      ...files,
+      createExclusive: (path, data, options) =>
+        Effect.tap(files.createExclusive(path, data, options), () => Effect.sync(() => creates.count++)),
+      readText: (path) =>
+        Effect.tap(files.readText(path), () => Effect.sync(() => path.endsWith(".lock") && creates.looks++)),
+    })
+  }),
+).pipe(Layer.provide(Files.layer))
+const itCounting = testEffect(FileLock.layer.pipe(Layer.provideMerge(countingFiles)))
 /** lets real file I/O finish between TestClock steps */
 const ioTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
@@ -124,6 +141,38 @@ describe("FileLock", () => {
       expect(Date.now() - realStart).toBeLessThan(4_000)
       expect(owner(path).token).toBe("held")
     }),
+  )
+
+  itCounting.effect(
+    "the head of the queue does not try a lock that is there: one exclusive create, once it is free",
+    () =>
+      Effect.gen(function* () {
+        const lock = yield* FileLock
+        const path = freshLock()
+        yield* TestClock.setTime(Date.now())
+        plant(path, process.pid, "held")
+        creates.count = 0
+        creates.looks = 0
+        const fiber = yield* Effect.forkChild(
+          lock.withLock(path, (h) => Effect.succeed(h.token), { timeoutMs: 600_000 }),
+        )
+        // the head of the queue polls (every 12-25 ms) while the lock is held: five looks at its owner
+        for (let steps = 0; creates.looks < 5 && steps < 10_000; steps++) {
+          yield* ioTurn
+          yield* TestClock.adjust(20)
+        }
+        expect(creates.looks).toBeGreaterThanOrEqual(5)
+        expect(creates.count).toBe(0)
+        rmSync(path)
+        let exit = Option.none<Exit.Exit<string, unknown>>()
+        for (let steps = 0; Option.isNone(exit) && steps < 1_000; steps++) {
+          yield* ioTurn
+          yield* TestClock.adjust(20)
+          exit = Option.fromUndefinedOr(fiber.pollUnsafe())
+        }
+        expect(Option.isSome(exit) && Exit.isSuccess(exit.value)).toBe(true)
+        expect(creates.count).toBe(1)
+      }),
   )
 
   it.live("release removes only its own lock", () =>

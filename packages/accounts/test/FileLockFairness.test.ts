@@ -9,8 +9,9 @@ import { tmpdir } from "node:os"
 import { basename, join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
-import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
+import { Deferred, Duration, Effect, Fiber, FileSystem, Layer, Stream } from "effect"
 import { FileLock, ticketName } from "../src/FileLock.ts"
+import { namesBackend, watchDir } from "../src/LockQueue.ts"
 
 const root = mkdtempSync(join(tmpdir(), "oa-lock-fair-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -93,6 +94,54 @@ describe("FileLock hand-off", () => {
       const error = yield* Effect.flip(lock.withLock(path, () => Effect.void, { timeoutMs: 200 }))
       expect(error._tag).toBe("LockTimeout")
       expect(readdirSync(join(path, ".."))).toEqual(["store.json.lock"])
+    }),
+  )
+
+  it.live("a waiter's watch hands on only the name it follows, with no look at the others", () =>
+    Effect.gen(function* () {
+      const files = yield* Files
+      const dir = join(freshLock(), "..")
+      const ready = yield* Deferred.make<void>()
+      const seen = yield* files
+        .watchNames(dir, () => Deferred.doneUnsafe(ready, Effect.void))
+        .pipe(
+          Stream.take(3),
+          Stream.runCollect,
+          Effect.provideService(
+            FileSystem.WatchBackend,
+            namesBackend((name) => name === "store.json.lock"),
+          ),
+          Effect.forkChild,
+        )
+      yield* Deferred.await(ready)
+      // what a holder's write does beside the lock: none of it reaches a waiter that follows the lock
+      writeFileSync(join(dir, "store.json.123.0123456789ab.tmp"), "x")
+      rmSync(join(dir, "store.json.123.0123456789ab.tmp"))
+      writeFileSync(join(dir, "store.json.lock"), "{}")
+      writeFileSync(join(dir, "store.json"), "{}")
+      rmSync(join(dir, "store.json.lock"))
+      writeFileSync(join(dir, "store.json.lock"), "{}")
+      const names = yield* Fiber.join(seen)
+      expect([...names]).toEqual(["store.json.lock", "store.json.lock", "store.json.lock"])
+    }),
+  )
+
+  it.live("the waiter that follows the lock is woken by its release, however long its poll", () =>
+    Effect.gen(function* () {
+      const files = yield* Files
+      const path = freshLock()
+      writeFileSync(path, "{}")
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const notices = yield* watchDir(files, join(path, ".."))
+          expect(notices.watched()).toBe(true)
+          notices.follow(basename(path))
+          writeFileSync(`${path}.q.other`, "")
+          rmSync(path)
+          // a poll of ten minutes: only the notice can end this wait within the test's time
+          yield* notices.wait(600_000)
+        }),
+      )
     }),
   )
 })
