@@ -7,12 +7,11 @@
  * safety net. Tickets only order the attempts; the lock's exclusive create is still what guarantees one
  * owner, so a ticket that is lost, stale or ignored costs fairness, never safety.
  */
-import { watch } from "node:fs"
 import { hostname } from "node:os"
 import { basename, dirname, join } from "node:path"
 import { randomHex, sha256Hex } from "@cortexkit/openai-auth-core/Digest"
 import { deadTemps, type Files, pidAlive } from "@cortexkit/openai-auth-core/Files"
-import { Clock, Deferred, Effect, FileSystem, Latch, Option, Queue, Stream } from "effect"
+import { Clock, Deferred, Effect, Latch, Option, Stream } from "effect"
 
 export const host = hostname()
 /** the short tag of a host name in ticket names (a function: hashing loads `node:crypto`, see core Digest.ts) */
@@ -30,44 +29,6 @@ export const ticketName = (lockPath: string, atMs: number, pid = process.pid, on
   )}.${pid}.${randomHex(4)}`
 
 /**
- * How a waiter's `Files.watchNames` watches the lock's directory: through `FileSystem.WatchBackend`, the
- * platform's hook for custom watchers, handing on only the names `wanted` accepts, as they come. The platform's
- * own watcher stats every name created or removed (to tell the two apart) and forks a fiber for it, in every
- * waiting process, for every file any holder touches: ~13 names per store write (the ticket, the lock's temp
- * file, link, move aside and removal, the store's temp file and rename), 7 waiters in the store bench. That was
- * half the CPU of a contended write, taken from the holder on a small machine (docs/performance.md, "Round 3:
- * store2"). A waiter needs neither: it only wants to know that the one name it follows changed, and looks at
- * the directory itself when it did.
- */
-export const namesBackend = (wanted: (name: string) => boolean): FileSystem.WatchBackend["Service"] => ({
-  register: (path, _info, options) =>
-    Option.some(
-      Stream.callback<FileSystem.WatchEvent>((queue) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            try {
-              const watcher = watch(path, { persistent: false }, (_event, name) => {
-                if (name !== null && wanted(String(name)))
-                  Queue.offerUnsafe(queue, { _tag: "Update", path: String(name) })
-              })
-              // a watcher that fails ends the stream: the waiter goes on by polling
-              watcher.on("error", () => watcher.close())
-              watcher.on("close", () => Queue.endUnsafe(queue))
-              options?.onReady?.()
-              return watcher
-            } catch {
-              // no watch here (inotify limits, an unsupported file system): the same, from the start
-              Queue.endUnsafe(queue)
-              return undefined
-            }
-          }),
-          (watcher) => Effect.sync(() => watcher?.close()),
-        ),
-      ),
-    ),
-})
-
-/**
  * Wakes a waiter when one name changes in the lock's directory: the lock itself for the head of the queue
  * (released or renamed aside), the ticket just ahead for the others (so a release wakes one process, not
  * all). A change that arrives while the waiter is busy is remembered (the latch stays open), so none is missed
@@ -81,16 +42,17 @@ export const watchDir = (files: Files["Service"], dir: string) =>
     let followed: string | undefined
     let watching = false
     yield* files
-      .watchNames(dir, () => {
-        watching = true
-        Deferred.doneUnsafe(ready, Effect.succeed(true))
-      })
+      .watchNames(
+        dir,
+        () => {
+          watching = true
+          Deferred.doneUnsafe(ready, Effect.succeed(true))
+        },
+        // only the followed name: the platform's own watcher stats every name and forks a fiber for it
+        (name) => name === followed,
+      )
       .pipe(
         Stream.runForEach((name) => Effect.sync(() => name === followed && notice.openUnsafe())),
-        Effect.provideService(
-          FileSystem.WatchBackend,
-          namesBackend((name) => name === followed),
-        ),
         Effect.ignore,
         // failed or ended: from now on the waiter only polls
         Effect.ensuring(

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os"
 import { basename, join } from "node:path"
 import { Files } from "@cortexkit/openai-auth-core/Files"
 import { testEffect } from "@cortexkit/openai-auth-testkit/Test"
-import { Deferred, Duration, Effect, Fiber, FileSystem, Layer, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, Stream } from "effect"
 import { FileLock, ticketName } from "../src/FileLock.ts"
-import { namesBackend, watchDir } from "../src/LockQueue.ts"
+import { watchDir } from "../src/LockQueue.ts"
 
 const root = mkdtempSync(join(tmpdir(), "oa-lock-fair-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -103,16 +103,12 @@ describe("FileLock hand-off", () => {
       const dir = join(freshLock(), "..")
       const ready = yield* Deferred.make<void>()
       const seen = yield* files
-        .watchNames(dir, () => Deferred.doneUnsafe(ready, Effect.void))
-        .pipe(
-          Stream.take(3),
-          Stream.runCollect,
-          Effect.provideService(
-            FileSystem.WatchBackend,
-            namesBackend((name) => name === "store.json.lock"),
-          ),
-          Effect.forkChild,
+        .watchNames(
+          dir,
+          () => Deferred.doneUnsafe(ready, Effect.void),
+          (name) => name === "store.json.lock",
         )
+        .pipe(Stream.take(3), Stream.runCollect, Effect.forkChild)
       yield* Deferred.await(ready)
       // what a holder's write does beside the lock: none of it reaches a waiter that follows the lock
       writeFileSync(join(dir, "store.json.123.0123456789ab.tmp"), "x")

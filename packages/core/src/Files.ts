@@ -1,7 +1,8 @@
 /**
  * The project's only door to the disk. Everything goes through `effect/FileSystem` (NodeFileSystem, which
  * runs under Bun too) so that churn in the unstable platform modules stays in this file; the operations
- * (`FilesShape`) are described in internal/files-shape.ts. Three steps go to `node:fs` directly, each for a
+ * (`FilesShape`) are described in internal/files-shape.ts. A watch that follows one name has its own watcher
+ * (internal/files-watch.ts). Three steps go to `node:fs` directly, each for a
  * reason given where it is used (internal/files-native.ts): the per-request stat, the guarded rename of a
  * fenced write, and the liveness test that lets the next writer remove a dead writer's temp file. Other
  * packages build on these operations: add to them, do not change what they do.
@@ -24,6 +25,7 @@ import {
   plainly,
   toFileError,
 } from "./internal/files-shape.ts"
+import { namesBackend } from "./internal/files-watch.ts"
 
 export { deadTemps, pidAlive } from "./internal/files-native.ts"
 export { type Expectation, FileError, type FileStat, type FilesShape } from "./internal/files-shape.ts"
@@ -282,11 +284,17 @@ export const make = Effect.gen(function* () {
     yield* fs.chmod(path, mode).pipe(Effect.mapError(toFileError(path, "chmod")))
   })
 
-  const watchNames = (dir: string, onReady?: () => void): Stream.Stream<string, FileError> =>
-    fs.watch(dir, onReady === undefined ? undefined : { onReady }).pipe(
+  const watchNames = (
+    dir: string,
+    onReady?: () => void,
+    only?: (name: string) => boolean,
+  ): Stream.Stream<string, FileError> => {
+    const names = fs.watch(dir, onReady === undefined ? undefined : { onReady }).pipe(
       Stream.map((event) => basename(event.path)),
       Stream.mapError(toFileError(dir, "watch")),
     )
+    return only === undefined ? names : Stream.provideService(names, FileSystem.WatchBackend, namesBackend(only))
+  }
 
   return Files.of({
     readText,
@@ -329,7 +337,7 @@ const onFirstUse = (load: Effect.Effect<FilesShape>): FilesShape => {
     list: via((f) => f.list),
     createEmpty: via((f) => f.createEmpty),
     chmod: via((f) => f.chmod),
-    watchNames: (dir, onReady) => Stream.unwrap(Effect.map(load, (f) => f.watchNames(dir, onReady))),
+    watchNames: (dir, onReady, only) => Stream.unwrap(Effect.map(load, (f) => f.watchNames(dir, onReady, only))),
   }
 }
 

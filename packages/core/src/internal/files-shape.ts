@@ -128,7 +128,12 @@ export interface FilesShape {
   readonly chmod: (path: string, mode: number) => Effect.Effect<void, FileError>
   /**
    * The names that change in a directory (created, changed, removed), from the moment `onReady` is called;
-   * the stream fails when the platform cannot watch (no inotify, too many watches).
+   * the stream fails when the platform cannot watch (no inotify, too many watches). With `only`, just the names
+   * it accepts, and no look at the others (internal/files-watch.ts).
    */
-  readonly watchNames: (dir: string, onReady?: () => void) => Stream.Stream<string, FileError>
+  readonly watchNames: (
+    dir: string,
+    onReady?: () => void,
+    only?: (name: string) => boolean,
+  ) => Stream.Stream<string, FileError>
 }
