@@ -165,8 +165,14 @@ export const handleCall = <R>(call: HostCall, memo: HostBodyMemo, hooks: Request
     })
     const afterEnd =
       hooks.served === undefined ? undefined : yield* hooks.served({ call, host, notes, routed, settings, startedAt })
-    // waits (forked, holding nothing the answer needs) for the end of the stream it is handed
-    if (afterEnd !== undefined) yield* Effect.forkDetach(Effect.flatMap(routed.ended, afterEnd))
+    if (afterEnd !== undefined) {
+      // started by the stream's own end (a fiber of its own, with this request's services), rather than a fiber
+      // forked now to wait for it: that cost a fork, a suspension and a resumption per request
+      const runFork = Effect.runForkWith(yield* Effect.context<R>())
+      routed.onEnd((end) => {
+        runFork(afterEnd(end))
+      })
+    }
     return new Response(routed.response.body, {
       status: routed.response.status,
       headers: { "content-type": "text/event-stream", ...pickHeaders(routed.response.headers) },
