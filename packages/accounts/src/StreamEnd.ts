@@ -25,7 +25,8 @@ export const watchEnd = () => {
   let deferred: Deferred.Deferred<StreamEnd> | undefined
   const onEnd = (f: (end: StreamEnd) => void): void => {
     if (end !== undefined) f(end)
-    else (callbacks ??= []).push(f)
+    else if (callbacks === undefined) callbacks = [f]
+    else callbacks.push(f)
   }
   return {
     hear: (event: StreamEvent) => {
