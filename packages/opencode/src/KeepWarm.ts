@@ -38,6 +38,11 @@ export interface TrackInput {
   /** the prepared wire JSON of the real request (full input, not a WebSocket delta) */
   readonly body: Record<string, unknown>
   readonly model: string
+  /**
+   * the keep-warm settings as the request read them (the request path's own store read), instead of a read
+   * here; each warm still re-reads the live settings before it is sent
+   */
+  readonly settings?: KeepWarmSettings | undefined
 }
 
 export interface TrackedSession {
@@ -262,7 +267,7 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
     // untraced: it runs after every request
     const track = Effect.fnUntraced(function* (input: TrackInput) {
       const skip = notWarmed(input)
-      const settings = yield* options.settings
+      const settings = input.settings ?? (yield* options.settings)
       if (skip !== undefined) {
         // leaves what the session's real turns set up as it is
         yield* log.debug("cache keep-warm: not tracked", { sessionKey: input.sessionKey, reason: skip })

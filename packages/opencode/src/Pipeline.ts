@@ -56,6 +56,8 @@ const afterAnswer =
         agent: turn.notes[AGENT_HEADER],
         body: routed.request.json as Record<string, unknown>,
         model: turn.host.body.model,
+        // as this request read them: no second read of the store (a stat) per request
+        settings: turn.document.cacheKeep,
       })
       // what `/openai-cachekeep` and the sidebar show: the account in use and the sessions kept warm
       yield* (yield* StateFile).update((s) => ({
