@@ -345,6 +345,9 @@ describe("KeepWarm track's summary (what the state file shows, from the track's 
       expect(status.tracked.filter((t) => t.stopped === undefined)).toHaveLength(2)
       state.settings = { enabled: false, subagents: false }
       expect(yield* keepWarm.track(input("ses_1"))).toEqual({ enabled: false, tracked: 1 })
+      // settings the request already read are taken as they are (no read of its own)
+      const given = { enabled: true, subagents: false }
+      expect(yield* keepWarm.track(input("ses_1", { settings: given }))).toEqual({ enabled: true, tracked: 2 })
     }),
   )
 })
