@@ -86,6 +86,10 @@ const toRecord = (headers: Headers): Record<string, string> => {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** a rejected fetch or body read: the caller's abort when its signal fired, else a connection failure */
+const rejected = (request: TransportRequest, error: unknown): ConnectFailure | TransportAborted =>
+  request.signal?.aborted ? new TransportAborted() : new ConnectFailure({ message: messageOf(error), cause: error })
+
 /**
  * A promise-returning step of one request as an Effect, within the rest of the first-byte budget counted from
  * `startedAt`: the deadline (an alarm on the transport's Clock, so no race fiber per request) or an interruption
@@ -112,13 +116,7 @@ const step = <A>(
       },
       (error: unknown) => {
         cancel()
-        resume(
-          Effect.fail(
-            request.signal?.aborted
-              ? new TransportAborted()
-              : new ConnectFailure({ message: messageOf(error), cause: error }),
-          ),
-        )
+        resume(Effect.fail(rejected(request, error)))
       },
     )
     return Effect.sync(() => {
@@ -202,13 +200,7 @@ export const sendHttp = (
           cancel()
           if (settled) return
           settled = true
-          resume(
-            Effect.fail(
-              request.signal?.aborted
-                ? new TransportAborted()
-                : new ConnectFailure({ message: messageOf(error), cause: error }),
-            ),
-          )
+          resume(Effect.fail(rejected(request, error)))
         },
       )
     return Effect.sync(() => {
