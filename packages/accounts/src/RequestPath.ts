@@ -12,6 +12,7 @@ import type { ResolvedSettings } from "@cortexkit/openai-auth-core/Settings"
 import { Clock, Effect, Result } from "effect"
 import { LiveSettings } from "./LiveSettings.ts"
 import { RequestAborted, RoutedClient, type RoutedError, type RoutedResponse, type StreamEnd } from "./RoutedClient.ts"
+import type { StoreDocument } from "./StoreSchema.ts"
 
 /** What a host's Responses client handed to `fetch`, its body already read. */
 export interface HostCall extends RawHostRequest {
@@ -33,6 +34,8 @@ export interface ServedTurn {
   readonly notes: Readonly<Record<string, string>>
   readonly routed: RoutedResponse
   readonly settings: ResolvedSettings
+  /** the store document the request was routed with (read once per request: hooks need not read it again) */
+  readonly document: StoreDocument
   /** epoch ms when the request reached the path */
   readonly startedAt: number
 }
@@ -164,9 +167,17 @@ export const handleCall = <R>(call: HostCall, memo: HostBodyMemo, hooks: Request
       ms: (yield* Clock.currentTimeMillis) - startedAt,
     })
     const afterEnd =
-      hooks.served === undefined ? undefined : yield* hooks.served({ call, host, notes, routed, settings, startedAt })
-    // waits (forked, holding nothing the answer needs) for the end of the stream it is handed
-    if (afterEnd !== undefined) yield* Effect.forkDetach(Effect.flatMap(routed.ended, afterEnd))
+      hooks.served === undefined
+        ? undefined
+        : yield* hooks.served({ call, host, notes, routed, settings, document, startedAt })
+    if (afterEnd !== undefined) {
+      // started by the stream's own end (a fiber of its own, with this request's services), rather than a fiber
+      // forked now to wait for it: that cost a fork, a suspension and a resumption per request
+      const runFork = Effect.runForkWith(yield* Effect.context<R>())
+      routed.onEnd((end) => {
+        runFork(afterEnd(end))
+      })
+    }
     return new Response(routed.response.body, {
       status: routed.response.status,
       headers: { "content-type": "text/event-stream", ...pickHeaders(routed.response.headers) },

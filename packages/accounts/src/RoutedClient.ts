@@ -59,6 +59,8 @@ export interface RoutedResponse {
    * completes when the caller drops the stream unread or aborts it.
    */
   readonly ended: Effect.Effect<StreamEnd>
+  /** `ended` as a callback, called at most once, from the stream's own completion (no fiber waits for it) */
+  readonly onEnd: (f: (end: StreamEnd) => void) => void
 }
 
 export interface SendOptions {
@@ -296,6 +298,7 @@ export const make = Effect.gen(function* () {
             attempts,
             sessionKey: prepared.sessionKey,
             ended: end.ended,
+            onEnd: end.onEnd,
           }
         }
         const error = result.failure

@@ -38,6 +38,11 @@ export interface TrackInput {
   /** the prepared wire JSON of the real request (full input, not a WebSocket delta) */
   readonly body: Record<string, unknown>
   readonly model: string
+  /**
+   * the keep-warm settings as the request read them (the request path's own store read), instead of a read
+   * here; each warm still re-reads the live settings before it is sent
+   */
+  readonly settings?: KeepWarmSettings | undefined
 }
 
 export interface TrackedSession {
@@ -86,9 +91,19 @@ export interface WarmEvent {
   readonly usage?: WarmUsage
 }
 
+/** What the state file shows of keep-warm: `status` without the per-session list. */
+export interface KeepWarmSummary {
+  readonly enabled: boolean
+  /** sessions tracked and not stopped */
+  readonly tracked: number
+}
+
 export interface KeepWarmShape {
-  /** after every real request: remember its body and restart the session's timer */
-  readonly track: (input: TrackInput) => Effect.Effect<void>
+  /**
+   * after every real request: remember its body and restart the session's timer; returns the summary as it
+   * stands afterwards (from the same read of the settings: the request path does not read them twice)
+   */
+  readonly track: (input: TrackInput) => Effect.Effect<KeepWarmSummary>
   /** the session is gone */
   readonly untrack: (sessionKey: string) => Effect.Effect<void>
   readonly status: Effect.Effect<KeepWarmStatus>
@@ -243,18 +258,24 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
       return oldest === undefined ? Effect.void : drop(oldest[0])
     })
 
+    const summary = (enabled: boolean): KeepWarmSummary => {
+      let tracked = 0
+      for (const entry of sessions.values()) if (entry.stopped === undefined) tracked++
+      return { enabled, tracked }
+    }
+
     // untraced: it runs after every request
     const track = Effect.fnUntraced(function* (input: TrackInput) {
       const skip = notWarmed(input)
+      const settings = input.settings ?? (yield* options.settings)
       if (skip !== undefined) {
         // leaves what the session's real turns set up as it is
         yield* log.debug("cache keep-warm: not tracked", { sessionKey: input.sessionKey, reason: skip })
-        return
+        return summary(settings.enabled)
       }
-      const settings = yield* options.settings
       if (!settings.enabled || (input.subagent === true && !settings.subagents)) {
         if (sessions.has(input.sessionKey)) yield* drop(input.sessionKey)
-        return
+        return summary(settings.enabled)
       }
       const now = yield* Clock.currentTimeMillis
       const previous = sessions.get(input.sessionKey)
@@ -281,6 +302,7 @@ export class KeepWarm extends Context.Service<KeepWarm, KeepWarmShape>()("@corte
         tools: Array.isArray(input.body.tools) ? input.body.tools.length : 0,
       })
       yield* FiberMap.run(fibers, input.sessionKey, loop(input.sessionKey, entry))
+      return summary(true)
     })
 
     const untrack = Effect.fn("KeepWarm.untrack")(function* (sessionKey: string) {

@@ -14,7 +14,6 @@ import {
   type RequestHooks,
   type ServedTurn,
 } from "@cortexkit/openai-auth-accounts/RequestPath"
-import type { StreamEnd } from "@cortexkit/openai-auth-accounts/RoutedClient"
 import { StateFile } from "@cortexkit/openai-auth-accounts/StateFile"
 import { Clock, Effect } from "effect"
 import { KeepWarm } from "./KeepWarm.ts"
@@ -39,36 +38,39 @@ export const AGENT_HEADER = `${HOST_NOTE_PREFIX}agent`
 type OpenCodeServices = Dumps | KeepWarm | StateFile
 
 /** After the answer ended: keep the session warm, tell the sidebar, and complete the dump with the usage. */
-const afterAnswer = (
-  turn: ServedTurn,
-  subagent: boolean | undefined,
-  servedAt: number,
-  dumped: AfterEnd<Dumps> | undefined,
-) =>
-  Effect.fnUntraced(function* (end: StreamEnd) {
-    const { routed } = turn
-    const keepWarm = yield* KeepWarm
-    yield* keepWarm.track({
-      sessionKey: routed.sessionKey,
-      account: routed.account,
-      subagent,
-      agent: turn.notes[AGENT_HEADER],
-      body: routed.request.json as Record<string, unknown>,
-      model: turn.host.body.model,
+const afterAnswer =
+  (
+    turn: ServedTurn,
+    subagent: boolean | undefined,
+    servedAt: number,
+    dumped: AfterEnd<Dumps> | undefined,
+  ): AfterEnd<OpenCodeServices> =>
+  (end) =>
+    Effect.gen(function* () {
+      const { routed } = turn
+      // the summary comes back from the track itself: one read of the settings per request, not two
+      const warm = yield* (yield* KeepWarm).track({
+        sessionKey: routed.sessionKey,
+        account: routed.account,
+        subagent,
+        agent: turn.notes[AGENT_HEADER],
+        body: routed.request.json as Record<string, unknown>,
+        model: turn.host.body.model,
+        // as this request read them: no second read of the store (a stat) per request
+        settings: turn.document.cacheKeep,
+      })
+      // what `/openai-cachekeep` and the sidebar show: the account in use and the sessions kept warm
+      yield* (yield* StateFile).update((s) => ({
+        ...s,
+        lastServed: { key: routed.account, at: servedAt },
+        keepWarm: {
+          enabled: warm.enabled,
+          tracked: warm.tracked,
+          ...(s.keepWarm?.lastWarm === undefined ? {} : { lastWarm: s.keepWarm.lastWarm }),
+        },
+      }))
+      if (dumped !== undefined) yield* dumped(end)
     })
-    // what `/openai-cachekeep` and the sidebar show: the account in use and the sessions kept warm
-    const warm = yield* keepWarm.status
-    yield* (yield* StateFile).update((s) => ({
-      ...s,
-      lastServed: { key: routed.account, at: servedAt },
-      keepWarm: {
-        enabled: warm.enabled,
-        tracked: warm.tracked.filter((t) => t.stopped === undefined).length,
-        ...(s.keepWarm?.lastWarm === undefined ? {} : { lastWarm: s.keepWarm.lastWarm }),
-      },
-    }))
-    if (dumped !== undefined) yield* dumped(end)
-  })
 
 /** OpenCode's request hooks; `sequence` numbers this fetch's dumps. */
 export const openCodeHooks = (options: FetchOptions = {}): RequestHooks<OpenCodeServices> => {

@@ -332,3 +332,22 @@ describe("KeepWarm warms only what a user would pay to keep warm", () => {
     }),
   )
 })
+
+describe("KeepWarm track's summary (what the state file shows, from the track's own read of the settings)", () => {
+  it.effect("agrees with status: enabled, and the sessions tracked and not stopped", () =>
+    Effect.gen(function* () {
+      const { keepWarm, state } = yield* setup()
+      expect(yield* keepWarm.track(input("ses_1"))).toEqual({ enabled: true, tracked: 1 })
+      expect(yield* keepWarm.track(input("ses_2"))).toEqual({ enabled: true, tracked: 2 })
+      // OpenCode's title request is not tracked, but the summary still reports what is
+      expect(yield* keepWarm.track(input("ses_1", { agent: "title" }))).toEqual({ enabled: true, tracked: 2 })
+      const status = yield* keepWarm.status
+      expect(status.tracked.filter((t) => t.stopped === undefined)).toHaveLength(2)
+      state.settings = { enabled: false, subagents: false }
+      expect(yield* keepWarm.track(input("ses_1"))).toEqual({ enabled: false, tracked: 1 })
+      // settings the request already read are taken as they are (no read of its own)
+      const given = { enabled: true, subagents: false }
+      expect(yield* keepWarm.track(input("ses_1", { settings: given }))).toEqual({ enabled: true, tracked: 2 })
+    }),
+  )
+})

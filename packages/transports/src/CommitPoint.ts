@@ -120,7 +120,7 @@ export class CommitPoint {
     observer?: ChunkObserver,
   ): Effect.Effect<TransportResponse, PreOutputFailure | TransportTimeout | TransportAborted | E> {
     return Effect.callback((resume) => {
-      const attempt = this.attempt(source, options, observer)
+      const attempt = this.start(source, options, observer)
       attempt.result.then(
         (response) => resume(Effect.succeed(response)),
         (failure: PreOutputFailure | TransportTimeout | TransportAborted | E) => resume(Effect.fail(failure)),
@@ -129,7 +129,12 @@ export class CommitPoint {
     })
   }
 
-  private attempt<E>(
+  /**
+   * `run` for a transport that is already inside an `Effect.callback` of its own (the HTTP transport's fetch):
+   * the attempt starts now; `result` rejects with the same typed failures `run` fails with, and `interrupt`
+   * is what interrupting `run` does. One suspension of the request's fiber instead of two.
+   */
+  start<E>(
     source: ReadableStream<Uint8Array>,
     options: CommitOptions<E>,
     observer: ChunkObserver | undefined,

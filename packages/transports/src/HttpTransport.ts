@@ -86,6 +86,10 @@ const toRecord = (headers: Headers): Record<string, string> => {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** a rejected fetch or body read: the caller's abort when its signal fired, else a connection failure */
+const rejected = (request: TransportRequest, error: unknown): ConnectFailure | TransportAborted =>
+  request.signal?.aborted ? new TransportAborted() : new ConnectFailure({ message: messageOf(error), cause: error })
+
 /**
  * A promise-returning step of one request as an Effect, within the rest of the first-byte budget counted from
  * `startedAt`: the deadline (an alarm on the transport's Clock, so no race fiber per request) or an interruption
@@ -112,13 +116,7 @@ const step = <A>(
       },
       (error: unknown) => {
         cancel()
-        resume(
-          Effect.fail(
-            request.signal?.aborted
-              ? new TransportAborted()
-              : new ConnectFailure({ message: messageOf(error), cause: error }),
-          ),
-        )
+        resume(Effect.fail(rejected(request, error)))
       },
     )
     return Effect.sync(() => {
@@ -130,50 +128,86 @@ const step = <A>(
 /**
  * Sends one request. Interrupting the Effect counts until the commit; the request's own `signal` counts until
  * the body ends.
+ *
+ * One `Effect.callback` from the call to the commit: the fetch within the first-byte budget (an alarm, as in
+ * `step`), then the commit point started in the fetch's own callback (`CommitPoint.start`), so the request's
+ * fiber suspends once per request instead of once for the headers and again for the commit. An error status
+ * resumes with `refused`, an Effect of its own.
  */
 export const sendHttp = (
   request: TransportRequest,
   onEvent: StreamEventListener,
   options: ResolvedHttpOptions,
 ): Effect.Effect<TransportResponse, TransportError> =>
-  Effect.suspend(() => {
-    if (request.signal?.aborted) return Effect.fail(new TransportAborted())
+  Effect.callback((resume) => {
+    if (request.signal?.aborted) return resume(Effect.fail(new TransportAborted()))
     const startedAt = options.alarms.now()
     const controller = new AbortController()
     request.signal?.addEventListener("abort", () => controller.abort(), { once: true })
+    const budget = options.firstByteTimeoutMs
+    /** set once the fetch phase is over: timed out, interrupted, or handed to the commit point */
+    let settled = false
+    let attempt: { readonly interrupt: () => void } | undefined
     // fetch cannot tell "never connected" from "connected, then nothing": both are a stall before the first byte
-    const fetched = step(request, controller, options, startedAt, () =>
-      options.fetch(request.url, {
+    const cancel = options.alarms.after(budget - (options.alarms.now() - startedAt), () => {
+      if (settled) return
+      settled = true
+      resume(Effect.fail(new TransportTimeout({ phase: "first-byte", afterMs: budget })))
+      controller.abort()
+    })
+    options
+      .fetch(request.url, {
         method: "POST",
         headers: request.headers as Record<string, string>,
         body: request.body,
         signal: controller.signal,
-      }),
-    )
-    return Effect.flatMap(fetched, (response) => {
-      const headers = toRecord(response.headers)
-      const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.alarms.now())
-      if (quota !== undefined) onEvent({ _tag: "Quota", snapshot: quota })
-      if (response.status >= 400)
-        return refused(request, controller, response, headers, quota, onEvent, options, startedAt)
-      const commit = new CommitPoint(onEvent, quota)
-      // the observer rides inside the commit point's one stage instead of a TransformStream of its own
-      const source = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
-      const observer = new SseBodyObserver(commit.listener, { now: options.alarms.now })
-      return commit.run(
-        source,
-        {
-          transport: "http",
-          status: response.status,
-          headers,
-          signal: request.signal,
-          alarms: options.alarms,
-          firstByteTimeoutMs: options.firstByteTimeoutMs,
-          startedAt,
-          idleTimeoutMs: options.idleTimeoutMs,
+      })
+      .then(
+        (response) => {
+          cancel()
+          if (settled) return
+          settled = true
+          const headers = toRecord(response.headers)
+          const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.alarms.now())
+          if (quota !== undefined) onEvent({ _tag: "Quota", snapshot: quota })
+          if (response.status >= 400)
+            return resume(refused(request, controller, response, headers, quota, onEvent, options, startedAt))
+          const commit = new CommitPoint(onEvent, quota)
+          // the observer rides inside the commit point's one stage instead of a TransformStream of its own
+          const source = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+          const observer = new SseBodyObserver(commit.listener, { now: options.alarms.now })
+          const started = commit.start(
+            source,
+            {
+              transport: "http",
+              status: response.status,
+              headers,
+              signal: request.signal,
+              alarms: options.alarms,
+              firstByteTimeoutMs: options.firstByteTimeoutMs,
+              startedAt,
+              idleTimeoutMs: options.idleTimeoutMs,
+            },
+            observer,
+          )
+          attempt = started
+          started.result.then(
+            (answer) => resume(Effect.succeed(answer)),
+            (failure: TransportError) => resume(Effect.fail(failure)),
+          )
         },
-        observer,
+        (error: unknown) => {
+          cancel()
+          if (settled) return
+          settled = true
+          resume(Effect.fail(rejected(request, error)))
+        },
       )
+    return Effect.sync(() => {
+      if (attempt !== undefined) return attempt.interrupt()
+      settled = true
+      cancel()
+      controller.abort()
     })
   })
 
