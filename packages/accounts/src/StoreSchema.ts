@@ -9,76 +9,83 @@ import { Effect, Result, Schema } from "effect"
 import { CURRENT_VERSION, type JsonObject, migrate, setOwn } from "./Migrations.ts"
 
 /** plain strings on disk, `Redacted` in memory so tokens never reach a log by accident */
-const Token = Schema.RedactedFromValue(Schema.String)
+const token = () => Schema.RedactedFromValue(Schema.String)
 
 export const AccountState = Schema.Literals(["active", "needs-relogin"])
 export type AccountState = typeof AccountState.Type
-
-export const AccountFields = Schema.Struct({
-  /** the ChatGPT account id (`chatgpt_account_id`) */
-  id: Schema.NonEmptyString,
-  userId: Schema.optionalKey(Schema.String),
-  label: Schema.optionalKey(Schema.String),
-  email: Schema.optionalKey(Schema.String),
-  plan: Schema.optionalKey(Schema.String),
-  access: Token,
-  refresh: Token,
-  idToken: Schema.optionalKey(Token),
-  /** epoch ms */
-  expiresAt: Schema.Finite,
-  /** epoch ms */
-  addedAt: Schema.Finite,
-  state: AccountState.pipe(Schema.withDecodingDefaultKey(Effect.succeed("active"))),
-  needsReloginReason: Schema.optionalKey(Schema.String),
-  /** epoch ms until which the account answered `usage_limit_reached` */
-  exhaustedUntil: Schema.optionalKey(Schema.Finite),
-})
-
-export type Account = typeof AccountFields.Type & {
-  /** keys of this account entry that this build does not know, written back verbatim */
-  readonly extra?: Readonly<JsonObject>
-}
 
 export const RoutingMode = Schema.Literals(["main-first", "fallback-first"])
 export type RoutingMode = typeof RoutingMode.Type
 
 export const Threshold = Schema.Struct({ fiveHour: Schema.Finite, weekly: Schema.Finite })
 
-const Killswitch = Schema.Struct({
-  enabled: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
-  /** keyed by account id, `main`, or `*` */
-  thresholds: Schema.Record(Schema.String, Threshold).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
-})
+// The document's schemas are built by the first decode or encode of a file, not at module load: a process
+// whose store file does not exist (yet) never needs them (`emptyDocument` below is a plain value), and their
+// construction is a measurable part of the plugin's start memory (docs/performance.md, "Round 3: mem2").
+const accountFieldsSchema = () =>
+  Schema.Struct({
+    /** the ChatGPT account id (`chatgpt_account_id`) */
+    id: Schema.NonEmptyString,
+    userId: Schema.optionalKey(Schema.String),
+    label: Schema.optionalKey(Schema.String),
+    email: Schema.optionalKey(Schema.String),
+    plan: Schema.optionalKey(Schema.String),
+    access: token(),
+    refresh: token(),
+    idToken: Schema.optionalKey(token()),
+    /** epoch ms */
+    expiresAt: Schema.Finite,
+    /** epoch ms */
+    addedAt: Schema.Finite,
+    state: AccountState.pipe(Schema.withDecodingDefaultKey(Effect.succeed("active"))),
+    needsReloginReason: Schema.optionalKey(Schema.String),
+    /** epoch ms until which the account answered `usage_limit_reached` */
+    exhaustedUntil: Schema.optionalKey(Schema.Finite),
+  })
 
-const CacheKeep = Schema.Struct({
-  enabled: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
-  subagents: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
-})
+/** One fallback account's entry (built on first use: a schema per call). */
+export const AccountFields = Schema.suspend(accountFieldsSchema)
 
-export const DocumentFields = Schema.Struct({
-  version: Schema.Literal(CURRENT_VERSION),
-  // the user's settings, exactly as the Settings resolver reads them (booleans kept as written, null = unset)
-  ...optionalFileFields,
-  /** fallback accounts; their order is the fallback order */
-  accounts: Schema.Array(AccountFields).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))),
-  routing: RoutingMode.pipe(Schema.withDecodingDefaultKey(Effect.succeed("main-first"))),
-  /** what the store knows of the main account (its tokens live in the host): set when it needs a re-login */
-  main: Schema.optional(
-    Schema.Struct({
-      state: AccountState,
-      needsReloginReason: Schema.optionalKey(Schema.String),
-      exhaustedUntil: Schema.optionalKey(Schema.Finite),
-    }),
-  ),
-  /** the switch target: an account id or `main` */
-  activeAccount: Schema.optionalKey(Schema.String),
-  killswitch: Killswitch.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
-  /** last quota reading per account id or `main` (a cache: an unreadable entry is dropped, not fatal) */
-  quota: Schema.Record(Schema.String, Schema.Unknown).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
-  cacheKeep: CacheKeep.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
-})
+export type Account = ReturnType<typeof accountFieldsSchema>["Type"] & {
+  /** keys of this account entry that this build does not know, written back verbatim */
+  readonly extra?: Readonly<JsonObject>
+}
 
-type Fields = typeof DocumentFields.Type
+const documentFieldsSchema = () =>
+  Schema.Struct({
+    version: Schema.Literal(CURRENT_VERSION),
+    // the user's settings, exactly as the Settings resolver reads them (booleans kept as written, null = unset)
+    ...optionalFileFields,
+    /** fallback accounts; their order is the fallback order */
+    accounts: Schema.Array(AccountFields).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))),
+    routing: RoutingMode.pipe(Schema.withDecodingDefaultKey(Effect.succeed("main-first"))),
+    /** what the store knows of the main account (its tokens live in the host): set when it needs a re-login */
+    main: Schema.optional(
+      Schema.Struct({
+        state: AccountState,
+        needsReloginReason: Schema.optionalKey(Schema.String),
+        exhaustedUntil: Schema.optionalKey(Schema.Finite),
+      }),
+    ),
+    /** the switch target: an account id or `main` */
+    activeAccount: Schema.optionalKey(Schema.String),
+    killswitch: Schema.Struct({
+      enabled: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
+      /** keyed by account id, `main`, or `*` */
+      thresholds: Schema.Record(Schema.String, Threshold).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+    }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+    /** last quota reading per account id or `main` (a cache: an unreadable entry is dropped, not fatal) */
+    quota: Schema.Record(Schema.String, Schema.Unknown).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+    cacheKeep: Schema.Struct({
+      enabled: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
+      subagents: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
+    }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  })
+
+/** The document's typed fields (built on first use). */
+export const DocumentFields = Schema.suspend(documentFieldsSchema)
+
+type Fields = ReturnType<typeof documentFieldsSchema>["Type"]
 
 export type StoreDocument = Omit<Fields, "accounts" | "quota"> & {
   readonly accounts: ReadonlyArray<Account>
@@ -87,8 +94,33 @@ export type StoreDocument = Omit<Fields, "accounts" | "quota"> & {
   readonly extra: Readonly<JsonObject>
 }
 
-const KNOWN_TOP = new Set(Object.keys(DocumentFields.fields))
-const KNOWN_ACCOUNT = new Set(Object.keys(AccountFields.fields))
+/** The keys of the document and of an account entry, as the schemas above name them (a test checks). */
+export const KNOWN_TOP: ReadonlySet<string> = new Set([
+  "version",
+  ...Object.keys(optionalFileFields),
+  "accounts",
+  "routing",
+  "main",
+  "activeAccount",
+  "killswitch",
+  "quota",
+  "cacheKeep",
+])
+export const KNOWN_ACCOUNT: ReadonlySet<string> = new Set([
+  "id",
+  "userId",
+  "label",
+  "email",
+  "plan",
+  "access",
+  "refresh",
+  "idToken",
+  "expiresAt",
+  "addedAt",
+  "state",
+  "needsReloginReason",
+  "exhaustedUntil",
+])
 
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -104,11 +136,15 @@ const encodeFields = Schema.encodeUnknownResult(DocumentFields)
 const decodeQuota = Schema.decodeUnknownResult(QuotaSnapshot)
 const encodeQuota = Schema.encodeUnknownResult(QuotaSnapshot)
 
-export const emptyDocument = (): StoreDocument => {
-  const fields = decodeFields({ version: CURRENT_VERSION })
-  if (Result.isFailure(fields)) throw new Error(`bug: the empty document does not decode: ${fields.failure.message}`)
-  return { ...fields.success, accounts: [], quota: {}, extra: {} }
-}
+export const emptyDocument = (): StoreDocument => ({
+  version: CURRENT_VERSION,
+  accounts: [],
+  routing: "main-first",
+  killswitch: { enabled: false, thresholds: {} },
+  quota: {},
+  cacheKeep: { enabled: false, subagents: false },
+  extra: {},
+})
 
 /** Parsed JSON -> the current document, or the reason it cannot be one. */
 export const decodeDocument = (raw: unknown, now: number): Result.Result<StoreDocument, string> => {

@@ -27,11 +27,11 @@ const it = testEffect(Layer.mergeAll(FileLock.layer, Files.layer).pipe(Layer.pro
 
 const HOUR = 3_600_000
 const reading = (at: number, fiveHourUsed: number, extra: { limitReached?: boolean } = {}) =>
-  new QuotaSnapshot({
+  QuotaSnapshot.make({
     observedAt: at,
     source: "headers",
-    fiveHour: new QuotaWindow({ usedPercent: fiveHourUsed, windowMinutes: 300, resetsAt: at + HOUR }),
-    weekly: new QuotaWindow({ usedPercent: 10, windowMinutes: 10080, resetsAt: at + 100 * HOUR }),
+    fiveHour: QuotaWindow.make({ usedPercent: fiveHourUsed, windowMinutes: 300, resetsAt: at + HOUR }),
+    weekly: QuotaWindow.make({ usedPercent: 10, windowMinutes: 10080, resetsAt: at + 100 * HOUR }),
     otherWindows: [],
     additional: [],
     ...extra,

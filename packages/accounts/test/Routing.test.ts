@@ -15,11 +15,11 @@ const NOW = 1_800_000_000_000
 const HOUR = 3_600_000
 
 const quota = (fiveHourUsed: number, weeklyUsed: number, resetsIn = HOUR) =>
-  new QuotaSnapshot({
+  QuotaSnapshot.make({
     observedAt: NOW,
     source: "headers",
-    fiveHour: new QuotaWindow({ usedPercent: fiveHourUsed, windowMinutes: 300, resetsAt: NOW + resetsIn }),
-    weekly: new QuotaWindow({ usedPercent: weeklyUsed, windowMinutes: 10080, resetsAt: NOW + 100 * HOUR }),
+    fiveHour: QuotaWindow.make({ usedPercent: fiveHourUsed, windowMinutes: 300, resetsAt: NOW + resetsIn }),
+    weekly: QuotaWindow.make({ usedPercent: weeklyUsed, windowMinutes: 10080, resetsAt: NOW + 100 * HOUR }),
     otherWindows: [],
     additional: [],
   })

@@ -12,15 +12,15 @@ import { emptyDocument, type StoreDocument } from "../src/StoreSchema.ts"
 
 const HOUR = 3_600_000
 const reading = (at: number, fiveHour: number | undefined, weekly: number | undefined) =>
-  new QuotaSnapshot({
+  QuotaSnapshot.make({
     observedAt: at,
     source: "headers",
     ...(fiveHour === undefined
       ? {}
-      : { fiveHour: new QuotaWindow({ usedPercent: fiveHour, windowMinutes: 300, resetsAt: 10 * HOUR }) }),
+      : { fiveHour: QuotaWindow.make({ usedPercent: fiveHour, windowMinutes: 300, resetsAt: 10 * HOUR }) }),
     ...(weekly === undefined
       ? {}
-      : { weekly: new QuotaWindow({ usedPercent: weekly, windowMinutes: 10080, resetsAt: 100 * HOUR }) }),
+      : { weekly: QuotaWindow.make({ usedPercent: weekly, windowMinutes: 10080, resetsAt: 100 * HOUR }) }),
     otherWindows: [],
     additional: [],
   })

@@ -5,7 +5,7 @@
  *
  * CONTRACT (owned by the error-classification helper): the classes and their fields are shared. Add only.
  */
-import { Option, Schema } from "effect"
+import { Data, Option, Schema } from "effect"
 import {
   earliestReset,
   epochMs,
@@ -18,54 +18,54 @@ import {
 } from "./Quota.ts"
 
 /** `usage_limit_reached` (429) or a mid-stream quota exhaustion: the account is spent until `resetsAt`. */
-export class UsageLimit extends Schema.TaggedError<UsageLimit>()("UsageLimit", {
-  message: Schema.String,
+export class UsageLimit extends Data.TaggedError("UsageLimit")<{
+  readonly message: string
   /** epoch milliseconds */
-  resetsAt: Schema.optional(Schema.Number),
-  planType: Schema.optional(Schema.String),
-}) {}
+  readonly resetsAt?: number | undefined
+  readonly planType?: string | undefined
+}> {}
 
 /** A 429 that is not the usage limit: an account-wide burst/concurrency limit. Retry the same account soon. */
-export class BurstRateLimit extends Schema.TaggedError<BurstRateLimit>()("BurstRateLimit", {
-  message: Schema.String,
-  retryAfterMs: Schema.optional(Schema.Number),
-}) {}
+export class BurstRateLimit extends Data.TaggedError("BurstRateLimit")<{
+  readonly message: string
+  readonly retryAfterMs?: number | undefined
+}> {}
 
 /** 401: the access token is not (or no longer) valid. */
-export class AuthFailure extends Schema.TaggedError<AuthFailure>()("AuthFailure", {
-  message: Schema.String,
-  status: Schema.Number,
-}) {}
+export class AuthFailure extends Data.TaggedError("AuthFailure")<{
+  readonly message: string
+  readonly status: number
+}> {}
 
 /** 403: the account may not use this endpoint/workspace right now. */
-export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
-  message: Schema.String,
-}) {}
+export class Forbidden extends Data.TaggedError("Forbidden")<{
+  readonly message: string
+}> {}
 
 /** `usage_not_included`: the plan has no Codex. */
-export class PlanWithoutCodex extends Schema.TaggedError<PlanWithoutCodex>()("PlanWithoutCodex", {
-  message: Schema.String,
-  planType: Schema.optional(Schema.String),
-}) {}
+export class PlanWithoutCodex extends Data.TaggedError("PlanWithoutCodex")<{
+  readonly message: string
+  readonly planType?: string | undefined
+}> {}
 
 /** `context_length_exceeded`: another account will not help. */
-export class ContextTooLong extends Schema.TaggedError<ContextTooLong>()("ContextTooLong", {
-  message: Schema.String,
-}) {}
+export class ContextTooLong extends Data.TaggedError("ContextTooLong")<{
+  readonly message: string
+}> {}
 
 /** 5xx, overloaded, `slow_down`, a dropped connection: worth another try. */
-export class Transient extends Schema.TaggedError<Transient>()("Transient", {
-  message: Schema.String,
-  status: Schema.optional(Schema.Number),
-  retryAfterMs: Schema.optional(Schema.Number),
-}) {}
+export class Transient extends Data.TaggedError("Transient")<{
+  readonly message: string
+  readonly status?: number | undefined
+  readonly retryAfterMs?: number | undefined
+}> {}
 
 /** Any other 4xx (bad request, unsupported parameter, unknown model): the request itself is wrong. */
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
-  message: Schema.String,
-  status: Schema.Number,
-  code: Schema.optional(Schema.String),
-}) {}
+export class BadRequest extends Data.TaggedError("BadRequest")<{
+  readonly message: string
+  readonly status: number
+  readonly code?: string | undefined
+}> {}
 
 export type CodexFailure =
   | UsageLimit
@@ -81,37 +81,43 @@ export type CodexFailure =
 // Classification (docs/protocol.md §4, §5.2, §6; the rules and their sources are in docs/protocol.md)
 // ---------------------------------------------------------------------------------------------------------
 
-const ErrorDetail = Schema.Struct({
-  type: lenient(Schema.String),
-  code: lenient(Schema.String),
-  message: lenient(Schema.String),
-  plan_type: lenient(Schema.String),
-  resets_at: lenient(LooseNumber),
-  resets_in_seconds: lenient(LooseNumber),
-  retry_after_ms: lenient(LooseNumber),
-  rate_limit_reached_type: lenient(Schema.Unknown),
-  context: lenient(Schema.Struct({ type: lenient(Schema.String) })),
-})
-type ErrorDetail = typeof ErrorDetail.Type
+const errorDetailSchema = () =>
+  Schema.Struct({
+    type: lenient(Schema.String),
+    code: lenient(Schema.String),
+    message: lenient(Schema.String),
+    plan_type: lenient(Schema.String),
+    resets_at: lenient(LooseNumber),
+    resets_in_seconds: lenient(LooseNumber),
+    retry_after_ms: lenient(LooseNumber),
+    rate_limit_reached_type: lenient(Schema.Unknown),
+    context: lenient(Schema.Struct({ type: lenient(Schema.String) })),
+  })
+type ErrorDetail = ReturnType<typeof errorDetailSchema>["Type"]
 
-const ErrorBody = Schema.Struct({
-  ...ErrorDetail.fields,
-  error: lenient(Schema.Union([ErrorDetail, Schema.String])),
-  detail: lenient(Schema.Union([Schema.String, ErrorDetail])),
-  status: lenient(LooseNumber),
-  status_code: lenient(LooseNumber),
-  headers: lenient(Schema.Record(Schema.String, Schema.Unknown)),
-  response: lenient(
-    Schema.Struct({
-      error: lenient(ErrorDetail),
-      rate_limit_reached_type: lenient(Schema.Unknown),
-      failed: lenient(Schema.Unknown),
-    }),
-  ),
-})
-type ErrorBody = typeof ErrorBody.Type
+const errorBodySchema = () => {
+  const ErrorDetail = errorDetailSchema()
+  return Schema.Struct({
+    ...ErrorDetail.fields,
+    error: lenient(Schema.Union([ErrorDetail, Schema.String])),
+    detail: lenient(Schema.Union([Schema.String, ErrorDetail])),
+    status: lenient(LooseNumber),
+    status_code: lenient(LooseNumber),
+    headers: lenient(Schema.Record(Schema.String, Schema.Unknown)),
+    response: lenient(
+      Schema.Struct({
+        error: lenient(ErrorDetail),
+        rate_limit_reached_type: lenient(Schema.Unknown),
+        failed: lenient(Schema.Unknown),
+      }),
+    ),
+  })
+}
+type ErrorBody = ReturnType<typeof errorBodySchema>["Type"]
 
-const decodeBody = Schema.decodeUnknownOption(ErrorBody)
+/** suspended: the body schemas are built by the first error classified, not at module load (most processes
+ * never see one; docs/performance.md, "Round 3: mem2") */
+const decodeBody = Schema.decodeUnknownOption(Schema.suspend(errorBodySchema))
 
 const USAGE_LIMIT = new Set(["usage_limit_reached", "usage_limit_exceeded", "insufficient_quota"])
 const OVERLOADED = new Set(["server_is_overloaded", "slow_down", "overloaded", "server_overloaded"])

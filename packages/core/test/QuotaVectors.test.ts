@@ -7,11 +7,12 @@
 import { describe, expect, test } from "bun:test"
 import {
   mergeQuota,
-  type QuotaSnapshot,
+  QuotaSnapshot,
   quotaFromHeaders,
   quotaFromRateLimitsFrame,
   quotaFromUsage,
 } from "@cortexkit/openai-auth-core/Quota"
+import { Schema } from "effect"
 
 const NOW = 1_781_000_000_000
 const NOW_S = NOW / 1000
@@ -19,8 +20,13 @@ const NOW_S = NOW / 1000
 const headers = (h: Record<string, unknown>, at = NOW) => quotaFromHeaders(h, at)
 const frame = (body: Record<string, unknown>, at = NOW) =>
   quotaFromRateLimitsFrame({ type: "codex.rate_limits", ...body }, at)
+const isSnapshot = Schema.is(QuotaSnapshot)
+const encodeSnapshot = Schema.encodeUnknownSync(QuotaSnapshot)
+/** a reading, which the readers build as plain values: it must be what the schema accepts (the store encodes it) */
 const must = (q: QuotaSnapshot | undefined): QuotaSnapshot => {
   if (q === undefined) throw new Error("expected a reading")
+  expect(isSnapshot(q)).toBe(true)
+  expect(encodeSnapshot(q)).toEqual(q)
   return q
 }
 

@@ -24,15 +24,15 @@ const NOW = 1_800_000_000_000
 const H = 3_600_000
 
 const snapshot = (fiveHour?: Partial<QuotaWindow>, weekly?: Partial<QuotaWindow>, observedAt = NOW - 60_000) =>
-  new QuotaSnapshot({
+  QuotaSnapshot.make({
     observedAt,
     source: "headers",
     otherWindows: [],
     additional: [],
     ...(fiveHour === undefined
       ? {}
-      : { fiveHour: new QuotaWindow({ usedPercent: 0, windowMinutes: 300, ...fiveHour }) }),
-    ...(weekly === undefined ? {} : { weekly: new QuotaWindow({ usedPercent: 0, windowMinutes: 10080, ...weekly }) }),
+      : { fiveHour: QuotaWindow.make({ usedPercent: 0, windowMinutes: 300, ...fiveHour }) }),
+    ...(weekly === undefined ? {} : { weekly: QuotaWindow.make({ usedPercent: 0, windowMinutes: 10080, ...weekly }) }),
   })
 
 const doc = (patch: Partial<StoreDocument>): StoreDocument => ({ ...emptyDocument(), ...patch })

@@ -175,12 +175,12 @@ describe("poll failure phrases", () => {
     const doc = {
       ...emptyDocument(),
       quota: {
-        main: new QuotaSnapshot({
+        main: QuotaSnapshot.make({
           observedAt: 1,
           source: "headers",
           otherWindows: [],
           additional: [],
-          fiveHour: new QuotaWindow({ usedPercent: 50, windowMinutes: 300 }),
+          fiveHour: QuotaWindow.make({ usedPercent: 50, windowMinutes: 300 }),
         }),
       },
     }

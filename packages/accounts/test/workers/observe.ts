@@ -15,11 +15,11 @@ export const MARK_BASE = 2_000_000_000_000
 
 /** the reading taken at `at`: its percentages are derived from `at`, so the test can tell which one won */
 export const readingAt = (at: number) =>
-  new QuotaSnapshot({
+  QuotaSnapshot.make({
     observedAt: at,
     source: "headers",
-    fiveHour: new QuotaWindow({ usedPercent: at % 101, windowMinutes: 300, resetsAt: MARK_BASE }),
-    weekly: new QuotaWindow({ usedPercent: (at * 7) % 101, windowMinutes: 10080, resetsAt: MARK_BASE }),
+    fiveHour: QuotaWindow.make({ usedPercent: at % 101, windowMinutes: 300, resetsAt: MARK_BASE }),
+    weekly: QuotaWindow.make({ usedPercent: (at * 7) % 101, windowMinutes: 10080, resetsAt: MARK_BASE }),
     otherWindows: [],
     additional: [],
   })

@@ -10,31 +10,40 @@ import { Effect, Option, Schema } from "effect"
 export const QuotaSource = Schema.Literals(["headers", "frame", "usage", "error"])
 export type QuotaSource = typeof QuotaSource.Type
 
-export class QuotaWindow extends Schema.Class<QuotaWindow>("QuotaWindow")({
+// Plain readonly structs, not `Schema.Class`es: a reading is built for every response (headers) and every
+// frame, and a class instance is validated by its constructor (CPU per response, and a parser built by the
+// first one; docs/performance.md, "Round 3: mem2"). The schemas stay for every boundary: the store's quota
+// cache is decoded and encoded with them (accounts `StoreSchema.ts`); the readers below build values that
+// are valid by construction (core test/QuotaVectors.test.ts decodes what they build).
+
+export const QuotaWindow = Schema.Struct({
   /** 0..100 */
   usedPercent: Schema.Number,
   /** window length in minutes (300 = 5h, 10080 = weekly) */
   windowMinutes: Schema.Number,
   /** epoch milliseconds; absent when the server did not say */
   resetsAt: Schema.optional(Schema.Number),
-}) {}
+})
+export interface QuotaWindow extends Schema.Schema.Type<typeof QuotaWindow> {}
 
-export class QuotaCredits extends Schema.Class<QuotaCredits>("QuotaCredits")({
+export const QuotaCredits = Schema.Struct({
   hasCredits: Schema.Boolean,
   unlimited: Schema.Boolean,
   balance: Schema.optional(Schema.String),
-}) {}
+})
+export interface QuotaCredits extends Schema.Schema.Type<typeof QuotaCredits> {}
 
 /** A limit beyond the main 5h/weekly pair, e.g. a model-scoped family (`x-codex-<name>-*`). */
-export class NamedLimit extends Schema.Class<NamedLimit>("NamedLimit")({
+export const NamedLimit = Schema.Struct({
   name: Schema.String,
   fiveHour: Schema.optional(QuotaWindow),
   weekly: Schema.optional(QuotaWindow),
   /** windows that are neither 5h nor weekly */
   other: Schema.Array(QuotaWindow),
-}) {}
+})
+export interface NamedLimit extends Schema.Schema.Type<typeof NamedLimit> {}
 
-export class QuotaSnapshot extends Schema.Class<QuotaSnapshot>("QuotaSnapshot")({
+export const QuotaSnapshot = Schema.Struct({
   /** epoch milliseconds at which the reading was taken */
   observedAt: Schema.Number,
   source: QuotaSource,
@@ -54,7 +63,8 @@ export class QuotaSnapshot extends Schema.Class<QuotaSnapshot>("QuotaSnapshot")(
    * main windows (another family's frame, malformed headers) says nothing about them and leaves them be.
    */
   mainRetired: Schema.optional(Schema.Boolean),
-}) {}
+})
+export interface QuotaSnapshot extends Schema.Schema.Type<typeof QuotaSnapshot> {}
 
 // ---------------------------------------------------------------------------------------------------------
 // Normalisation. Every source is decoded leniently: a junk value drops that one field, never the reading.
@@ -110,12 +120,13 @@ export const positionalMinutes = (slot: "primary" | "secondary") =>
   slot === "primary" ? FIVE_HOUR_MINUTES : WEEKLY_MINUTES
 
 export const makeWindow = (usedPercent: number, windowMinutes: number, resetsAt: number | undefined): QuotaWindow =>
-  resetsAt === undefined
-    ? new QuotaWindow({ usedPercent, windowMinutes })
-    : new QuotaWindow({ usedPercent, windowMinutes, resetsAt })
+  resetsAt === undefined ? { usedPercent, windowMinutes } : { usedPercent, windowMinutes, resetsAt }
 
-export const makeCredits = (hasCredits: boolean, unlimited: boolean, balance: string | undefined): QuotaCredits =>
-  new QuotaCredits({ hasCredits, unlimited, ...(balance === undefined ? {} : { balance }) })
+export const makeCredits = (hasCredits: boolean, unlimited: boolean, balance: string | undefined): QuotaCredits => ({
+  hasCredits,
+  unlimited,
+  ...(balance === undefined ? {} : { balance }),
+})
 
 /** A credit flag: `true`/`false` in any case (Python's `True`), `1`/`0` as codex-rs also takes, or a JSON bool. */
 export const creditFlag = (value: unknown): boolean | undefined => {
@@ -143,13 +154,12 @@ export const place = (family: Family, window: QuotaWindow | undefined): void => 
 
 export const familyIsEmpty = (f: Family) => f.fiveHour === undefined && f.weekly === undefined && f.other.length === 0
 
-export const namedLimit = (name: string, f: Family): NamedLimit =>
-  new NamedLimit({
-    name,
-    other: f.other,
-    ...(f.fiveHour === undefined ? {} : { fiveHour: f.fiveHour }),
-    ...(f.weekly === undefined ? {} : { weekly: f.weekly }),
-  })
+export const namedLimit = (name: string, f: Family): NamedLimit => ({
+  name,
+  other: f.other,
+  ...(f.fiveHour === undefined ? {} : { fiveHour: f.fiveHour }),
+  ...(f.weekly === undefined ? {} : { weekly: f.weekly }),
+})
 
 export interface SnapshotParts {
   observedAt: number
@@ -162,17 +172,16 @@ export interface SnapshotParts {
   limitReached?: boolean | undefined
 }
 
-export const snapshot = (p: SnapshotParts): QuotaSnapshot =>
-  new QuotaSnapshot({
-    observedAt: p.observedAt,
-    source: p.source,
-    otherWindows: p.main.other,
-    additional: p.additional,
-    ...(p.planType === undefined ? {} : { planType: p.planType }),
-    ...(p.main.fiveHour === undefined ? {} : { fiveHour: p.main.fiveHour }),
-    ...(p.main.weekly === undefined ? {} : { weekly: p.main.weekly }),
-    ...(p.credits === undefined ? {} : { credits: p.credits }),
-    ...(p.activeLimit === undefined ? {} : { activeLimit: p.activeLimit }),
-    ...(p.limitReached === undefined ? {} : { limitReached: p.limitReached }),
-    ...(p.main.retired === true && familyIsEmpty(p.main) ? { mainRetired: true } : {}),
-  })
+export const snapshot = (p: SnapshotParts): QuotaSnapshot => ({
+  observedAt: p.observedAt,
+  source: p.source,
+  otherWindows: p.main.other,
+  additional: p.additional,
+  ...(p.planType === undefined ? {} : { planType: p.planType }),
+  ...(p.main.fiveHour === undefined ? {} : { fiveHour: p.main.fiveHour }),
+  ...(p.main.weekly === undefined ? {} : { weekly: p.main.weekly }),
+  ...(p.credits === undefined ? {} : { credits: p.credits }),
+  ...(p.activeLimit === undefined ? {} : { activeLimit: p.activeLimit }),
+  ...(p.limitReached === undefined ? {} : { limitReached: p.limitReached }),
+  ...(p.main.retired === true && familyIsEmpty(p.main) ? { mainRetired: true } : {}),
+})
