@@ -5,7 +5,7 @@
  *
  * CONTRACT (owned by the error-classification helper): the classes and their fields are shared. Add only.
  */
-import { Data, Option, Schema } from "effect"
+import { Option, Schema } from "effect"
 import {
   earliestReset,
   epochMs,
@@ -18,54 +18,54 @@ import {
 } from "./Quota.ts"
 
 /** `usage_limit_reached` (429) or a mid-stream quota exhaustion: the account is spent until `resetsAt`. */
-export class UsageLimit extends Data.TaggedError("UsageLimit")<{
-  readonly message: string
+export class UsageLimit extends Schema.TaggedError<UsageLimit>()("UsageLimit", {
+  message: Schema.String,
   /** epoch milliseconds */
-  readonly resetsAt?: number | undefined
-  readonly planType?: string | undefined
-}> {}
+  resetsAt: Schema.optional(Schema.Number),
+  planType: Schema.optional(Schema.String),
+}) {}
 
 /** A 429 that is not the usage limit: an account-wide burst/concurrency limit. Retry the same account soon. */
-export class BurstRateLimit extends Data.TaggedError("BurstRateLimit")<{
-  readonly message: string
-  readonly retryAfterMs?: number | undefined
-}> {}
+export class BurstRateLimit extends Schema.TaggedError<BurstRateLimit>()("BurstRateLimit", {
+  message: Schema.String,
+  retryAfterMs: Schema.optional(Schema.Number),
+}) {}
 
 /** 401: the access token is not (or no longer) valid. */
-export class AuthFailure extends Data.TaggedError("AuthFailure")<{
-  readonly message: string
-  readonly status: number
-}> {}
+export class AuthFailure extends Schema.TaggedError<AuthFailure>()("AuthFailure", {
+  message: Schema.String,
+  status: Schema.Number,
+}) {}
 
 /** 403: the account may not use this endpoint/workspace right now. */
-export class Forbidden extends Data.TaggedError("Forbidden")<{
-  readonly message: string
-}> {}
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
+  message: Schema.String,
+}) {}
 
 /** `usage_not_included`: the plan has no Codex. */
-export class PlanWithoutCodex extends Data.TaggedError("PlanWithoutCodex")<{
-  readonly message: string
-  readonly planType?: string | undefined
-}> {}
+export class PlanWithoutCodex extends Schema.TaggedError<PlanWithoutCodex>()("PlanWithoutCodex", {
+  message: Schema.String,
+  planType: Schema.optional(Schema.String),
+}) {}
 
 /** `context_length_exceeded`: another account will not help. */
-export class ContextTooLong extends Data.TaggedError("ContextTooLong")<{
-  readonly message: string
-}> {}
+export class ContextTooLong extends Schema.TaggedError<ContextTooLong>()("ContextTooLong", {
+  message: Schema.String,
+}) {}
 
 /** 5xx, overloaded, `slow_down`, a dropped connection: worth another try. */
-export class Transient extends Data.TaggedError("Transient")<{
-  readonly message: string
-  readonly status?: number | undefined
-  readonly retryAfterMs?: number | undefined
-}> {}
+export class Transient extends Schema.TaggedError<Transient>()("Transient", {
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+  retryAfterMs: Schema.optional(Schema.Number),
+}) {}
 
 /** Any other 4xx (bad request, unsupported parameter, unknown model): the request itself is wrong. */
-export class BadRequest extends Data.TaggedError("BadRequest")<{
-  readonly message: string
-  readonly status: number
-  readonly code?: string | undefined
-}> {}
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
+  message: Schema.String,
+  status: Schema.Number,
+  code: Schema.optional(Schema.String),
+}) {}
 
 export type CodexFailure =
   | UsageLimit

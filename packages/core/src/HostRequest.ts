@@ -3,14 +3,14 @@
  * lower-cased record, and the JSON body. The body keeps every field the host sent — deciding what the Codex
  * backend accepts is the rewrite's job (`CodexRequest`), not the decoder's.
  */
-import { Data, Result, Schema } from "effect"
+import { Result, Schema } from "effect"
 import type { HostBodyMemo } from "./HostBodyMemo.ts"
 import type { HostInput } from "./internal/host-input.ts"
 
-export class HostRequestError extends Data.TaggedError("HostRequestError")<{
-  readonly reason: "BodyMissing" | "BodyNotJson" | "BodyNotObject" | "InvalidRequest"
-  readonly message: string
-}> {}
+export class HostRequestError extends Schema.TaggedError<HostRequestError>()("HostRequestError", {
+  reason: Schema.Literals(["BodyMissing", "BodyNotJson", "BodyNotObject", "InvalidRequest"]),
+  message: Schema.String,
+}) {}
 
 /** The request body: an object with a `model`; every other field passes through untouched. */
 export const HostBody = Schema.StructWithRest(Schema.Struct({ model: Schema.String }), [

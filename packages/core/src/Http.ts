@@ -8,7 +8,7 @@
  * of filling the memory of the process that hosts us. A timeout says where it happened: no first byte (the
  * server accepted and stalled, or never answered), or a body that stopped coming.
  */
-import { Context, Data, Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer, Schema } from "effect"
 
 export type HttpBody =
   | { readonly _tag: "Form"; readonly fields: Readonly<Record<string, string>> }
@@ -35,13 +35,13 @@ export interface HttpResponse {
 }
 
 /** The request never produced a complete response: connect/DNS/reset, an unreadable body, or the timeout. */
-export class HttpError extends Data.TaggedError("HttpError")<{
-  readonly method: string
-  readonly url: string
-  readonly message: string
-  readonly timedOut: boolean
-  readonly cause?: unknown | undefined
-}> {}
+export class HttpError extends Schema.TaggedError<HttpError>()("HttpError", {
+  method: Schema.String,
+  url: Schema.String,
+  message: Schema.String,
+  timedOut: Schema.Boolean,
+  cause: Schema.optional(Schema.Defect()),
+}) {}
 
 export interface HttpShape {
   readonly request: (request: HttpRequest) => Effect.Effect<HttpResponse, HttpError>

@@ -5,11 +5,11 @@
  * taken as absent (as the seed's reader, which checks each claim's type where it reads it), so a new claim
  * shape from the issuer cannot lock anyone out.
  */
-import { Data, Effect, Option, Result, Schema } from "effect"
+import { Effect, Option, Result, Schema } from "effect"
 
-export class JwtError extends Data.TaggedError("JwtError")<{
-  readonly message: string
-}> {}
+export class JwtError extends Schema.TaggedError<JwtError>()("JwtError", {
+  message: Schema.String,
+}) {}
 
 export const AUTH_CLAIM = "https://api.openai.com/auth"
 export const PROFILE_CLAIM = "https://api.openai.com/profile"

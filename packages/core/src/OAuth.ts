@@ -3,7 +3,7 @@
  * errors a login can end with. Every URL is derived from the configured issuer so the simulator (or a proxy)
  * can stand in for auth.openai.com.
  */
-import { Context, Data, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { Settings } from "./Settings.ts"
 
 export const DEFAULT_ISSUER = "https://auth.openai.com"
@@ -84,59 +84,59 @@ export class TokenSet extends Schema.Class<TokenSet>("@cortexkit/openai-auth-cor
 // ---- login errors -------------------------------------------------------------------------------------------
 
 /** The callback carried another login's `state` (or none): possibly forged, never exchanged. */
-export class LoginStateMismatch extends Data.TaggedError("LoginStateMismatch")<{
-  readonly message: string
-}> {}
+export class LoginStateMismatch extends Schema.TaggedError<LoginStateMismatch>()("LoginStateMismatch", {
+  message: Schema.String,
+}) {}
 
 /** The issuer redirected back with `error=...` (the user declined, or the request was invalid). */
-export class LoginDenied extends Data.TaggedError("LoginDenied")<{
-  readonly message: string
-  readonly error: string
-  readonly description?: string | undefined
-}> {}
+export class LoginDenied extends Schema.TaggedError<LoginDenied>()("LoginDenied", {
+  message: Schema.String,
+  error: Schema.String,
+  description: Schema.optional(Schema.String),
+}) {}
 
 /** `missing_codex_entitlement`: the account/workspace has no Codex access. */
-export class MissingCodexEntitlement extends Data.TaggedError("MissingCodexEntitlement")<{
-  readonly message: string
-}> {}
+export class MissingCodexEntitlement extends Schema.TaggedError<MissingCodexEntitlement>()("MissingCodexEntitlement", {
+  message: Schema.String,
+}) {}
 
-export class LoginTimeout extends Data.TaggedError("LoginTimeout")<{
-  readonly message: string
-  readonly afterMs: number
-}> {}
+export class LoginTimeout extends Schema.TaggedError<LoginTimeout>()("LoginTimeout", {
+  message: Schema.String,
+  afterMs: Schema.Number,
+}) {}
 
 /** `/cancel` was requested (another login took over) or the user aborted. */
-export class LoginCancelled extends Data.TaggedError("LoginCancelled")<{
-  readonly message: string
-}> {}
+export class LoginCancelled extends Schema.TaggedError<LoginCancelled>()("LoginCancelled", {
+  message: Schema.String,
+}) {}
 
 /** Neither registered callback port could be bound: another program listens on each. */
-export class CallbackPortsBusy extends Data.TaggedError("CallbackPortsBusy")<{
-  readonly message: string
-  readonly ports: ReadonlyArray<number>
-}> {}
+export class CallbackPortsBusy extends Schema.TaggedError<CallbackPortsBusy>()("CallbackPortsBusy", {
+  message: Schema.String,
+  ports: Schema.Array(Schema.Number),
+}) {}
 
 /** The callback server could not listen for another reason than a busy port (it says which). */
-export class CallbackServerFailed extends Data.TaggedError("CallbackServerFailed")<{
-  readonly message: string
+export class CallbackServerFailed extends Schema.TaggedError<CallbackServerFailed>()("CallbackServerFailed", {
+  message: Schema.String,
   /** the errno code (`EACCES`, `EADDRNOTAVAIL`, ...) when the system gave one */
-  readonly code?: string | undefined
-}> {}
+  code: Schema.optional(Schema.String),
+}) {}
 
 /** `usercode` answered 404: this issuer has no device-code login. */
-export class DeviceLoginNotEnabled extends Data.TaggedError("DeviceLoginNotEnabled")<{
-  readonly message: string
-}> {}
+export class DeviceLoginNotEnabled extends Schema.TaggedError<DeviceLoginNotEnabled>()("DeviceLoginNotEnabled", {
+  message: Schema.String,
+}) {}
 
 /** A device endpoint answered something other than success/pending, or an unreadable body. */
-export class DeviceAuthFailed extends Data.TaggedError("DeviceAuthFailed")<{
-  readonly message: string
-  readonly status?: number | undefined
-}> {}
+export class DeviceAuthFailed extends Schema.TaggedError<DeviceAuthFailed>()("DeviceAuthFailed", {
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+}) {}
 
 /** The user did not approve the device code within 15 minutes. */
-export class DeviceCodeExpired extends Data.TaggedError("DeviceCodeExpired")<{
-  readonly message: string
-}> {}
+export class DeviceCodeExpired extends Schema.TaggedError<DeviceCodeExpired>()("DeviceCodeExpired", {
+  message: Schema.String,
+}) {}
 
 export type CallbackError = LoginStateMismatch | LoginDenied | MissingCodexEntitlement | LoginTimeout | LoginCancelled

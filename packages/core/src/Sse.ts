@@ -6,7 +6,7 @@
  * bounded: an event whose buffered size passes `maxEventBytes` is dropped (reported through `onError`) and
  * the parser skips to the next blank line instead of growing without limit.
  */
-import { Data } from "effect"
+import { Schema } from "effect"
 import { decodeValue, EventNames, isEvent, valueFrom } from "./internal/sse-fields.ts"
 
 export interface SseMessage {
@@ -16,10 +16,10 @@ export interface SseMessage {
 }
 
 /** One event grew past the parser's limit; its bytes were discarded. */
-export class SseEventTooLarge extends Data.TaggedError("SseEventTooLarge")<{
-  readonly limit: number
-  readonly message: string
-}> {}
+export class SseEventTooLarge extends Schema.TaggedError<SseEventTooLarge>()("SseEventTooLarge", {
+  limit: Schema.Number,
+  message: Schema.String,
+}) {}
 
 export interface SseParserOptions {
   /** default 64 MiB */

@@ -6,53 +6,53 @@
  * garbage, a 200 that is not a token response) may never have reached the issuer and the token may still be
  * good: it is transient. (The Codex CLI treats every 401 as permanent; behind a proxy that logs people out.)
  */
-import { Clock, Context, Data, Effect, Layer, Redacted, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { Http, type HttpError, type HttpResponse } from "./Http.ts"
 import { parseIdentity } from "./Jwt.ts"
 import { CLIENT_ID, Issuer, TokenSet, tokenEndpoint } from "./OAuth.ts"
 import { printableLine } from "./Printable.ts"
 
 /** `refresh_token_reused`: another process already rotated this refresh token. Log in again (or re-read). */
-export class RefreshTokenReused extends Data.TaggedError("RefreshTokenReused")<{
-  readonly message: string
-  readonly status: number
-}> {}
+export class RefreshTokenReused extends Schema.TaggedError<RefreshTokenReused>()("RefreshTokenReused", {
+  message: Schema.String,
+  status: Schema.Number,
+}) {}
 
-export class RefreshTokenExpired extends Data.TaggedError("RefreshTokenExpired")<{
-  readonly message: string
-  readonly status: number
-}> {}
+export class RefreshTokenExpired extends Schema.TaggedError<RefreshTokenExpired>()("RefreshTokenExpired", {
+  message: Schema.String,
+  status: Schema.Number,
+}) {}
 
 /** `refresh_token_invalidated` / `token_invalidated` / `*_revoked`: revoked server-side. */
-export class RefreshTokenInvalidated extends Data.TaggedError("RefreshTokenInvalidated")<{
-  readonly message: string
-  readonly status: number
-  readonly code: string
-}> {}
+export class RefreshTokenInvalidated extends Schema.TaggedError<RefreshTokenInvalidated>()("RefreshTokenInvalidated", {
+  message: Schema.String,
+  status: Schema.Number,
+  code: Schema.String,
+}) {}
 
 /** `invalid_grant` from the issuer: the grant (code or refresh token) is not valid; retrying will not help. */
-export class RefreshRejected extends Data.TaggedError("RefreshRejected")<{
-  readonly message: string
-  readonly status: number
-  readonly code?: string | undefined
-}> {}
+export class RefreshRejected extends Schema.TaggedError<RefreshRejected>()("RefreshRejected", {
+  message: Schema.String,
+  status: Schema.Number,
+  code: Schema.optional(Schema.String),
+}) {}
 
 /**
  * Worth another try later: 5xx, 408, 429, a network failure or timeout, and any answer that is not the
  * issuer's own refusal of the token (a proxy page, garbage, an error code about the request, not the token).
  */
-export class RefreshTransient extends Data.TaggedError("RefreshTransient")<{
-  readonly message: string
-  readonly status?: number | undefined
-}> {}
+export class RefreshTransient extends Schema.TaggedError<RefreshTransient>()("RefreshTransient", {
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+}) {}
 
 /**
  * A 2xx whose body is not a token response (or whose tokens carry no account identity). Not a refusal: the
  * accounts layer retries later (a captive portal answers 200 with its own page).
  */
-export class MalformedTokenResponse extends Data.TaggedError("MalformedTokenResponse")<{
-  readonly message: string
-}> {}
+export class MalformedTokenResponse extends Schema.TaggedError<MalformedTokenResponse>()("MalformedTokenResponse", {
+  message: Schema.String,
+}) {}
 
 export type TokenEndpointError =
   | RefreshTokenReused

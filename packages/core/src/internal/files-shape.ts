@@ -3,16 +3,16 @@
  * them (messages that say what is wrong with the file, not which syscall failed). Re-exported by Files.ts.
  */
 import type { Effect, FileSystem, Option, Stream } from "effect"
-import { Data } from "effect"
+import { Schema } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 
-export class FileError extends Data.TaggedError("FileError")<{
-  readonly path: string
-  readonly operation: string
-  readonly message: string
+export class FileError extends Schema.TaggedError<FileError>()("FileError", {
+  path: Schema.String,
+  operation: Schema.String,
+  message: Schema.String,
   /** the errno code when the OS gave one (`ENOENT`, `EACCES`, ...), else the platform reason tag */
-  readonly code?: string | undefined
-}> {}
+  code: Schema.optional(Schema.String),
+}) {}
 
 export interface FileStat {
   readonly size: number

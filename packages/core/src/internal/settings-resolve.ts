@@ -6,7 +6,7 @@
  * schema parser per lookup (a fresh process's first resolve took 15-55 ms that way, 2-16 ms this way, side by
  * side on a loaded machine). A bad value is a `SettingsError` naming the variable or file field and what it held.
  */
-import { ConfigProvider, Data, Effect, Option, Result, Schema } from "effect"
+import { ConfigProvider, Effect, Option, Result, Schema } from "effect"
 import { configPath, expandHome, joinPath, type SettingsEnvNames, type SettingsSource } from "./settings-names.ts"
 
 export * from "./settings-names.ts"
@@ -40,12 +40,12 @@ export interface SettingsDefaults {
 }
 
 /** A bad setting. `key` is the environment variable or config field at fault, `value` what it held. */
-export class SettingsError extends Data.TaggedError("SettingsError")<{
-  readonly message: string
-  readonly key?: string | undefined
-  readonly value?: string | undefined
-  readonly path?: string | undefined
-}> {}
+export class SettingsError extends Schema.TaggedError<SettingsError>()("SettingsError", {
+  message: Schema.String,
+  key: Schema.optional(Schema.String),
+  value: Schema.optional(Schema.String),
+  path: Schema.optional(Schema.String),
+}) {}
 
 export const DEFAULT_CODEX_ENDPOINT = "https://chatgpt.com/backend-api/codex/responses"
 export const DEFAULT_ISSUER = "https://auth.openai.com"
