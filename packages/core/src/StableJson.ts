@@ -81,8 +81,13 @@ const inputText = (items: ReadonlyArray<unknown>, host: HostInput, bodyStart: nu
  */
 export const wireBody = (ordered: Record<string, unknown>, host?: HostInput): WireBody => {
   const input = ordered.input
-  const json = Object.freeze(ordered)
-  if (host === undefined || !Array.isArray(input)) return { json, text: JSON.stringify(json) }
+  // written first, frozen after (nothing else holds `ordered` in between): JSC's JSON.stringify takes a slow
+  // path for a frozen object, which cost a fifth of a 10 KB rewrite (docs/performance.md, "Round 3: rewrite2")
+  if (host === undefined || !Array.isArray(input)) {
+    const text = JSON.stringify(ordered)
+    return { json: Object.freeze(ordered), text }
+  }
+  const json = ordered
   let head = "{"
   let tail = ""
   let array: ReturnType<typeof inputText> | undefined
@@ -104,5 +109,5 @@ export const wireBody = (ordered: Record<string, unknown>, host?: HostInput): Wi
   // a copy of the array: the record must name the very items this text was written from
   host.latest = { items: input.slice(), source: text, start: written.start, ends: written.ends }
   host.previous = undefined
-  return { json, text }
+  return { json: Object.freeze(json), text }
 }

@@ -43,15 +43,12 @@ const codexTool = (tool: unknown): unknown => {
   const parameters = tool.parameters
   const schema = isObject(parameters) && "$schema" in parameters
   if (tool.strict === false && !schema) return tool
-  const out: Json = {}
-  for (const key in tool) out[key] = tool[key]
-  out.strict = false
-  if (schema) {
-    const rest: Json = {}
-    for (const key in parameters) if (key !== "$schema") rest[key] = parameters[key]
-    out.parameters = rest
-  }
-  return out
+  // spread, not a loop of assignments: the copy keeps the host's key order (a key that exists keeps its
+  // place) and gets a right-sized shape that JSON.stringify writes as fast as a parsed object (a copy built
+  // key by key cost twice as much to copy and write; docs/performance.md, "Round 3: rewrite2")
+  if (!schema) return { ...tool, strict: false }
+  const { $schema: _, ...rest } = parameters as Json
+  return { ...tool, strict: false, parameters: rest }
 }
 
 /** The tools to send: Codex-shaped, the stabilizer appended (not for Lite, which keeps only the kinds it takes). */
