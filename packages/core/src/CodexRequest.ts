@@ -176,7 +176,7 @@ export const prepareCodexRequest = (
     nonEmpty(h.session_id) ??
     nonEmpty(ctx.sessionId) ??
     derivedSessionKey(model, rewritten.instructions, input)
-  const meta = sessionMetadata(sessionKey, input)
+  const meta = sessionMetadata(sessionKey, input, host.turns)
 
   const tools = Array.isArray(source.tools) ? wireTools(source.tools, settings.webSearch, lite) : undefined
   // a body already in the Lite shape (a keep-warm replay of a wire body) keeps its head

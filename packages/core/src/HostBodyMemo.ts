@@ -11,10 +11,12 @@
  * to identical values, and nobody can have edited the values since.
  *
  * Anything unusual (no `input` array, escaped or repeated keys, malformed text) falls back to a plain
- * `JSON.parse`.
+ * `JSON.parse`. The memo also keeps each recent session's turn metadata (`turns`), which a decoded request
+ * carries to the rewrite.
  */
 import { freezeParsed, HostInput } from "./internal/host-input.ts"
 import { commonPrefixLength, inputLayout, restHasNoInputKey, scanItems } from "./internal/json-layout.ts"
+import { SessionTurns } from "./internal/session-metadata.ts"
 
 /** Bodies smaller than this parse and serialise faster than the bookkeeping would save. */
 const MIN_BYTES = 16_384
@@ -55,6 +57,11 @@ export class HostBodyMemo {
   private readonly maxChars: number
   /** how many parses reused earlier items: for tests and the bench's notes */
   hits = 0
+  /**
+   * the turn metadata each recent session's latest request got (small bodies too): the requests of one tool
+   * loop share it instead of writing the same strings again (see `SessionTurns`)
+   */
+  readonly turns = new SessionTurns()
 
   constructor(options: HostBodyMemoOptions = {}) {
     this.maxEntries = options.entries ?? 8

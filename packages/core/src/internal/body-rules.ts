@@ -3,7 +3,7 @@
  * Each returns a new value; the host's body is never changed.
  */
 import { type CatalogModel, clampEffort } from "../Models.ts"
-import { withStabilizer } from "../Stabilizer.ts"
+import { needsStabilizer, webSearchTool } from "../Stabilizer.ts"
 
 type Json = Record<string, unknown>
 
@@ -43,18 +43,27 @@ const codexTool = (tool: unknown): unknown => {
   const parameters = tool.parameters
   const schema = isObject(parameters) && "$schema" in parameters
   if (tool.strict === false && !schema) return tool
-  // spread, not a loop of assignments: the copy keeps the host's key order (a key that exists keeps its
-  // place) and gets a right-sized shape that JSON.stringify writes as fast as a parsed object (a copy built
-  // key by key cost twice as much to copy and write; docs/performance.md, "Round 3: rewrite2")
-  if (!schema) return { ...tool, strict: false }
-  const { $schema: _, ...rest } = parameters as Json
-  return { ...tool, strict: false, parameters: rest }
+  // clones by spread (the one form JSC copies natively; a `{ $schema, ...rest }` pattern or a loop of
+  // assignments cost twice as much, and a copy built key by key also writes slower): the copy keeps the
+  // host's key order, a key that exists keeps its place, and a `__proto__` key stays a key
+  const out: Json = { ...tool }
+  out.strict = false
+  if (schema) {
+    const rest: Json = { ...(parameters as Json) }
+    delete rest.$schema
+    out.parameters = rest
+  }
+  return out
 }
 
 /** The tools to send: Codex-shaped, the stabilizer appended (not for Lite, which keeps only the kinds it takes). */
 export const wireTools = (tools: ReadonlyArray<unknown>, webSearch: boolean, lite: boolean): ReadonlyArray<unknown> => {
   const shaped = tools.map(codexTool)
-  if (!lite) return withStabilizer(shaped, webSearch)
+  if (!lite) {
+    // appended to the array just made, not copied again
+    if (needsStabilizer(shaped, webSearch)) shaped.push(webSearchTool())
+    return shaped
+  }
   return shaped.filter(
     (tool) =>
       isObject(tool) &&
