@@ -198,6 +198,20 @@ const messageText = (content: unknown): string => {
 export interface FormsCache {
   readonly items: ReadonlyArray<unknown>
   readonly wireForms: Array<unknown>
+  /** `wire` is item `at` without its `id` and nothing else: its text may be cut from the item's (see `HostInput`) */
+  withoutId(at: number, wire: Json): void
+}
+
+/** Whether `wire` is `item` with its `id` left out and every other member the very same value. */
+const onlyIdDropped = (item: unknown, wire: unknown): boolean => {
+  if (!isObject(item) || !isObject(wire) || wire === item || !("id" in item) || "id" in wire) return false
+  let members = 0
+  for (const key in wire) {
+    if (wire[key] !== item[key]) return false
+    members++
+  }
+  for (const _key in item) members--
+  return members === -1
 }
 
 /**
@@ -225,6 +239,8 @@ export const rewriteInput = (
       if (f === undefined) {
         f = { wire: wireForm(item) }
         slots[i] = f
+        // the usual change (an item id the backend refuses with store:false): its text is the host's, cut
+        if (onlyIdDropped(item, f.wire)) cache?.withoutId(i, f.wire as Json)
       }
       if (lite && !("lite" in f)) f.lite = liteForm(f.wire)
       wire = lite ? f.lite : f.wire
