@@ -150,6 +150,9 @@ export class HostBodyMemo {
     const wireForms = entry.input.wireForms.slice(0, reused)
     wireForms.length = items.length
     const input = new HostInput(items, text, starts, itemEnds, tight, reused, wireForms, entry.input.latest)
+    // the pairing after the lent items holds for this body too: its first items are the very same
+    const paired = entry.input.paired
+    if (paired !== undefined && paired.count <= reused) input.paired = paired
     // a continuation (or a retried last turn) supersedes the body it extends; a branch (an edited or
     // compacted history) keeps both
     if (lendsAllButLast(entry, prefix)) this.recent.splice(this.recent.indexOf(entry), 1)

@@ -11,6 +11,7 @@
  * - the wire text of the array the previous turn sent (`previous`), for the longest prefix of items that are
  *   the very same objects as that turn's.
  */
+import type { PairedPrefix } from "./input-rules.ts"
 import { withoutMember } from "./json-layout.ts"
 
 /** The `input` array of a serialised wire body, kept so the next turn can slice its prefix. */
@@ -62,6 +63,11 @@ const isContainer = (value: unknown): value is object => typeof value === "objec
 export class HostInput {
   /** the wire array written from these items last; a second preparation of the same request reuses it whole */
   latest: WireArray | undefined = undefined
+  /**
+   * the pairing of tool calls after these items (or the first of them that an earlier body lent), which the
+   * rewrite goes on from (see `PairedPrefix`)
+   */
+  paired: PairedPrefix | undefined = undefined
   private index: Map<unknown, number> | undefined = undefined
   /** texts of wire forms that are items without their `id`, cut from the items' texts (see `withoutId`) */
   private cuts: Map<object, string> | undefined = undefined

@@ -114,7 +114,10 @@ const NON_ASCII_ALL = /[\u007f-\uffff]/g
  * reused value is exactly the one that would be built. A few dozen sessions, the oldest dropped first.
  */
 export class SessionTurns {
-  private readonly recent = new Map<string, { readonly a: number; readonly b: number; readonly meta: SessionMetadata }>()
+  private readonly recent = new Map<
+    string,
+    { readonly a: number; readonly b: number; readonly meta: SessionMetadata }
+  >()
 
   constructor(private readonly max = 32) {}
 
@@ -153,7 +156,9 @@ export const sessionMetadata = (
   lanes.feed(sessionKey)
   lanes.feed(`\u0000${count}\u0000`)
   if (last !== undefined) lanes.feedContent((last as Json).content)
-  return turns === undefined ? metadataOf(sessionKey, lanes) : turns.of(sessionKey, lanes, () => metadataOf(sessionKey, lanes))
+  return turns === undefined
+    ? metadataOf(sessionKey, lanes)
+    : turns.of(sessionKey, lanes, () => metadataOf(sessionKey, lanes))
 }
 
 const metadataOf = (sessionKey: string, lanes: Lanes): SessionMetadata => {
