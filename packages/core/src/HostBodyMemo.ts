@@ -150,9 +150,11 @@ export class HostBodyMemo {
     const wireForms = entry.input.wireForms.slice(0, reused)
     wireForms.length = items.length
     const input = new HostInput(items, text, starts, itemEnds, tight, reused, wireForms, entry.input.latest)
-    // the pairing after the lent items holds for this body too: its first items are the very same
+    // the pairing after the lent items holds for this body too: its first items are the very same (all the
+    // earlier body's items when this one continues it, all but its last when this one replaces that)
     const paired = entry.input.paired
     if (paired !== undefined && paired.count <= reused) input.paired = paired
+    else if (paired?.previous !== undefined && paired.previous.count <= reused) input.paired = paired.previous
     // a continuation (or a retried last turn) supersedes the body it extends; a branch (an edited or
     // compacted history) keeps both
     if (lendsAllButLast(entry, prefix)) this.recent.splice(this.recent.indexOf(entry), 1)

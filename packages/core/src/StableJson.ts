@@ -62,12 +62,14 @@ const inputText = (items: ReadonlyArray<unknown>, host: HostInput, bodyStart: nu
         )
   for (let i = shared; i < items.length; i++) {
     const item = items[i]
-    // only the host's own items (frozen by the memo) can have host text; one a rule just made cannot
+    // only the host's own items (frozen by the memo) and the copies cut from them (frozen when cut) can have
+    // host text; one a rule just made cannot
     const own = typeof item === "object" && item !== null && Object.isFrozen(item) ? host.hostText(item) : undefined
-    // items a rule made are frozen here (the host's are already; the shared ones were on the earlier turn):
-    // the text recorded for them below stays theirs
-    deepFreeze(item)
     const piece = own ?? JSON.stringify(item) ?? "null"
+    // items a rule made are frozen here, once written (JSC writes frozen values slowly; nothing runs in
+    // between): the host's are frozen already, the shared ones were on the earlier turn, so the text
+    // recorded for every item stays its own
+    deepFreeze(item)
     text += i === 0 ? piece : `,${piece}`
     ends.push(text.length)
   }

@@ -214,6 +214,8 @@ export interface PairedPrefix {
   readonly lite: boolean
   readonly out: ReadonlyArray<unknown>
   readonly open: ReadonlyArray<OpenCall>
+  /** the pairing one item earlier: for a body that replaces the last item (a retried or edited turn) */
+  readonly previous?: PairedPrefix | undefined
 }
 
 /** Whether `wire` is `item` with its `id` left out and every other member the very same value. */
@@ -246,7 +248,9 @@ export const rewriteInput = (
   const pairing = new Pairing(resume ? earlier : undefined)
   // whether every item is the memo's own (so the pairing after them holds for a later body lending them)
   let allKept = slots !== undefined && kept?.length === host.length
+  let beforeLast = resume && earlier.count === host.length ? earlier.previous : undefined
   for (let i = resume ? earlier.count : 0; i < host.length; i++) {
+    if (i === host.length - 1 && allKept) beforeLast = pairing.prefix(i, lite)
     const item = host[i]
     let wire: unknown
     let f: Forms | undefined
@@ -266,7 +270,7 @@ export const rewriteInput = (
     }
     if (wire !== DROPPED) pairing.add(wire, f)
   }
-  if (cache !== undefined && allKept) cache.paired = pairing.prefix(host.length, lite)
+  if (cache !== undefined && allKept) cache.paired = { ...pairing.prefix(host.length, lite), previous: beforeLast }
   const out = pairing.end()
   if (hostInstructions.length > 0) return { items: out, instructions: hostInstructions }
   // the host put its system prompt into `input` (no OAuth-aware core): move the leading run up (pairing
