@@ -6,8 +6,9 @@
  *
  * The host's body is read, never changed: the wire body is built beside it (copy on write) and comes back as
  * one value with its text (`WireBody`), so the same host request prepares to the same bytes once per
- * candidate account. For a body the memo parsed, items the rules leave alone go out as the host's own text
- * and items a previous turn sent as that turn's text: those items are frozen, so the text is theirs.
+ * candidate account. For a body the memo parsed, items the rules leave alone go out as the host's own text,
+ * items that only lose their `id` as that text without the member, and items a previous turn sent as that
+ * turn's text: those items are frozen, so the text is theirs.
  */
 import { Redacted } from "effect"
 import { sha256Hex } from "./Digest.ts"
@@ -176,7 +177,7 @@ export const prepareCodexRequest = (
     nonEmpty(h.session_id) ??
     nonEmpty(ctx.sessionId) ??
     derivedSessionKey(model, rewritten.instructions, input)
-  const meta = sessionMetadata(sessionKey, input)
+  const meta = sessionMetadata(sessionKey, input, host.turns)
 
   const tools = Array.isArray(source.tools) ? wireTools(source.tools, settings.webSearch, lite) : undefined
   // a body already in the Lite shape (a keep-warm replay of a wire body) keeps its head

@@ -11,10 +11,12 @@
  * to identical values, and nobody can have edited the values since.
  *
  * Anything unusual (no `input` array, escaped or repeated keys, malformed text) falls back to a plain
- * `JSON.parse`.
+ * `JSON.parse`. The memo also keeps each recent session's turn metadata (`turns`), which a decoded request
+ * carries to the rewrite.
  */
 import { freezeParsed, HostInput } from "./internal/host-input.ts"
 import { commonPrefixLength, inputLayout, restHasNoInputKey, scanItems } from "./internal/json-layout.ts"
+import { SessionTurns } from "./internal/session-metadata.ts"
 
 /** Bodies smaller than this parse and serialise faster than the bookkeeping would save. */
 const MIN_BYTES = 16_384
@@ -55,6 +57,11 @@ export class HostBodyMemo {
   private readonly maxChars: number
   /** how many parses reused earlier items: for tests and the bench's notes */
   hits = 0
+  /**
+   * the turn metadata each recent session's latest request got (small bodies too): the requests of one tool
+   * loop share it instead of writing the same strings again (see `SessionTurns`)
+   */
+  readonly turns = new SessionTurns()
 
   constructor(options: HostBodyMemoOptions = {}) {
     this.maxEntries = options.entries ?? 8
@@ -143,6 +150,11 @@ export class HostBodyMemo {
     const wireForms = entry.input.wireForms.slice(0, reused)
     wireForms.length = items.length
     const input = new HostInput(items, text, starts, itemEnds, tight, reused, wireForms, entry.input.latest)
+    // the pairing after the lent items holds for this body too: its first items are the very same (all the
+    // earlier body's items when this one continues it, all but its last when this one replaces that)
+    const paired = entry.input.paired
+    if (paired !== undefined && paired.count <= reused) input.paired = paired
+    else if (paired?.previous !== undefined && paired.previous.count <= reused) input.paired = paired.previous
     // a continuation (or a retried last turn) supersedes the body it extends; a branch (an edited or
     // compacted history) keeps both
     if (lendsAllButLast(entry, prefix)) this.recent.splice(this.recent.indexOf(entry), 1)

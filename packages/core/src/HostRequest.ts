@@ -6,6 +6,7 @@
 import { Result, Schema } from "effect"
 import type { HostBodyMemo } from "./HostBodyMemo.ts"
 import type { HostInput } from "./internal/host-input.ts"
+import type { SessionTurns } from "./internal/session-metadata.ts"
 
 export class HostRequestError extends Schema.TaggedError<HostRequestError>()("HostRequestError", {
   reason: Schema.Literals(["BodyMissing", "BodyNotJson", "BodyNotObject", "InvalidRequest"]),
@@ -30,6 +31,8 @@ export interface HostRequest {
   readonly body: HostBody
   /** set when a body memo parsed the body: its frozen `input` items with their text (see `HostBodyMemo`) */
   readonly input?: HostInput | undefined
+  /** set when a body memo decoded the request: its sessions' turn metadata, which the rewrite reuses */
+  readonly turns?: SessionTurns | undefined
 }
 
 /** Whatever `new Headers(...)` accepts. */
@@ -117,6 +120,7 @@ export const decodeHostRequestResult = (
     method: (raw.method ?? "POST").toUpperCase(),
     headers: headersToRecord(raw.headers),
     body: json as HostBody,
-    ...(input === undefined ? {} : { input }),
+    input,
+    turns: memo?.turns,
   })
 }

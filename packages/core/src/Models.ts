@@ -162,8 +162,9 @@ export const clampEffort = (model: string, effort: string): Effort => {
   const efforts = entry?.efforts ?? FALLBACK_EFFORTS
   const wanted: Effort = isEffort(effort) ? effort : (entry?.defaultEffort ?? "medium")
   const wire = wanted === "ultra" ? "max" : wanted
+  // the usual case without building the list below (`wire` is never `ultra`)
+  if (efforts.includes(wire)) return wire
   const supported = efforts.filter((e) => e !== "ultra")
-  if (supported.includes(wire)) return wire
   // Below the model's floor (`none`, `minimal`): the lowest real level; `minimal` never turns reasoning off.
   const floor = supported.filter((e) => e !== "none")
   if (rank(wire) <= rank("minimal")) return floor[0] ?? supported[0] ?? "medium"

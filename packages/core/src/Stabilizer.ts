@@ -20,12 +20,21 @@ const isWebSearch = (tool: unknown): boolean => {
   return type === "web_search" || type === "web_search_preview"
 }
 
+/** Whether `tools` need the stabilizer: `enabled`, at least one tool, and no native web search among them. */
+export const needsStabilizer = (tools: ReadonlyArray<unknown>, enabled: boolean): boolean => {
+  if (!enabled || tools.length === 0) return false
+  for (let i = 0; i < tools.length; i++) if (isWebSearch(tools[i])) return false
+  return true
+}
+
 /**
  * `tools` with the stabilizer appended when `enabled`, there is at least one tool and none of them is a
  * native web search; otherwise `tools` itself. Never changes its argument. Idempotent: once appended, the
  * list holds a web search. Requests without tools (title turns) are left alone.
  */
 export const withStabilizer = (tools: ReadonlyArray<unknown>, enabled: boolean): ReadonlyArray<unknown> => {
-  if (!enabled || tools.length === 0 || tools.some(isWebSearch)) return tools
-  return [...tools, webSearchTool()]
+  if (!needsStabilizer(tools, enabled)) return tools
+  const out = tools.slice()
+  out.push(webSearchTool())
+  return out
 }

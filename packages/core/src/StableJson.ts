@@ -62,12 +62,14 @@ const inputText = (items: ReadonlyArray<unknown>, host: HostInput, bodyStart: nu
         )
   for (let i = shared; i < items.length; i++) {
     const item = items[i]
-    // only the host's own items (frozen by the memo) can have host text; one a rule just made cannot
+    // only the host's own items (frozen by the memo) and the copies cut from them (frozen when cut) can have
+    // host text; one a rule just made cannot
     const own = typeof item === "object" && item !== null && Object.isFrozen(item) ? host.hostText(item) : undefined
-    // items a rule made are frozen here (the host's are already; the shared ones were on the earlier turn):
-    // the text recorded for them below stays theirs
-    deepFreeze(item)
     const piece = own ?? JSON.stringify(item) ?? "null"
+    // items a rule made are frozen here, once written (JSC writes frozen values slowly; nothing runs in
+    // between): the host's are frozen already, the shared ones were on the earlier turn, so the text
+    // recorded for every item stays its own
+    deepFreeze(item)
     text += i === 0 ? piece : `,${piece}`
     ends.push(text.length)
   }
@@ -81,8 +83,13 @@ const inputText = (items: ReadonlyArray<unknown>, host: HostInput, bodyStart: nu
  */
 export const wireBody = (ordered: Record<string, unknown>, host?: HostInput): WireBody => {
   const input = ordered.input
-  const json = Object.freeze(ordered)
-  if (host === undefined || !Array.isArray(input)) return { json, text: JSON.stringify(json) }
+  // written first, frozen after (nothing else holds `ordered` in between): JSC's JSON.stringify takes a slow
+  // path for a frozen object, which cost a fifth of a 10 KB rewrite (docs/performance.md, "Round 3: rewrite2")
+  if (host === undefined || !Array.isArray(input)) {
+    const text = JSON.stringify(ordered)
+    return { json: Object.freeze(ordered), text }
+  }
+  const json = ordered
   let head = "{"
   let tail = ""
   let array: ReturnType<typeof inputText> | undefined
@@ -104,5 +111,5 @@ export const wireBody = (ordered: Record<string, unknown>, host?: HostInput): Wi
   // a copy of the array: the record must name the very items this text was written from
   host.latest = { items: input.slice(), source: text, start: written.start, ends: written.ends }
   host.previous = undefined
-  return { json, text }
+  return { json: Object.freeze(json), text }
 }

@@ -11,6 +11,8 @@
  * - the wire text of the array the previous turn sent (`previous`), for the longest prefix of items that are
  *   the very same objects as that turn's.
  */
+import type { PairedPrefix } from "./input-rules.ts"
+import { withoutMember } from "./json-layout.ts"
 
 /** The `input` array of a serialised wire body, kept so the next turn can slice its prefix. */
 export interface WireArray {
@@ -61,7 +63,14 @@ const isContainer = (value: unknown): value is object => typeof value === "objec
 export class HostInput {
   /** the wire array written from these items last; a second preparation of the same request reuses it whole */
   latest: WireArray | undefined = undefined
+  /**
+   * the pairing of tool calls after these items (or the first of them that an earlier body lent), which the
+   * rewrite goes on from (see `PairedPrefix`)
+   */
+  paired: PairedPrefix | undefined = undefined
   private index: Map<unknown, number> | undefined = undefined
+  /** texts of wire forms that are items without their `id`, cut from the items' texts (see `withoutId`) */
+  private cuts: Map<object, string> | undefined = undefined
   private cursor = 0
 
   constructor(
@@ -94,7 +103,29 @@ export class HostInput {
    */
   hostText(item: unknown): string | undefined {
     if (!isContainer(item)) return undefined
+    const cut = this.cuts?.get(item)
+    if (cut !== undefined) return cut
     const at = this.indexOf(item)
+    return at < 0 ? undefined : this.ownText(at)
+  }
+
+  /**
+   * Records the text of `wire`, which is item `at` with its `id` member left out and every other member the
+   * very same value (the rewrite checked): the item's own text without that member. Serialising such a copy
+   * again was most of a cold body's cost (the values it shares with the frozen item are frozen, and JSC
+   * writes frozen arrays slowly). `wire` is frozen here, so the text stays its own.
+   */
+  withoutId(at: number, wire: Record<string, unknown>): void {
+    const text = this.ownText(at)
+    const cut = text === undefined ? undefined : withoutMember(text, "id")
+    if (cut === undefined) return
+    Object.freeze(wire)
+    this.cuts ??= new Map()
+    this.cuts.set(wire, cut)
+  }
+
+  /** The host's text of item `at` when it is exactly what `JSON.stringify` writes for the item. */
+  private ownText(at: number): string | undefined {
     if (at < this.reused || this.tight[at] !== true) return undefined
     const text = this.source.slice(this.starts[at] as number, this.ends[at] as number)
     // `JSON.stringify` writes neither escape: an item using them is serialised again to keep its bytes

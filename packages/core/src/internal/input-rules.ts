@@ -198,6 +198,36 @@ const messageText = (content: unknown): string => {
 export interface FormsCache {
   readonly items: ReadonlyArray<unknown>
   readonly wireForms: Array<unknown>
+  /** `wire` is item `at` without its `id` and nothing else: its text may be cut from the item's (see `HostInput`) */
+  withoutId(at: number, wire: Json): void
+  /** where the pairing of calls stood after the items a previous rewrite went through (see `PairedPrefix`) */
+  paired: PairedPrefix | undefined
+}
+
+/**
+ * The pairing of tool calls after the first `count` items of a host body (before the calls left open get
+ * their outputs): a later turn whose body starts with the very same items, and so the very same wire forms,
+ * goes on from here instead of pairing the whole conversation again. Read only.
+ */
+export interface PairedPrefix {
+  readonly count: number
+  readonly lite: boolean
+  readonly out: ReadonlyArray<unknown>
+  readonly open: ReadonlyArray<OpenCall>
+  /** the pairing one item earlier: for a body that replaces the last item (a retried or edited turn) */
+  readonly previous?: PairedPrefix | undefined
+}
+
+/** Whether `wire` is `item` with its `id` left out and every other member the very same value. */
+const onlyIdDropped = (item: unknown, wire: unknown): boolean => {
+  if (!isObject(item) || !isObject(wire) || wire === item || !("id" in item) || "id" in wire) return false
+  let members = 0
+  for (const key in wire) {
+    if (wire[key] !== item[key]) return false
+    members++
+  }
+  for (const _key in item) members--
+  return members === -1
 }
 
 /**
@@ -213,24 +243,34 @@ export const rewriteInput = (
 ): InputRewrite => {
   const slots = cache?.wireForms
   const kept = cache?.items
-  const pairing = new Pairing()
-  for (let i = 0; i < host.length; i++) {
+  const earlier = cache?.paired
+  const resume = earlier !== undefined && earlier.lite === lite && sameItems(host, kept, earlier.count)
+  const pairing = new Pairing(resume ? earlier : undefined)
+  // whether every item is the memo's own (so the pairing after them holds for a later body lending them)
+  let allKept = slots !== undefined && kept?.length === host.length
+  let beforeLast = resume && earlier.count === host.length ? earlier.previous : undefined
+  for (let i = resume ? earlier.count : 0; i < host.length; i++) {
+    if (i === host.length - 1 && allKept) beforeLast = pairing.prefix(i, lite)
     const item = host[i]
     let wire: unknown
     let f: Forms | undefined
     if (slots === undefined || kept?.[i] !== item) {
+      allKept = false
       wire = lite ? liteForm(wireForm(item)) : wireForm(item)
     } else {
       f = slots[i] as Forms | undefined
       if (f === undefined) {
         f = { wire: wireForm(item) }
         slots[i] = f
+        // the usual change (an item id the backend refuses with store:false): its text is the host's, cut
+        if (onlyIdDropped(item, f.wire)) cache?.withoutId(i, f.wire as Json)
       }
       if (lite && !("lite" in f)) f.lite = liteForm(f.wire)
       wire = lite ? f.lite : f.wire
     }
     if (wire !== DROPPED) pairing.add(wire, f)
   }
+  if (cache !== undefined && allKept) cache.paired = { ...pairing.prefix(host.length, lite), previous: beforeLast }
   const out = pairing.end()
   if (hostInstructions.length > 0) return { items: out, instructions: hostInstructions }
   // the host put its system prompt into `input` (no OAuth-aware core): move the leading run up (pairing
@@ -255,7 +295,7 @@ const remembered = (f: Forms | undefined, key: "asMessage" | "aborted", make: ()
   return made
 }
 
-interface OpenCall {
+export interface OpenCall {
   readonly type: string
   readonly id: string
   /** where the call is in the output list */
@@ -270,8 +310,18 @@ interface OpenCall {
  * output are few at any point of a conversation, so they are kept in a short list.
  */
 class Pairing {
-  private readonly out: Array<unknown> = []
-  private readonly open: Array<OpenCall> = []
+  private readonly out: Array<unknown>
+  private readonly open: Array<OpenCall>
+
+  constructor(from?: PairedPrefix) {
+    this.out = from === undefined ? [] : from.out.slice()
+    this.open = from === undefined ? [] : from.open.slice()
+  }
+
+  /** Where the pairing stands after `count` host items (copies: `end` changes the list). */
+  prefix(count: number, lite: boolean): PairedPrefix {
+    return { count, lite, out: this.out.slice(), open: this.open.slice() }
+  }
 
   add(item: unknown, f: Forms | undefined): void {
     const out = this.out
@@ -322,6 +372,13 @@ class Pairing {
     }
     return out
   }
+}
+
+/** Whether the first `count` of `host` are the very items of `kept`. */
+const sameItems = (host: ReadonlyArray<unknown>, kept: ReadonlyArray<unknown> | undefined, count: number): boolean => {
+  if (kept === undefined || count > host.length || count > kept.length) return false
+  for (let i = 0; i < count; i++) if (host[i] !== kept[i]) return false
+  return true
 }
 
 /** A second output for a call answered already: kept when the call is earlier (rare, so a plain scan). */

@@ -173,6 +173,34 @@ const memberAt = (text: string, at: number): Member | undefined => {
   return end < 0 ? undefined : { key, valueStart: i, valueEnd: end }
 }
 
+/**
+ * An object's text without its top-level member named `key` (a plain name), for text written as
+ * `JSON.stringify` writes it (no whitespace); undefined when that member is not found behind members with
+ * string values only (the usual shape: an item's `type` or `role`, then its `id`). Members keep their order,
+ * so the answer is `JSON.stringify` of the object without that key. Allocates nothing until the cut.
+ */
+export const withoutMember = (text: string, key: string): string | undefined => {
+  const name = `"${key}":`
+  if (text.charCodeAt(0) !== OPEN_BRACE) return undefined
+  let i = 1
+  for (;;) {
+    if (text.startsWith(name, i)) {
+      const end = valueEnd(text, i + name.length)
+      if (end < 0) return undefined
+      const next = text.charCodeAt(end)
+      if (next === COMMA) return text.slice(0, i) + text.slice(end + 1)
+      if (next !== CLOSE_BRACE || end !== text.length - 1) return undefined
+      return i === 1 ? "{}" : text.slice(0, i - 1) + text.slice(end)
+    }
+    if (text.charCodeAt(i) !== QUOTE) return undefined
+    const keyEnd = stringEnd(text, i)
+    if (keyEnd < 0 || text.charCodeAt(keyEnd) !== COLON || text.charCodeAt(keyEnd + 1) !== QUOTE) return undefined
+    const valueEndAt = stringEnd(text, keyEnd + 1)
+    if (valueEndAt < 0 || text.charCodeAt(valueEndAt) !== COMMA) return undefined
+    i = valueEndAt + 1
+  }
+}
+
 /** The layout of the top-level `input` array of `text`, or undefined when there is none or it is unclear. */
 export const inputLayout = (text: string): InputLayout | undefined => {
   let i = skipSpace(text, 0)
