@@ -138,4 +138,36 @@ describe("the wire text is the body", () => {
     )
     expect(reused).toBeGreaterThan(30)
   })
+
+  test("property: an item the host spelled otherwise than JSON.stringify (escapes, a lone surrogate) is written again, cold or warm", () => {
+    // the memo checks a cold body for these spellings once, whole, instead of item by item (see `HostInput`)
+    const spellings = [
+      { find: "export", put: "\\u0065xport" },
+      { find: "/work/src", put: "\\/work/src" },
+      { find: "done.", put: "done.\ud800" },
+      { find: "done.", put: "done.\u{1F600}" },
+    ] as const
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 8 }),
+        fc.constantFrom(...spellings),
+        fc.nat(20),
+        fc.nat(2),
+        (steps, spelling, nth, grow) => {
+          const respell = (text: string): string => {
+            let at = text.indexOf(spelling.find)
+            for (let k = 0; k < nth % 4 && at >= 0; k++) at = text.indexOf(spelling.find, at + 1)
+            return at < 0 ? text : text.slice(0, at) + spelling.put + text.slice(at + spelling.find.length)
+          }
+          const memo = new HostBodyMemo()
+          for (const text of [steps, steps + grow].map((n) => respell(JSON.stringify(mainTurn(conversation(n, BIG)))))) {
+            const prepared = prepareCodexRequest(decode(text, memo), ctx)
+            expect(prepared.body).toBe(JSON.stringify(prepared.json))
+            expect(prepared.body).toBe(prepareCodexRequest(decode(text), ctx).body)
+          }
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
 })
