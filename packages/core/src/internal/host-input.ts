@@ -79,7 +79,8 @@ export class HostInput {
   private cutWires: Array<unknown> | undefined = undefined
   private cutTexts: Array<string> | undefined = undefined
   private cutIndex: Map<unknown, number> | undefined = undefined
-  private cursor = 0
+  /** where the next item looked up is expected: after the last one found (the lent ones are not looked up) */
+  private cursor: number
   /** whether the whole source is free of what `ownText` refuses (only asked of a body with no lent items) */
   private clean: boolean | undefined = undefined
 
@@ -104,7 +105,9 @@ export class HostInput {
      * written (`latest` then holds everything worth reusing, and a megabyte less stays alive)
      */
     public previous: WireArray | undefined,
-  ) {}
+  ) {
+    this.cursor = reused
+  }
 
   /**
    * The host's own text of `item` when it is one of these items and that text is exactly what
