@@ -228,8 +228,9 @@ export const inputLayout = (text: string): InputLayout | undefined => {
 /**
  * Length of the common prefix of two strings. The first characters are compared one by one (two unrelated
  * bodies, such as a cold one and the memo's, part within the first item); past them, blocks that double in
- * size are compared natively, and the block that differs is narrowed down. Slicing and comparing a large
- * block costs about a microsecond whatever its length, so a prefix of n characters takes about log n of them.
+ * size are compared natively, and the block that differs is narrowed down. Comparing two slices costs about
+ * their length even when they differ early (measured: docs/performance.md, "Round 3: cold"), so a difference
+ * near the start must not cost a 64 KB block against each of the memo's bodies.
  */
 export const commonPrefixLength = (a: string, b: string): number => {
   const limit = Math.min(a.length, b.length)
