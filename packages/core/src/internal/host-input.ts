@@ -58,6 +58,9 @@ const freezeTree = (value: object): void => {
   }
 }
 
+/** Whether `text` has no `\\u` or `\\/` escape and no lone surrogate (`JSON.stringify` writes none of them). */
+const isPlain = (text: string): boolean => !text.includes("\\u") && !text.includes("\\/") && text.isWellFormed()
+
 const isContainer = (value: unknown): value is object => typeof value === "object" && value !== null
 
 export class HostInput {
@@ -69,9 +72,17 @@ export class HostInput {
    */
   paired: PairedPrefix | undefined = undefined
   private index: Map<unknown, number> | undefined = undefined
-  /** texts of wire forms that are items without their `id`, cut from the items' texts (see `withoutId`) */
-  private cuts: Map<object, string> | undefined = undefined
-  private cursor = 0
+  /**
+   * wire forms that are items without their `id` (see `withoutId`), at their item's index, and their texts
+   * cut from the items' texts: arrays, not a map, as the rewrite visits items in order (found by `cursor`)
+   */
+  private cutWires: Array<unknown> | undefined = undefined
+  private cutTexts: Array<string> | undefined = undefined
+  private cutIndex: Map<unknown, number> | undefined = undefined
+  /** where the next item looked up is expected: after the last one found (the lent ones are not looked up) */
+  private cursor: number
+  /** whether the whole source is free of what `ownText` refuses (only asked of a body with no lent items) */
+  private clean: boolean | undefined = undefined
 
   constructor(
     /** the host's items, deeply frozen (the array is the memo's own: the body's is a copy) */
@@ -94,7 +105,9 @@ export class HostInput {
      * written (`latest` then holds everything worth reusing, and a megabyte less stays alive)
      */
     public previous: WireArray | undefined,
-  ) {}
+  ) {
+    this.cursor = reused
+  }
 
   /**
    * The host's own text of `item` when it is one of these items and that text is exactly what
@@ -103,8 +116,23 @@ export class HostInput {
    */
   hostText(item: unknown): string | undefined {
     if (!isContainer(item)) return undefined
-    const cut = this.cuts?.get(item)
-    if (cut !== undefined) return cut
+    const wires = this.cutWires
+    // the rewrite keeps the host's order: the next few places after the last item found are tried first
+    const near = Math.min(this.items.length, this.cursor + 4)
+    for (let i = this.cursor; i < near; i++) {
+      if (this.items[i] === item) {
+        this.cursor = i + 1
+        return this.ownText(i)
+      }
+      if (wires !== undefined && wires[i] === item) {
+        this.cursor = i + 1
+        return this.cutTexts?.[i]
+      }
+    }
+    if (wires !== undefined) {
+      const cut = this.cutAt(item, wires)
+      if (cut >= 0) return this.cutTexts?.[cut]
+    }
     const at = this.indexOf(item)
     return at < 0 ? undefined : this.ownText(at)
   }
@@ -120,30 +148,39 @@ export class HostInput {
     const cut = text === undefined ? undefined : withoutMember(text, "id")
     if (cut === undefined) return
     Object.freeze(wire)
-    this.cuts ??= new Map()
-    this.cuts.set(wire, cut)
+    this.cutWires ??= new Array(this.items.length)
+    this.cutTexts ??= new Array(this.items.length)
+    this.cutWires[at] = wire
+    this.cutTexts[at] = cut
+    this.cutIndex = undefined
+  }
+
+  /** Where `wire` is among the cut wire forms, or -1 (found off the cursor: looked up in a map made on need). */
+  private cutAt(wire: object, wires: Array<unknown>): number {
+    if (this.cutIndex === undefined) {
+      this.cutIndex = new Map()
+      for (let i = 0; i < wires.length; i++) if (wires[i] !== undefined) this.cutIndex.set(wires[i], i)
+    }
+    const at = this.cutIndex.get(wire) ?? -1
+    if (at >= 0) this.cursor = at + 1
+    return at
   }
 
   /** The host's text of item `at` when it is exactly what `JSON.stringify` writes for the item. */
   private ownText(at: number): string | undefined {
     if (at < this.reused || this.tight[at] !== true) return undefined
     const text = this.source.slice(this.starts[at] as number, this.ends[at] as number)
-    // `JSON.stringify` writes neither escape: an item using them is serialised again to keep its bytes
-    return text.includes("\\u") || text.includes("\\/") || !text.isWellFormed() ? undefined : text
+    // `JSON.stringify` writes neither escape nor a lone surrogate: an item using them is serialised again to
+    // keep its bytes. A body none of whose items came from an earlier one is checked once, whole, instead of
+    // item by item (each native scan over a 100 KB body costs about what one over a single item does); an
+    // item's text starts and ends at a brace or bracket, so it cannot cut a surrogate pair of a well-formed
+    // body in two.
+    this.clean ??= this.reused === 0 && isPlain(this.source)
+    return this.clean || isPlain(text) ? text : undefined
   }
 
-  /**
-   * Where `item` is among these items, or -1. The rewrite keeps the host's order, so the next few places
-   * after the last item found are tried first; anything else is looked up in a map made on first need.
-   */
+  /** Where `item` is among these items, or -1, when it is not near the cursor: a map made on first need. */
   private indexOf(item: object): number {
-    const near = Math.min(this.items.length, this.cursor + 4)
-    for (let i = this.cursor; i < near; i++) {
-      if (this.items[i] === item) {
-        this.cursor = i + 1
-        return i
-      }
-    }
     if (this.index === undefined) {
       this.index = new Map()
       for (let i = this.reused; i < this.items.length; i++) {

@@ -225,12 +225,24 @@ export const inputLayout = (text: string): InputLayout | undefined => {
   }
 }
 
-/** Length of the common prefix of two strings: large blocks compared natively, then narrowed down. */
+/**
+ * Length of the common prefix of two strings. The first characters are compared one by one (two unrelated
+ * bodies, such as a cold one and the memo's, part within the first item); past them, blocks that double in
+ * size are compared natively, and the block that differs is narrowed down. Comparing two slices costs about
+ * their length even when they differ early (measured: docs/performance.md, "Round 3: cold"), so a difference
+ * near the start must not cost a 64 KB block against each of the memo's bodies.
+ */
 export const commonPrefixLength = (a: string, b: string): number => {
   const limit = Math.min(a.length, b.length)
-  const block = 65_536
   let at = 0
-  while (at + block <= limit && a.slice(at, at + block) === b.slice(at, at + block)) at += block
+  const direct = Math.min(limit, 256)
+  while (at < direct && a.charCodeAt(at) === b.charCodeAt(at)) at++
+  if (at < direct) return at
+  let block = 512
+  while (at + block <= limit && a.slice(at, at + block) === b.slice(at, at + block)) {
+    at += block
+    if (block < 65_536) block *= 2
+  }
   let end = Math.min(at + block, limit)
   while (end - at > 64) {
     const mid = (at + end) >> 1
