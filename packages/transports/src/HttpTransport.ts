@@ -91,11 +91,50 @@ const rejected = (request: TransportRequest, error: unknown): ConnectFailure | T
   request.signal?.aborted ? new TransportAborted() : new ConnectFailure({ message: messageOf(error), cause: error })
 
 /**
- * A promise-returning step of one request as an Effect, within the rest of the first-byte budget counted from
- * `startedAt`: the deadline (an alarm on the transport's Clock, so no race fiber per request) or an interruption
- * aborts `controller`, which ends the fetch and its body; a rejection is the caller's abort when its signal
- * fired, else `ConnectFailure`.
+ * Runs a promise-returning step of one request within the rest of the first-byte budget counted from
+ * `startedAt`, and hands on exactly one outcome: the step's value, or its failure (a rejection is the caller's
+ * abort when its signal fired, else `ConnectFailure`), or `TransportTimeout` when the deadline (an alarm on the
+ * transport's Clock, so no race fiber per request) comes first, which also aborts `controller` and so ends the
+ * fetch and its body. The returned `stop` drops whatever has not been handed on yet.
  */
+const withinBudget = <A>(
+  request: TransportRequest,
+  controller: AbortController,
+  options: ResolvedHttpOptions,
+  startedAt: number,
+  run: () => Promise<A>,
+  onValue: (value: A) => void,
+  onFailure: (failure: ConnectFailure | TransportAborted | TransportTimeout) => void,
+): (() => void) => {
+  const budget = options.firstByteTimeoutMs
+  let settled = false
+  const cancel = options.alarms.after(budget - (options.alarms.now() - startedAt), () => {
+    if (settled) return
+    settled = true
+    onFailure(new TransportTimeout({ phase: "first-byte", afterMs: budget }))
+    controller.abort()
+  })
+  run().then(
+    (value) => {
+      cancel()
+      if (settled) return
+      settled = true
+      onValue(value)
+    },
+    (error: unknown) => {
+      cancel()
+      if (settled) return
+      settled = true
+      onFailure(rejected(request, error))
+    },
+  )
+  return () => {
+    settled = true
+    cancel()
+  }
+}
+
+/** `withinBudget` as an Effect; interrupting it aborts `controller`. */
 const step = <A>(
   request: TransportRequest,
   controller: AbortController,
@@ -104,23 +143,17 @@ const step = <A>(
   run: () => Promise<A>,
 ): Effect.Effect<A, ConnectFailure | TransportAborted | TransportTimeout> =>
   Effect.callback((resume) => {
-    const budget = options.firstByteTimeoutMs
-    const cancel = options.alarms.after(budget - (options.alarms.now() - startedAt), () => {
-      resume(Effect.fail(new TransportTimeout({ phase: "first-byte", afterMs: budget })))
-      controller.abort()
-    })
-    run().then(
-      (value) => {
-        cancel()
-        resume(Effect.succeed(value))
-      },
-      (error: unknown) => {
-        cancel()
-        resume(Effect.fail(rejected(request, error)))
-      },
+    const stop = withinBudget(
+      request,
+      controller,
+      options,
+      startedAt,
+      run,
+      (value) => resume(Effect.succeed(value)),
+      (failure) => resume(Effect.fail(failure)),
     )
     return Effect.sync(() => {
-      cancel()
+      stop()
       controller.abort()
     })
   })
@@ -144,69 +177,55 @@ export const sendHttp = (
     const startedAt = options.alarms.now()
     const controller = new AbortController()
     request.signal?.addEventListener("abort", () => controller.abort(), { once: true })
-    const budget = options.firstByteTimeoutMs
-    /** set once the fetch phase is over: timed out, interrupted, or handed to the commit point */
-    let settled = false
     let attempt: { readonly interrupt: () => void } | undefined
     // fetch cannot tell "never connected" from "connected, then nothing": both are a stall before the first byte
-    const cancel = options.alarms.after(budget - (options.alarms.now() - startedAt), () => {
-      if (settled) return
-      settled = true
-      resume(Effect.fail(new TransportTimeout({ phase: "first-byte", afterMs: budget })))
-      controller.abort()
-    })
-    options
-      .fetch(request.url, {
-        method: "POST",
-        headers: request.headers as Record<string, string>,
-        body: request.body,
-        signal: controller.signal,
-      })
-      .then(
-        (response) => {
-          cancel()
-          if (settled) return
-          settled = true
-          const headers = toRecord(response.headers)
-          const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.alarms.now())
-          if (quota !== undefined) onEvent({ _tag: "Quota", snapshot: quota })
-          if (response.status >= 400)
-            return resume(refused(request, controller, response, headers, quota, onEvent, options, startedAt))
-          const commit = new CommitPoint(onEvent, quota)
-          // the observer rides inside the commit point's one stage instead of a TransformStream of its own
-          const source = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
-          const observer = new SseBodyObserver(commit.listener, { now: options.alarms.now })
-          const started = commit.start(
-            source,
-            {
-              transport: "http",
-              status: response.status,
-              headers,
-              signal: request.signal,
-              alarms: options.alarms,
-              firstByteTimeoutMs: options.firstByteTimeoutMs,
-              startedAt,
-              idleTimeoutMs: options.idleTimeoutMs,
-            },
-            observer,
-          )
-          attempt = started
-          started.result.then(
-            (answer) => resume(Effect.succeed(answer)),
-            (failure: TransportError) => resume(Effect.fail(failure)),
-          )
-        },
-        (error: unknown) => {
-          cancel()
-          if (settled) return
-          settled = true
-          resume(Effect.fail(rejected(request, error)))
-        },
-      )
+    const stop = withinBudget(
+      request,
+      controller,
+      options,
+      startedAt,
+      () =>
+        options.fetch(request.url, {
+          method: "POST",
+          headers: request.headers as Record<string, string>,
+          body: request.body,
+          signal: controller.signal,
+        }),
+      (response) => {
+        const headers = toRecord(response.headers)
+        const quota: QuotaSnapshot | undefined = quotaFromHeaders(headers, options.alarms.now())
+        if (quota !== undefined) onEvent({ _tag: "Quota", snapshot: quota })
+        if (response.status >= 400)
+          return resume(refused(request, controller, response, headers, quota, onEvent, options, startedAt))
+        const commit = new CommitPoint(onEvent, quota)
+        // the observer rides inside the commit point's one stage instead of a TransformStream of its own
+        const source = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+        const observer = new SseBodyObserver(commit.listener, { now: options.alarms.now })
+        const started = commit.start(
+          source,
+          {
+            transport: "http",
+            status: response.status,
+            headers,
+            signal: request.signal,
+            alarms: options.alarms,
+            firstByteTimeoutMs: options.firstByteTimeoutMs,
+            startedAt,
+            idleTimeoutMs: options.idleTimeoutMs,
+          },
+          observer,
+        )
+        attempt = started
+        started.result.then(
+          (answer) => resume(Effect.succeed(answer)),
+          (failure: TransportError) => resume(Effect.fail(failure)),
+        )
+      },
+      (failure) => resume(Effect.fail(failure)),
+    )
     return Effect.sync(() => {
       if (attempt !== undefined) return attempt.interrupt()
-      settled = true
-      cancel()
+      stop()
       controller.abort()
     })
   })
